@@ -39,7 +39,7 @@ or torch tensors and return the same type.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -12,8 +12,9 @@ by name with :func:`get_spec`. A custom set is declared with :meth:`KeypointSpec
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 __all__ = ["KeypointSpec", "MPII", "LSP", "W300", "COCO", "get_spec", "list_specs"]
 
@@ -122,7 +123,7 @@ class KeypointSpec:
         return d
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "KeypointSpec":
+    def from_dict(cls, d: Mapping[str, Any]) -> KeypointSpec:
         """Declare a spec from plain data (the custom dataset format).
 
         Required: ``name`` and ``keypoints`` (list of names). Mirror symmetry is given either
@@ -138,6 +139,9 @@ class KeypointSpec:
                 raise ValueError(f"keypoint spec is missing the required key {key!r} (keys present: {sorted(d)})")
         names = tuple(str(n) for n in d["keypoints"])
         where = f"keypoint spec {d['name']!r}"
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"{where}: duplicate keypoint names {duplicates}")
 
         def idx(v: Any) -> int:
             if isinstance(v, str):
@@ -233,7 +237,8 @@ MPII = KeypointSpec(
     skeleton=((0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
               (10, 11), (11, 12), (12, 7), (7, 13), (13, 14), (14, 15)),  # fmt: skip
     colors=_side_colors(_MPII_NAMES),
-    # The official MPII evaluation reports "Head" as the head-top joint alone.
+    # "Head" is the head-top joint alone, as in the Python evaluation used by HRNet and MMPose;
+    # the MATLAB script averages upper neck and head top (pckh_table(groups=...) reproduces it).
     groups=_groups(_MPII_NAMES, ("head_top",)),
     eval_exclude=(6, 7),
     torso=(13, 2),  # l_shoulder - r_hip

@@ -1,0 +1,135 @@
+"""The annotation record every loader produces, and the error type for bad data.
+
+Every loader converts its dataset's conventions at the boundary (1-based coordinates,
+inverted visibility flags, missing joints stored as (0, 0) or -1) into one record per
+subject, in the library's pixel convention (see :mod:`hourglass.geometry`). Missing
+keypoints travel as a boolean mask, never as magic coordinates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hourglass.keypoints import KeypointSpec
+
+__all__ = ["DataError", "Annotation", "AnnotationSet"]
+
+
+class DataError(ValueError):
+    """A dataset file is missing, unreadable or malformed.
+
+    The message always names the file (and line or record index where there is one) and what
+    to do about it.
+    """
+
+
+@dataclass(frozen=True, eq=False)
+class Annotation:
+    """One annotated subject (a face or a person) in one image.
+
+    Attributes:
+        image: path of the image file.
+        keypoints: (K, 2) float64 image coordinates (x, y), 0-based pixel centres. Entries
+            where ``labelled`` is False are NaN.
+        labelled: (K,) bool, the keypoint's location is annotated (training targets and
+            metrics use this mask).
+        visible: (K,) bool, annotated and marked visible (not occluded); a subset of labelled.
+        center: (2,) crop centre (x, y) in image coordinates.
+        scale: crop scale in units of 200 px (see :func:`hourglass.geometry.crop_matrix`).
+        spec: the keypoint spec of ``keypoints``.
+        source: where the record came from, for messages: ``"file:line"`` or ``"file[index]"``.
+        headbox: (2, 2) MPII head box ``[[x0, y0], [x1, y1]]`` for PCKh, or None.
+        box: (4,) subject box (x0, y0, w, h) in continuous coordinates, or None.
+        area: segment area (COCO OKS), or None.
+        image_id: dataset image identifier, or None.
+        subset: dataset subset (e.g. ``"afw"``, ``"helen/trainset"``), or None.
+    """
+
+    image: Path
+    keypoints: np.ndarray
+    labelled: np.ndarray
+    visible: np.ndarray
+    center: np.ndarray
+    scale: float
+    spec: KeypointSpec
+    source: str
+    headbox: np.ndarray | None = None
+    box: np.ndarray | None = None
+    area: float | None = None
+    image_id: Any = None
+    subset: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        k = self.spec.num_keypoints
+        where = f"{self.source}: "
+        if self.keypoints.shape != (k, 2):
+            raise DataError(f"{where}expected {k} keypoints of (x, y), got shape {self.keypoints.shape}")
+        if self.labelled.shape != (k,) or self.visible.shape != (k,):
+            raise DataError(f"{where}visibility masks must have shape ({k},)")
+        if np.any(self.visible & ~self.labelled):
+            raise DataError(f"{where}a keypoint is marked visible but has no annotated location")
+        if not np.all(np.isfinite(self.keypoints[self.labelled])):
+            raise DataError(f"{where}labelled keypoints contain NaN or infinite coordinates")
+        if self.center.shape != (2,) or not np.all(np.isfinite(self.center)):
+            raise DataError(f"{where}centre must be two finite numbers, got {self.center}")
+        if not (np.isfinite(self.scale) and self.scale > 0):
+            raise DataError(f"{where}scale must be positive (units of 200 px), got {self.scale}")
+        for arr in (self.keypoints, self.labelled, self.visible, self.center):
+            arr.flags.writeable = False
+
+
+class AnnotationSet(Sequence[Annotation]):
+    """An ordered, read-only list of annotations sharing one keypoint spec.
+
+    Args:
+        records: the annotations.
+        spec: their keypoint spec.
+        name: dataset and split, for messages (e.g. ``"300w:train"``).
+    """
+
+    def __init__(self, records: Sequence[Annotation], spec: KeypointSpec, name: str) -> None:
+        self._records = tuple(records)
+        self.spec = spec
+        self.name = name
+        for r in self._records:
+            if r.spec != spec:
+                raise DataError(f"{r.source}: keypoint spec {r.spec.name!r} differs from the set's {spec.name!r}")
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        if isinstance(i, slice):
+            return AnnotationSet(self._records[i], self.spec, self.name)
+        return self._records[i]
+
+    def __iter__(self) -> Iterator[Annotation]:
+        return iter(self._records)
+
+    def __repr__(self) -> str:
+        return f"AnnotationSet({self.name!r}, {len(self)} subjects, spec={self.spec.name!r})"
+
+    def keypoints(self) -> np.ndarray:
+        """(N, K, 2) float64 keypoints of all subjects (NaN where not labelled)."""
+        if not self._records:
+            return np.zeros((0, self.spec.num_keypoints, 2))
+        return np.stack([r.keypoints for r in self._records])
+
+    def labelled(self) -> np.ndarray:
+        """(N, K) bool labelled masks."""
+        if not self._records:
+            return np.zeros((0, self.spec.num_keypoints), bool)
+        return np.stack([r.labelled for r in self._records])
+
+    def subsets(self) -> dict[str, int]:
+        """Number of subjects per subset."""
+        out: dict[str, int] = {}
+        for r in self._records:
+            out[r.subset or ""] = out.get(r.subset or "", 0) + 1
+        return out
