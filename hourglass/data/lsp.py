@@ -1,0 +1,280 @@
+"""Leeds Sports Pose (LSP, 2000 images) and LSP Extended (LSPET): one :class:`Annotation` per image.
+
+Both datasets hold one person per image, in ``ROOT/joints.mat`` (variable ``joints``) and
+``ROOT/images/``. Coordinates are 1-based (MATLAB) and converted with
+:func:`hourglass.geometry.from_one_based`. The two layouts differ:
+
+============  ================  ==========================  ==================================
+layout        ``joints`` shape  third value                 images
+============  ================  ==========================  ==================================
+``"lsp"``     (3, 14, N)        0 = visible, 1 = occluded   ``images/im0001.jpg`` (4 digits)
+``"lspet"``   (14, 3, N)        1 = visible, 0 = no label   ``images/im00001.jpg`` (5 digits)
+============  ================  ==========================  ==================================
+
+- **LSP**: every joint has a location (occluded joints were placed where the annotator judged
+  them to be), so all are ``labelled``; ``visible`` = flag 0.
+- **LSPET**: joints with flag 0 carry no location. In the real ``joints.mat`` (5000 people,
+  8423 such joints) every one has x <= 0 and y <= 0 (5137 with x = 0, the rest negative, down
+  to -294), i.e. a placeholder, never a point in the image. So ``labelled = visible = flag 1``
+  and the placeholder coordinates are dropped (NaN). Flag-1 joints can lie just outside the
+  image (4 have a negative coordinate, the lowest y = -1.17): they stay labelled.
+
+Crop (no person box is given; people are about 150 px tall): the box of the labelled
+keypoints, centre = its centre, ``scale = padding * max(width, height) / 200``. The default
+padding 1.6 matches MPII's framing: on ``valid.h5`` the crop-ready MPII scale is a median
+1.59 x the longer side of the person's labelled-keypoint box (quartiles 1.31 and 2.16).
+
+Splits: original LSP uses images 1-1000 for training and 1001-2000 for testing. LSPET is
+training data only; held-out sets come from :func:`split_indices`, a seeded partition that is
+the same on every machine and numpy version.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+
+from hourglass.data.records import Annotation, AnnotationSet, DataError
+from hourglass.geometry import PIXEL_STD, from_one_based
+from hourglass.keypoints import LSP, MPII
+
+__all__ = ["load_lsp", "split_indices", "lsp_to_mpii", "LSP_TO_MPII"]
+
+logger = logging.getLogger("hourglass.data")
+
+_LAYOUTS = {
+    # layout: (shape of one person's slice in the file, visible flag value, image name digits)
+    "lsp": ((3, 14), 0, 4),
+    "lspet": ((14, 3), 1, 5),
+}
+
+LSP_TO_MPII: tuple[tuple[int, ...], ...] = (
+    (0,), (1,), (2,), (3,), (4,), (5,),  # legs: r_ankle .. l_ankle
+    (2, 3),  # pelvis = midpoint of the hips
+    (8, 9),  # thorax = midpoint of the shoulders
+    (12,),  # upper_neck = LSP neck
+    (13,),  # head_top
+    (6,), (7,), (8,), (9,), (10,), (11,),  # arms: r_wrist .. l_wrist
+)  # fmt: skip
+"""For each MPII joint, the LSP joints it is the mean of."""
+
+
+def split_indices(n: int, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train / held-out partition of ``range(n)``, identical on every machine.
+
+    Each index gets a 64-bit key from the SplitMix64 hash of ``(seed, index)``; the
+    ``round(n * val_fraction)`` indices with the smallest keys are held out. The result depends
+    only on ``(n, val_fraction, seed)`` (not on numpy's random streams, which may change
+    between versions), and growing ``n`` keeps earlier held-out indices held out unless a
+    new index outranks them.
+
+    Returns:
+        ``(train, val)``: sorted int64 index arrays, disjoint, together ``range(n)``.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
+        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
+    with np.errstate(over="ignore"):
+        z = (np.uint64(seed) << np.uint64(32)) + np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)  # SplitMix64 finaliser
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        z = z ^ (z >> np.uint64(31))
+    order = np.argsort(z, kind="stable")
+    n_val = int(round(n * val_fraction))
+    return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val]).astype(np.int64)
+
+
+def lsp_to_mpii(
+    keypoints: np.ndarray, labelled: np.ndarray, visible: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Map LSP's 14 joints to MPII's 16 (see :data:`LSP_TO_MPII`).
+
+    Pelvis and thorax are the midpoints of the hips and of the shoulders; each is labelled
+    (visible) only when both of its sources are. upper_neck takes LSP's neck.
+
+    Args:
+        keypoints: (..., 14, 2) LSP keypoints (values where not labelled are ignored).
+        labelled: (..., 14) bool.
+        visible: (..., 14) bool.
+
+    Returns:
+        keypoints (..., 16, 2) with NaN where not labelled, labelled (..., 16), visible (..., 16).
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    lab = np.asarray(labelled, dtype=bool)
+    vis = np.asarray(visible, dtype=bool) & lab
+    if kp.shape[-2:] != (14, 2) or lab.shape != kp.shape[:-1] or vis.shape != kp.shape[:-1]:
+        raise ValueError(f"expected keypoints (..., 14, 2) and masks (..., 14), got {kp.shape}, {lab.shape}")
+    weight = np.zeros((MPII.num_keypoints, LSP.num_keypoints))  # (16, 14) averaging matrix
+    for m, sources in enumerate(LSP_TO_MPII):
+        weight[m, list(sources)] = 1.0 / len(sources)
+    uses = weight > 0
+    out = np.einsum("mk,...kd->...md", weight, np.where(lab[..., None], kp, 0.0))
+    # A target is labelled (visible) when none of its sources is unlabelled (invisible).
+    out_lab = np.einsum("mk,...k->...m", uses.astype(np.int64), (~lab).astype(np.int64)) == 0
+    out_vis = np.einsum("mk,...k->...m", uses.astype(np.int64), (~vis).astype(np.int64)) == 0
+    return np.where(out_lab[..., None], out, np.nan), out_lab, out_vis
+
+
+def load_lsp(
+    root: str | Path,
+    *,
+    layout: str = "auto",
+    split: str = "all",
+    val_fraction: float = 0.1,
+    seed: int = 0,
+    to_mpii: bool = False,
+    padding: float = 1.6,
+    check_images: bool = True,
+    on_error: str = "raise",
+) -> AnnotationSet:
+    """Read LSP or LSPET from ``root`` (``joints.mat`` + ``images/``).
+
+    Args:
+        root: the dataset folder.
+        layout: ``"lsp"``, ``"lspet"`` or ``"auto"`` (from the shape of ``joints``).
+        split: ``"all"``; ``"train"`` / ``"val"``: a :func:`split_indices` partition (with
+            ``val_fraction`` and ``seed``) of all people (LSPET) or of LSP's training half;
+            ``"test"``: LSP's test half (images 1001-2000). Indices refer to the file, so a
+            skipped person never shifts the split.
+        val_fraction, seed: the held-out partition for ``"train"`` / ``"val"``.
+        to_mpii: return MPII's 16 joints (:func:`lsp_to_mpii`) instead of LSP's 14.
+        padding: crop side = padding x the longer side of the labelled-keypoint box.
+        check_images: check that every referenced image file exists.
+        on_error: ``"raise"`` or ``"skip"`` people with bad values or a missing image, logging
+            each (logger ``hourglass.data``) and the count.
+
+    Returns:
+        :class:`AnnotationSet` (spec LSP or MPII), in file order; ``subset`` is the layout,
+        ``image_id`` the 1-based image number, ``box`` the keypoint box (x0, y0, w, h).
+    """
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if split not in ("all", "train", "val", "test"):
+        raise ValueError(f"split must be 'all', 'train', 'val' or 'test', got {split!r}")
+    if not padding > 0:
+        raise ValueError(f"padding must be positive, got {padding!r}")
+    root = Path(root)
+    mat_path = root / "joints.mat"
+    joints, layout = _read_joints(mat_path, layout)  # (N, 14, 3) as x, y, flag
+    n = len(joints)
+    _, visible_flag, digits = _LAYOUTS[layout]
+    names = [f"im{i + 1:0{digits}d}.jpg" for i in range(n)]
+    selected = _select(split, n, layout, val_fraction, seed, mat_path)
+
+    xy, flag = joints[..., :2], joints[..., 2]
+    finite = np.isfinite(joints).all(axis=(1, 2))
+    good_flag = np.all((flag == 0) | (flag == 1), axis=1)
+    visible = flag == visible_flag
+    labelled = np.ones_like(visible) if layout == "lsp" else visible.copy()
+    points = np.where(labelled[..., None], from_one_based(xy), np.nan)  # (N, 14, 2)
+    with np.errstate(invalid="ignore"):  # people without labelled joints get NaN and are rejected below
+        lo = np.min(np.where(labelled[..., None], points, np.inf), axis=1)  # (N, 2) keypoint box corners
+        hi = np.max(np.where(labelled[..., None], points, -np.inf), axis=1)
+        size = np.max(hi - lo, axis=-1)  # (N,) longer side of the keypoint box
+        center = (lo + hi) / 2.0
+    scale = padding * size / PIXEL_STD
+    if to_mpii:
+        points, labelled, visible = lsp_to_mpii(points, labelled, visible)
+    spec = MPII if to_mpii else LSP
+
+    present = _list_images(root / "images") if check_images else None
+    records, skipped = [], 0
+    for i in selected:
+        where = f"{mat_path}[{i}] ({names[i]})"
+        if not finite[i]:
+            reason = "non-finite (NaN or infinite) values"
+        elif not good_flag[i]:
+            reason = f"visibility flags must be 0 or 1, got {sorted(set(flag[i].tolist()))}"
+        elif not size[i] > 0:
+            reason = "fewer than two distinct labelled joints; no crop can be derived"
+        elif present is not None and names[i] not in present:
+            reason = f"image file {root / 'images' / names[i]} does not exist"
+        else:
+            box = np.concatenate([lo[i], hi[i] - lo[i]])
+            records.append(
+                Annotation(
+                    image=root / "images" / names[i],
+                    keypoints=points[i],
+                    labelled=labelled[i],
+                    visible=visible[i],
+                    center=center[i],
+                    scale=float(scale[i]),
+                    spec=spec,
+                    source=f"{mat_path}[{i}]",
+                    box=box,
+                    image_id=i + 1,
+                    subset=layout,
+                )
+            )
+            continue
+        if on_error == "raise":
+            error = FileNotFoundError if reason.startswith("image file") else DataError
+            raise error(f"{where}: {reason}; fix the data or pass on_error='skip'")
+        logger.warning("skipped %s: %s", where, reason)
+        skipped += 1
+    if skipped:
+        logger.warning("%s: skipped %d of %d people", mat_path, skipped, len(selected))
+    return AnnotationSet(records, spec, f"{layout}:{split}")
+
+
+def _read_joints(path: Path, layout: str) -> tuple[np.ndarray, str]:
+    """``joints`` as (N, 14, 3) float64 (x, y, flag) and the layout."""
+    import scipy.io
+
+    if layout not in ("auto", *_LAYOUTS):
+        raise ValueError(f"layout must be 'auto', 'lsp' or 'lspet', got {layout!r}")
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} does not exist; expected ROOT/joints.mat and ROOT/images/ (see datasets/lsp.md)"
+        )
+    try:
+        m = scipy.io.loadmat(path)
+    except NotImplementedError:
+        raise DataError(f"{path}: MATLAB v7.3 (HDF5) file; re-save it with `save -v7` in MATLAB") from None
+    except (ValueError, TypeError, OSError) as e:
+        raise DataError(f"{path}: not a readable MATLAB file ({e})") from None
+    if "joints" not in m:
+        keys = sorted(k for k in m if not k.startswith("__"))
+        raise DataError(f"{path}: no variable 'joints' (variables: {keys}); is this an LSP/LSPET joints.mat?")
+    j = m["joints"]
+    if not np.issubdtype(j.dtype, np.number):
+        raise DataError(f"{path}: 'joints' must be numeric, got {j.dtype}")
+    found = next((name for name, (shape, _, _) in _LAYOUTS.items() if j.ndim == 3 and j.shape[:2] == shape), None)
+    if found is None:
+        raise DataError(f"{path}: 'joints' has shape {j.shape}; expected (3, 14, N) (LSP) or (14, 3, N) (LSPET)")
+    if layout not in ("auto", found):
+        raise DataError(f"{path}: 'joints' has shape {j.shape}, the {found!r} layout, but layout={layout!r} was given")
+    j = j.astype(np.float64)
+    # (3, 14, N) -> (N, 14, 3); (14, 3, N) -> (N, 14, 3)
+    return np.ascontiguousarray(j.transpose(2, 1, 0) if found == "lsp" else j.transpose(2, 0, 1)), found
+
+
+def _select(split: str, n: int, layout: str, val_fraction: float, seed: int, path: Path) -> np.ndarray:
+    if split == "all":
+        return np.arange(n)
+    if layout == "lsp":
+        if n != 2000:
+            raise ValueError(f"{path}: LSP's train/test halves need 2000 people, found {n}; use split='all'")
+        if split == "test":
+            return np.arange(1000, 2000)
+        pool = np.arange(1000)
+    else:
+        if split == "test":
+            raise ValueError(f"{path}: LSPET has no test set; use split='val' for a held-out set")
+        pool = np.arange(n)
+    train, val = split_indices(len(pool), val_fraction, seed)
+    return pool[train if split == "train" else val]
+
+
+def _list_images(folder: Path) -> set[str]:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"image folder {folder} does not exist; expected ROOT/images/ (see datasets/lsp.md)")
+    with os.scandir(folder) as it:
+        return {e.name for e in it}

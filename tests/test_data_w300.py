@@ -1,0 +1,414 @@
+"""300-W: .pts reader, split loader over both layouts, COCO-style face JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from hourglass.data.records import DataError
+from hourglass.data.w300 import (
+    OFFICIAL_COUNTS,
+    SPLITS,
+    landmark_center_scale,
+    load_300w,
+    load_face_coco_json,
+    read_pts,
+)
+from hourglass.keypoints import W300, KeypointSpec
+
+RNG = np.random.default_rng(300)
+POINTS = np.round(RNG.uniform(20, 180, (68, 2)), 3)  # 1-based file coordinates
+
+
+def plain_parse(path: Path) -> np.ndarray:
+    """Independent reference: the 68 lines between '{' and '}' of a header .pts file."""
+    lines = path.read_text().splitlines()
+    body = lines[lines.index("{") + 1 : lines.index("}")]
+    return np.array([[float(v) for v in line.split()] for line in body])
+
+
+def pts_text(points=POINTS, header=True, n_points=None, newline="\n") -> str:
+    body = [f"{x} {y}" for x, y in points]
+    if header:
+        n = len(points) if n_points is None else n_points
+        body = ["version: 1", f"n_points:  {n}", "{", *body, "}"]
+    return newline.join(body) + newline
+
+
+def with_point_line(k: int, line: str) -> str:
+    """A header .pts whose point k (file line 4 + k) reads ``line``."""
+    text = pts_text().split("\n")
+    text[3 + k] = line
+    return "\n".join(text)
+
+
+def write_face(folder: Path, name: str, text: str | None = None, image: str | None = ".jpg") -> Path:
+    """A .pts (and an image file, which the loader never opens) in folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pts = folder / f"{name}.pts"
+    pts.write_text(pts_text() if text is None else text, newline="")
+    if image:
+        (folder / f"{name}{image}").write_bytes(b"\xff\xd8\xff\xd9")
+    return pts
+
+
+# ----------------------------------------------------------------------------- real data
+
+
+def test_shared_300w_train_is_every_pts_minus_one(shared_data):
+    root = shared_data("300w")
+    faces = load_300w(root, "train")
+    assert len(faces) == 1207
+    assert faces.subsets() == {"afw": 337, "helen/trainset": 870}
+    files = sorted((root / "afw").glob("*.pts")) + sorted((root / "helen/trainset").glob("*.pts"))
+    assert [Path(r.source) for r in faces] == files  # sorted within each subset, split order
+    for r, pts in zip(faces, files, strict=True):
+        np.testing.assert_array_equal(r.keypoints, plain_parse(pts) - 1.0)
+        assert r.image == pts.with_suffix(".jpg") and r.image.exists()
+        assert r.labelled.all() and r.visible.all()
+    # The documented crop rule, recomputed independently for every face.
+    kp = faces.keypoints()
+    lo, hi = kp.min(axis=1), kp.max(axis=1)
+    np.testing.assert_allclose([r.center for r in faces], (lo + hi) / 2, atol=1e-12)
+    np.testing.assert_allclose([r.scale for r in faces], (hi - lo).max(axis=1) * 1.25 / 200, rtol=1e-12)
+    assert len(load_300w(root, "afw")) == 337 and len(load_300w(root, "HELEN/trainset")) == 870
+
+
+@pytest.mark.parametrize("split", ["common", "challenge", "full", "test"])
+def test_shared_300w_absent_splits_are_empty(shared_data, split):
+    with pytest.raises(DataError, match=f"split '{split}' is empty.*looked for"):
+        load_300w(shared_data("300w"), split)
+
+
+# where each subset lives in the {train,test}/ layout of 300w-original, listed independently
+ORIGINAL = {
+    "afw": "train/afw",
+    "helen/trainset": "train/helen",
+    "lfpw/trainset": "train/lfpw",
+    "helen/testset": "test/helen",
+    "lfpw/testset": "test/lfpw",
+    "ibug": "test/ibug",
+    "300W_indoor": "train/300W_indoor",
+    "300W_outdoor": "train/300W_outdoor",
+}
+
+
+def test_shared_300w_original_every_split(shared_data):
+    root = shared_data("300w-original")
+    counts = {s: len(list((root / rel).glob("*.pts"))) for s, rel in ORIGINAL.items() if (root / rel).is_dir()}
+    assert sum(counts.values()) == 30 and len(counts) == 8
+    for split in [
+        "train",
+        "common",
+        "challenge",
+        "full",
+        "test",
+        "helen",
+        "lfpw",
+        *ORIGINAL,
+        "01_Indoor",
+        "02_Outdoor",
+    ]:
+        faces = load_300w(root, split)
+        subsets = SPLITS[{"01_Indoor": "300W_indoor", "02_Outdoor": "300W_outdoor"}.get(split, split)]
+        assert faces.subsets() == {s: counts[s] for s in subsets}, split
+        for r in faces:
+            np.testing.assert_array_equal(r.keypoints, plain_parse(Path(r.source)) - 1.0)
+            assert r.image.exists() and r.image.stem == Path(r.source).stem
+            assert r.image_id == r.image.relative_to(root).as_posix()
+    # Images without a .pts (one in test/helen, one in test/ibug) are not annotations.
+    for rel in ("test/helen", "test/ibug"):
+        images = [p for p in (root / rel).iterdir() if p.suffix in (".jpg", ".png")]
+        assert len(images) == counts[{"test/helen": "helen/testset", "test/ibug": "ibug"}[rel]] + 1
+    # The same file name in train/lfpw and test/lfpw is two different faces.
+    full = load_300w(root, "lfpw")
+    ids = [r.image_id for r in full]
+    assert "train/lfpw/image_0001.png" in ids and "test/lfpw/image_0001.png" in ids
+
+
+def test_shared_face_json(shared_data):
+    path = shared_data("samples/300w/test_300w.json")
+    raw = json.loads(path.read_text())
+    faces = load_face_coco_json(path)
+    assert len(faces) == 2 and faces.spec == W300
+    for r, ann in zip(faces, raw["annotations"], strict=True):
+        kp = np.array(ann["keypoints"], float).reshape(68, 3)
+        np.testing.assert_array_equal(r.keypoints, kp[:, :2] - 1.0)  # same 1-based convention as .pts
+        np.testing.assert_array_equal(r.center, np.array(ann["center"]) - 1.0)
+        assert r.scale == pytest.approx(ann["scale"] * 1.25)
+        np.testing.assert_allclose(r.box, np.array(ann["bbox"]) - [1, 1, 0, 0])
+        assert r.image.exists() and r.image_id == ann["image_id"] and r.visible.all()
+        # How the file's numbers were made (module docstring): all from the keypoints as written.
+        lo, hi = kp[:, :2].min(0), kp[:, :2].max(0)
+        np.testing.assert_allclose(ann["bbox"], [*((lo + hi) / 2 - 0.6 * (hi - lo)), *(1.2 * (hi - lo))], atol=1e-9)
+        lo, hi = np.floor(lo), np.ceil(hi)
+        np.testing.assert_array_equal(ann["center"], (lo + hi) / 2)
+        assert ann["scale"] == pytest.approx((hi - lo).max() / 200, abs=1e-12)
+        # The file's centre/scale agree with the landmark rule (its scale is the un-padded size).
+        c, s = landmark_center_scale(r.keypoints)
+        np.testing.assert_allclose(c, r.center, atol=0.5)
+        assert s == pytest.approx(r.scale, rel=0.005)
+    by_rule = load_face_coco_json(path, crop_from="landmarks")
+    np.testing.assert_allclose([r.scale for r in by_rule], [landmark_center_scale(r.keypoints)[1] for r in faces])
+
+
+# ----------------------------------------------------------------------------- read_pts
+
+
+def test_read_pts_header_returns_file_values(tmp_path):
+    pts = write_face(tmp_path, "a")
+    np.testing.assert_array_equal(read_pts(pts), POINTS)  # untouched 1-based values
+
+
+def test_read_pts_without_header(tmp_path):
+    pts = write_face(tmp_path, "bare", pts_text(header=False))
+    np.testing.assert_array_equal(read_pts(pts), POINTS)
+
+
+def test_read_pts_crlf_blank_lines_and_whitespace(tmp_path):
+    text = pts_text(newline="\r\n").replace("{\r\n", "{  \r\n\r\n", 1).replace("\r\n}", "\t\r\n\r\n}")
+    pts = write_face(tmp_path, "crlf", "\r\n" + text + "\r\n \r\n")
+    np.testing.assert_array_equal(read_pts(pts), POINTS)
+
+
+def test_read_pts_other_count_when_asked(tmp_path):
+    pts = write_face(tmp_path, "five", pts_text(POINTS[:5]))
+    assert read_pts(pts, num_points=5).shape == (5, 2)
+    assert read_pts(pts, num_points=None).shape == (5, 2)
+
+
+@pytest.mark.parametrize(
+    "text, line, message",
+    [
+        (pts_text(POINTS[:67]), 2, "67 points, expected 68"),  # a consistent 67-point file
+        (pts_text(POINTS[:67], n_points=68), 2, "n_points: 68 but 67 point lines"),
+        (pts_text(POINTS[:67], header=False), 67, "67 points, expected 68"),
+        (with_point_line(9, "1O2.5 7"), 13, "'1O2.5' is not a number"),
+        (with_point_line(9, "nan 7"), 13, "point 9 is not finite"),
+        (with_point_line(9, "7 -inf"), 13, "point 9 is not finite"),
+        (with_point_line(9, "1 2 3"), 13, "expected two numbers.*got 3"),
+        (with_point_line(9, "12.5"), 13, "expected two numbers.*got 1"),
+        (with_point_line(9, "1,2"), 13, "expected two numbers.*got 1"),
+        (pts_text().replace("}\n", ""), 71, "missing '}' closing the point list opened on line 3"),
+        (pts_text().replace("{\n", ""), 3, "missing '{' after the header"),
+        (pts_text() + "extra\n", 73, "unexpected content after the closing '}'"),
+        (pts_text().replace("version: 1", "version: 2"), 1, "unsupported .pts version"),
+        (pts_text().replace("n_points:  68", "n_points: many"), 2, "n_points must be an integer"),
+        (pts_text(header=False) + "}\n", 69, "'}' without an opening '{'"),
+        ("version: 1\nn_points: 68\n", 2, "ends after the header"),
+    ],
+)
+def test_read_pts_errors_name_file_and_line(tmp_path, text, line, message):
+    pts = write_face(tmp_path, "bad", text)
+    with pytest.raises(DataError, match=message) as err:
+        read_pts(pts)
+    assert str(err.value).startswith(f"{pts}:{line}: ")
+
+
+def test_read_pts_empty_and_missing(tmp_path):
+    with pytest.raises(DataError, match=r"empty\.pts.*empty"):
+        read_pts(write_face(tmp_path, "empty", "\n\n"))
+    with pytest.raises(FileNotFoundError, match="gone.pts"):
+        read_pts(tmp_path / "gone.pts")
+    with pytest.raises(ValueError, match="num_points"):
+        read_pts(write_face(tmp_path, "a"), num_points=0)
+
+
+# ----------------------------------------------------------------------------- load_300w
+
+
+def test_loader_standard_layout_and_keywords(tmp_path):
+    write_face(tmp_path / "helen/trainset", "b", pts_text(newline="\r\n"))  # CRLF loads fine
+    write_face(tmp_path / "afw", "z", pts_text(header=False), image=".png")
+    write_face(tmp_path / "afw", "a")
+    write_face(tmp_path / "afw", "unlabelled_photo", image=".jpg").unlink()  # an image alone: ignored
+    faces = load_300w(tmp_path)
+    assert [(r.subset, r.image.name) for r in faces] == [
+        ("afw", "a.jpg"),
+        ("afw", "z.png"),
+        ("helen/trainset", "b.jpg"),
+    ]
+    np.testing.assert_array_equal(faces.keypoints(), np.broadcast_to(POINTS - 1.0, (3, 68, 2)))
+    # center_shift moves the centre up by a fraction of the landmark-box height; padding scales.
+    lo, hi = POINTS.min(0) - 1, POINTS.max(0) - 1
+    shifted = load_300w(tmp_path, "afw", center_shift=0.12, padding=1.5)[0]
+    np.testing.assert_allclose(shifted.center, [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2 - 0.12 * (hi[1] - lo[1])])
+    assert shifted.scale == pytest.approx((hi - lo).max() * 1.5 / 200)
+    np.testing.assert_allclose(shifted.box, [lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]])
+
+
+def test_loader_indoor_aliases(tmp_path):
+    write_face(tmp_path / "01_Indoor", "indoor_001", image=".png")
+    for split in ("test", "01_Indoor", "300w_indoor"):
+        assert load_300w(tmp_path, split).subsets() == {"300W_indoor": 1}
+
+
+def test_pts_without_image_names_the_file(tmp_path):
+    pts = write_face(tmp_path / "ibug", "lonely", image=None)
+    with pytest.raises(DataError, match="no image lonely.jpg or .png") as err:
+        load_300w(tmp_path, "challenge")
+    assert str(pts) in str(err.value)
+
+
+def test_bad_pts_in_loader_names_file_and_line(tmp_path):
+    pts = write_face(tmp_path / "afw", "bad", pts_text(POINTS[:67], n_points=68))
+    with pytest.raises(DataError, match="n_points: 68 but 67") as err:
+        load_300w(tmp_path, "afw")
+    assert str(err.value).startswith(f"{pts}:2: ")
+
+
+def test_two_images_for_one_pts(tmp_path):
+    write_face(tmp_path / "afw", "twice")
+    (tmp_path / "afw/twice.png").write_bytes(b"")
+    with pytest.raises(DataError, match=r"twice\.pts: several images"):
+        load_300w(tmp_path, "afw")
+
+
+def test_empty_split_lists_folders(tmp_path):
+    with pytest.raises(DataError, match="split 'challenge' is empty") as err:
+        load_300w(tmp_path, "challenge")
+    assert str(tmp_path / "ibug") in str(err.value) and str(tmp_path / "test/ibug") in str(err.value)
+    (tmp_path / "afw").mkdir()
+    with pytest.raises(DataError, match="hold no .pts files"):
+        load_300w(tmp_path, "train")
+
+
+def test_unknown_split_lists_valid_ones(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown 300-W split 'val'.*'train', 'common', 'challenge', 'full', 'test'"):
+        load_300w(tmp_path, "val")
+
+
+def test_bad_options(tmp_path):
+    write_face(tmp_path / "afw", "a")
+    with pytest.raises(ValueError, match="on_error"):
+        load_300w(tmp_path, on_error="ignore")
+    with pytest.raises(ValueError, match="padding"):
+        load_300w(tmp_path, padding=0)
+    with pytest.raises(FileNotFoundError, match="not a folder"):
+        load_300w(tmp_path / "nowhere")
+
+
+def test_both_layouts_at_once_is_an_error(tmp_path):
+    write_face(tmp_path / "afw", "a")
+    write_face(tmp_path / "train/afw", "a")
+    with pytest.raises(DataError, match="'afw' exists in 2 places"):
+        load_300w(tmp_path, "afw")
+
+
+def test_on_error_skip_logs_each_file_and_the_count(tmp_path, caplog):
+    write_face(tmp_path / "afw", "good1")
+    write_face(tmp_path / "afw", "good2")
+    nan = write_face(tmp_path / "afw", "nan", with_point_line(0, "nan 3"))
+    lonely = write_face(tmp_path / "afw", "lonely", image=None)
+    with caplog.at_level(logging.WARNING, logger="hourglass.data"):
+        faces = load_300w(tmp_path, "afw", on_error="skip")
+    assert [r.image.stem for r in faces] == ["good1", "good2"]
+    messages = [r.getMessage() for r in caplog.records if r.name == "hourglass.data"]
+    assert any(f"{nan}:4: point 0 is not finite" in m for m in messages)
+    assert any(str(lonely) in m and "no image" in m for m in messages)
+    assert any("skipped 2 of 4 .pts files" in m for m in messages)
+
+
+def test_everything_skipped_is_an_error(tmp_path):
+    write_face(tmp_path / "afw", "lonely", image=None)
+    with pytest.raises(DataError, match="all 1 .pts files.*skipped"):
+        load_300w(tmp_path, "afw", on_error="skip")
+
+
+def test_official_counts_add_up():
+    total = {s: sum(OFFICIAL_COUNTS[x] for x in SPLITS[s]) for s in ("train", "common", "challenge", "full", "test")}
+    assert total == {"train": 3148, "common": 554, "challenge": 135, "full": 689, "test": 600}
+
+
+# ----------------------------------------------------------------------------- crop rule
+
+
+def test_landmark_center_scale_by_hand():
+    pts = np.array([[[10.0, 20.0], [30.0, 60.0], [np.nan, np.nan]]])  # box 20 x 40, NaN ignored
+    c, s = landmark_center_scale(pts)
+    np.testing.assert_allclose(c, [[20.0, 40.0]])
+    np.testing.assert_allclose(s, [40 * 1.25 / 200])
+    c, s = landmark_center_scale(pts[0], padding=1.0, center_shift=0.25)
+    np.testing.assert_allclose(c, [20.0, 30.0])
+    assert s == pytest.approx(0.2)
+    with pytest.raises(ValueError, match=r"entry \[1\]: all landmarks lie at one point"):
+        landmark_center_scale(np.stack([pts[0], np.ones((3, 2))]))
+    with pytest.raises(ValueError, match="no labelled landmark"):
+        landmark_center_scale(np.full((3, 2), np.nan))
+
+
+# ----------------------------------------------------------------------------- COCO-style JSON
+
+
+def face_json(tmp_path, annotations, images=({"id": 1, "file_name": "f.jpg"},), name="faces.json") -> Path:
+    (tmp_path / "f.jpg").write_bytes(b"")
+    path = tmp_path / name
+    path.write_text(json.dumps({"images": list(images), "annotations": annotations}))
+    return path
+
+
+def kp_list(points=POINTS, v=1):
+    flags = np.broadcast_to(v, len(points))
+    return [float(t) for p, f in zip(points, flags, strict=True) for t in (*p, f)]
+
+
+def test_json_landmark_rule_and_flags(tmp_path):
+    spec = KeypointSpec.from_dict({"name": "tri", "keypoints": ["a", "b", "c"]})
+    pts = np.array([[11.0, 21.0], [31.0, 61.0], [5.0, 5.0]])
+    path = face_json(tmp_path, [{"image_id": 1, "keypoints": kp_list(pts, v=[2, 1, 0])}])
+    (r,) = load_face_coco_json(path, spec=spec, visible_flags=(2,))
+    np.testing.assert_array_equal(r.labelled, [True, True, False])
+    np.testing.assert_array_equal(r.visible, [True, False, False])
+    np.testing.assert_array_equal(r.keypoints[:2], pts[:2] - 1)
+    assert np.isnan(r.keypoints[2]).all()
+    np.testing.assert_allclose(r.center, [20.0, 40.0])  # unlabelled (5, 5) does not count
+    assert r.scale == pytest.approx(40 * 1.25 / 200)
+    (r0,) = load_face_coco_json(path, spec=spec, one_based=False)
+    np.testing.assert_array_equal(r0.keypoints[:2], pts[:2])
+    assert r0.visible[:2].all()
+
+
+@pytest.mark.parametrize(
+    "ann, message",
+    [
+        ({"image_id": 1, "keypoints": [1.0, 2.0, 1.0] * 67}, "must be a list of 204 numbers, got 201 values"),
+        ({"image_id": 7, "keypoints": kp_list()}, "image_id 7 is not among"),
+        ({"image_id": 1, "keypoints": kp_list()[:-1] + [3.0]}, "visibility flags must be 0, 1 or 2"),
+        ({"image_id": 1, "keypoints": ["x"] + kp_list()[1:]}, "numbers only"),
+        ({"image_id": 1, "keypoints": kp_list(), "center": [1, 2]}, "'center' and 'scale' without the other"),
+        ({"image_id": 1, "keypoints": kp_list(v=0)}, "no keypoint is labelled"),
+    ],
+)
+def test_json_errors_name_file_and_annotation(tmp_path, ann, message):
+    good = {"image_id": 1, "keypoints": kp_list()}
+    path = face_json(tmp_path, [good, ann])
+    with pytest.raises(DataError, match=message) as err:
+        load_face_coco_json(path)
+    assert str(err.value).startswith(f"{path}:annotations[1]: ")
+
+
+def test_json_missing_image_and_skip(tmp_path, caplog):
+    images = [{"id": 1, "file_name": "f.jpg"}, {"id": 2, "file_name": "missing.jpg"}]
+    path = face_json(
+        tmp_path, [{"image_id": 2, "keypoints": kp_list()}, {"image_id": 1, "keypoints": kp_list()}], images
+    )
+    with pytest.raises(DataError, match=r"annotations\[0\]: image file .*missing\.jpg does not exist"):
+        load_face_coco_json(path)
+    assert len(load_face_coco_json(path, check_images=False)) == 2
+    with caplog.at_level(logging.WARNING, logger="hourglass.data"):
+        assert len(load_face_coco_json(path, on_error="skip")) == 1
+    assert any("skipped 1 of 2 annotations" in r.getMessage() for r in caplog.records)
+
+
+def test_json_not_json(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"images": [\n')
+    with pytest.raises(DataError, match=r"broken\.json:2: not valid JSON"):
+        load_face_coco_json(path)
+    path.write_text("[]")
+    with pytest.raises(DataError, match="'images' and 'annotations'"):
+        load_face_coco_json(path)
