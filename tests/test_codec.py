@@ -1,0 +1,434 @@
+"""Heatmap encoding, decoding, flip test and heatmap -> image mapping (hourglass.codec)."""
+
+import math
+from functools import partial
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from hourglass.codec import (
+    DECODE_METHODS,
+    decode_heatmaps,
+    encode_heatmaps,
+    flip_heatmaps,
+    flip_test,
+    heatmap_to_image,
+)
+from hourglass.geometry import crop_matrix, transform_points
+from hourglass.keypoints import MPII, W300
+
+SIZE = (48, 64)  # (W, H): non-square, so a swapped axis cannot pass
+SIGMA = 2.0
+
+
+def random_points(n, size=SIZE, margin=3 * SIGMA, seed=0):
+    """(1, n, 2) sub-pixel points at least ``margin`` px inside the map extent [-0.5, W - 0.5)."""
+    rng = np.random.default_rng(seed)
+    w, h = size
+    x = rng.uniform(-0.5 + margin, w - 0.5 - margin, n)
+    y = rng.uniform(-0.5 + margin, h - 0.5 - margin, n)
+    return np.stack([x, y], -1)[None]
+
+
+def peak_map(size, peaks):
+    """(1, 1, H, W) zeros with the given {(x, y): value} pixels."""
+    w, h = size
+    m = np.zeros((1, 1, h, w), np.float32)
+    for (x, y), v in peaks.items():
+        m[0, 0, y, x] = v
+    return m
+
+
+# --- encoding ---------------------------------------------------------------------------------
+def test_encode_at_integer_location_hand_worked():
+    hm, weight = encode_heatmaps(np.array([[5.0, 7.0]]), np.array([True]), (12, 10), sigma=SIGMA)
+    assert hm.shape == (1, 10, 12) and weight.shape == (1,)  # (K, H, W) for (K, 2) input
+    assert hm.dtype == np.float32 and weight[0] == 1.0
+    m = hm[0]
+    assert m[7, 5] == 1.0  # exp(0), exactly: the peak pixel is row y=7, column x=5
+    one = math.exp(-1 / (2 * SIGMA**2))
+    for y, x in [(7, 6), (7, 4), (6, 5), (8, 5)]:
+        assert m[y, x] == pytest.approx(one, rel=1e-6)
+    assert m[8, 6] == pytest.approx(math.exp(-2 / (2 * SIGMA**2)), rel=1e-6)
+    assert m[7, 11] == pytest.approx(math.exp(-36 / (2 * SIGMA**2)), rel=1e-5)
+    assert np.unravel_index(m.argmax(), m.shape) == (7, 5)
+
+
+def test_encode_subpixel_is_exact_gaussian_on_pixel_centres():
+    point = np.array([[[3.3, 4.6], [40.75, 60.1]]])
+    hm, _ = encode_heatmaps(point, None, SIZE, sigma=1.5, dtype=np.float64)
+    assert hm.shape == (1, 2, 64, 48) and hm.dtype == np.float64
+    ys, xs = np.mgrid[0:64, 0:48]
+    for k, (x, y) in enumerate(point[0]):
+        expected = np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * 1.5**2))
+        np.testing.assert_allclose(hm[0, k], expected, rtol=1e-12, atol=1e-300)
+        assert hm[0, k].max() < 1.0  # the peak is between pixel centres
+
+
+def test_encode_outside_invisible_and_nonfinite_get_weight_zero():
+    w, h = SIZE
+    points = np.array(
+        [
+            [-0.5, 10.0],  # on the left edge of the extent: inside
+            [-0.51, 10.0],  # just outside
+            [w - 0.5, 10.0],  # the right edge is excluded: [-0.5, W - 0.5)
+            [w - 0.501, h - 0.501],  # inside, bottom right
+            [10.0, h - 0.5],  # outside at the bottom
+            [np.nan, 3.0],
+            [3.0, np.inf],
+            [20.0, 20.0],  # fine, but marked invisible
+            [21.0, 30.0],
+        ]
+    )
+    visible = np.array([True] * 7 + [False, True])
+    hm, weight = encode_heatmaps(points, visible, SIZE, sigma=SIGMA)
+    np.testing.assert_array_equal(weight, [1, 0, 0, 1, 0, 0, 0, 0, 1])
+    assert not np.isnan(hm).any()
+    for k in np.flatnonzero(weight == 0):
+        assert not hm[k].any(), f"map {k} of a zero-weight keypoint must be all zeros"
+    assert hm[0, 10, 0] == pytest.approx(math.exp(-0.25 / (2 * SIGMA**2)))
+
+
+def test_encode_batched_dtypes_and_torch():
+    points = np.random.default_rng(1).uniform(0, 40, (3, 5, 2))
+    visible = np.ones((3, 5), bool)
+    hm32, w32 = encode_heatmaps(points, visible, SIZE)
+    hm64, w64 = encode_heatmaps(points.astype(np.float32), visible, SIZE, dtype="float64")
+    assert hm32.shape == (3, 5, 64, 48) and w32.shape == (3, 5)
+    assert hm64.dtype == np.float64 and w64.dtype == np.float64 and w32.dtype == np.float32
+    np.testing.assert_allclose(hm32, hm64, atol=1e-6)
+    ht, wt = encode_heatmaps(torch.from_numpy(points), torch.from_numpy(visible), SIZE, dtype=torch.float32)
+    assert isinstance(ht, torch.Tensor) and ht.dtype == torch.float32 and isinstance(wt, torch.Tensor)
+    np.testing.assert_allclose(ht.numpy(), hm32, atol=1e-6)
+
+
+def test_encode_errors():
+    pts = np.zeros((2, 3, 2))
+    vis = np.ones((2, 3), bool)
+    with pytest.raises(ValueError, match="keypoints must have shape"):
+        encode_heatmaps(np.zeros((2, 3, 3)), vis, SIZE)
+    with pytest.raises(ValueError, match=r"visible must have shape \(2, 3\)"):
+        encode_heatmaps(pts, np.ones((3, 2), bool), SIZE)
+    with pytest.raises(TypeError, match="bool mask"):
+        encode_heatmaps(pts, np.ones((2, 3), np.uint8), SIZE)
+    with pytest.raises(ValueError, match="heatmap_size"):
+        encode_heatmaps(pts, vis, (48, 0))
+    with pytest.raises(ValueError, match="heatmap_size"):
+        encode_heatmaps(pts, vis, 64)
+    with pytest.raises(ValueError, match="sigma"):
+        encode_heatmaps(pts, vis, SIZE, sigma=0)
+    with pytest.raises(ValueError, match="dtype"):
+        encode_heatmaps(pts, vis, SIZE, dtype=np.int32)
+
+
+# --- decoding: hand-worked cases ----------------------------------------------------------------
+def test_decode_single_known_peak():
+    m = peak_map((9, 7), {(5, 3): 1.0, (6, 3): 0.5, (4, 3): 0.2, (5, 2): 0.4, (5, 4): 0.1})
+    coords, scores = decode_heatmaps(m, "argmax")
+    np.testing.assert_array_equal(coords, [[[5.0, 3.0]]])
+    assert scores[0, 0] == 1.0 and coords.dtype == np.float32
+    # Quarter step toward the higher neighbour: right (0.5 > 0.2) and up (0.4 above > 0.1 below).
+    coords, _ = decode_heatmaps(m, "quarter")
+    np.testing.assert_array_equal(coords, [[[5.25, 2.75]]])
+    # Equal neighbours: no step.
+    coords, _ = decode_heatmaps(peak_map((9, 7), {(5, 3): 1.0}), "quarter")
+    np.testing.assert_array_equal(coords, [[[5.0, 3.0]]])
+
+
+def test_decode_first_maximum_on_ties():
+    m = peak_map((9, 7), {(6, 2): 1.0, (2, 5): 1.0, (7, 5): 1.0})
+    coords, _ = decode_heatmaps(m, "argmax")
+    np.testing.assert_array_equal(coords, [[[6.0, 2.0]]])  # first in row-major order
+
+
+def test_decode_border_peak():
+    w, h = 9, 7
+    m = peak_map((w, h), {(0, 3): 1.0, (1, 3): 0.6, (0, 2): 0.3})  # peak on the left border
+    for method in ("argmax", "quarter", "dark"):
+        coords, scores = decode_heatmaps(m, method)
+        assert coords[0, 0, 0] == 0.0, method  # no neighbour on the left: no step in x
+        assert scores[0, 0] == 1.0
+    assert decode_heatmaps(m, "quarter")[0][0, 0, 1] == 2.75  # y still gets its quarter step
+    assert decode_heatmaps(m, "dark")[0][0, 0, 1] == 3.0  # DARK needs the whole 3x3
+    # Soft-argmax excludes out-of-map pixels of the window: a lone peak in the corner with
+    # window 1 averages over 4 pixels, weights e, 1, 1, 1.
+    corner = peak_map((w, h), {(w - 1, 0): 1.0})
+    coords, _ = decode_heatmaps(corner, "soft-argmax", beta=1.0, window=1)
+    e = math.e
+    np.testing.assert_allclose(coords[0, 0], [w - 1 - 2 / (e + 3), 2 / (e + 3)], rtol=1e-6)
+
+
+def test_dark_matches_full_map_blur_with_replicate_border():
+    """The patch blur equals cv2.GaussianBlur of the whole map, also 1-2 px from the border."""
+    w, h = SIZE
+    points = np.array([[[1.2, 30.4], [2.4, 3.3], [45.2, 40.6], [30.3, 61.4], [24.3, 31.7]]])
+    rng = np.random.default_rng(3)
+    maps, _ = encode_heatmaps(points, None, SIZE, sigma=1.5, dtype=np.float64)
+    maps = maps + rng.uniform(0, 0.05, maps.shape)
+    coords, _ = decode_heatmaps(maps, "dark", blur_sigma=1.5)
+    r = math.ceil(3 * 1.5)
+    for k, m in enumerate(maps[0]):
+        y, x = np.unravel_index(m.argmax(), m.shape)
+        assert 0 < x < w - 1 and 0 < y < h - 1
+        blurred = cv2.GaussianBlur(m, (2 * r + 1, 2 * r + 1), 1.5, borderType=cv2.BORDER_REPLICATE)
+        lg = np.log(np.maximum(blurred, 1e-10))
+        grad = np.array([lg[y, x + 1] - lg[y, x - 1], lg[y + 1, x] - lg[y - 1, x]]) / 2
+        hxy = (lg[y + 1, x + 1] - lg[y + 1, x - 1] - lg[y - 1, x + 1] + lg[y - 1, x - 1]) / 4
+        hess = np.array(
+            [[lg[y, x + 1] - 2 * lg[y, x] + lg[y, x - 1], hxy], [hxy, lg[y + 1, x] - 2 * lg[y, x] + lg[y - 1, x]]]
+        )
+        step = -np.linalg.solve(hess, grad)
+        assert np.abs(step).max() <= 1 and np.abs(step).max() > 0.01
+        np.testing.assert_allclose(coords[0, k], [x, y] + step, atol=1e-9)
+    # Within 3 sigma of the border the replicate border biases DARK toward it: 1.2 -> 0.36.
+    assert coords[0, 0, 0] == pytest.approx(0.358, abs=1e-3)
+
+
+def test_flat_and_zero_maps_decode_without_magic_values():
+    for fill in (0.0, 0.3):
+        m = np.full((2, 3, 64, 48), fill, np.float32)
+        for method in DECODE_METHODS:
+            coords, scores = decode_heatmaps(m, method)
+            assert np.isfinite(coords).all(), method
+            assert (coords >= -0.5).all() and (coords[..., 0] < 47.5).all() and (coords[..., 1] < 63.5).all()
+            np.testing.assert_array_equal(scores, np.float32(fill))
+    # Decoding an encoded zero-weight keypoint therefore gives score 0: threshold the score.
+    hm, weight = encode_heatmaps(np.array([[100.0, 5.0]]), None, SIZE)
+    assert weight[0] == 0 and decode_heatmaps(hm, "dark")[1][0] == 0
+
+
+# --- decoding: round trips on a non-square map ---------------------------------------------------
+@pytest.fixture(scope="module")
+def round_trip():
+    points = random_points(400)
+    maps, weights = encode_heatmaps(points, None, SIZE, sigma=SIGMA)
+    assert (weights == 1).all()
+    return points, maps
+
+
+def errors(coords, points):
+    """Mean absolute per-coordinate error and mean Euclidean error, in heatmap pixels."""
+    return np.abs(coords - points).mean(), np.linalg.norm(coords - points, axis=-1).mean()
+
+
+def test_round_trip_argmax_is_rounding(round_trip):
+    points, maps = round_trip
+    coords, _ = decode_heatmaps(maps, "argmax")
+    np.testing.assert_array_equal(coords, np.round(points))
+    assert np.abs(coords - points).max() <= 0.5
+
+
+def test_round_trip_quarter(round_trip):
+    points, maps = round_trip
+    mean_abs, _ = errors(decode_heatmaps(maps, "quarter")[0], points)
+    assert mean_abs <= 0.13  # measured 0.1254 (uniform sub-pixel offsets: 0.125 expected)
+    assert np.abs(decode_heatmaps(maps, "quarter")[0] - points).max() <= 0.25 + 1e-6
+
+
+def test_round_trip_dark(round_trip):
+    points, maps = round_trip
+    coords, scores = decode_heatmaps(maps, "dark")  # blur_sigma defaults to 2 = SIGMA
+    mean_abs, mean_euclid = errors(coords, points)
+    assert mean_abs <= 0.02  # measured 1.0e-5
+    assert mean_euclid <= 0.02  # measured 1.8e-5
+    assert np.abs(coords - points).max() <= 0.002  # measured 4.4e-4 (the blur kernel is cut at 3 sigma)
+    np.testing.assert_array_equal(scores, maps.reshape(1, 400, -1).max(-1))
+    # float64 maps and a blur different from the encoding sigma still decode exactly.
+    coords64, _ = decode_heatmaps(maps.astype(np.float64), "dark", blur_sigma=1.0)
+    assert coords64.dtype == np.float64
+    assert np.abs(coords64 - points).max() <= 1e-3  # measured 2.4e-6
+
+
+def test_round_trip_soft_argmax(round_trip):
+    points, maps = round_trip
+    mean_abs, mean_euclid = errors(decode_heatmaps(maps, "soft-argmax")[0], points)
+    assert mean_abs <= 0.05  # measured 0.0024
+    assert mean_euclid <= 0.05  # measured 0.0036
+    # The whole-map softmax is pulled toward the map centre at beta = 10 and needs a large
+    # beta instead.
+    biased, _ = errors(decode_heatmaps(maps, "soft-argmax", window=None)[0], points)
+    assert biased > 0.2  # measured 0.51
+    mean_abs, _ = errors(decode_heatmaps(maps, "soft-argmax", beta=15.0, window=None)[0], points)
+    assert mean_abs <= 0.05  # measured 0.012
+
+
+def test_soft_argmax_is_differentiable():
+    maps, _ = encode_heatmaps(torch.tensor([[[10.3, 20.6]]]), None, SIZE)
+    maps.requires_grad_(True)
+    coords, _ = decode_heatmaps(maps, "soft-argmax")
+    coords.sum().backward()
+    assert maps.grad is not None and torch.isfinite(maps.grad).all() and maps.grad.abs().sum() > 0
+    assert not decode_heatmaps(maps, "dark")[0].requires_grad
+    small = torch.rand(2, 3, 6, 5, dtype=torch.float64, requires_grad=True)
+    for window in (2, None):
+        # Both outputs, coordinates and scores, get correct gradients.
+        assert torch.autograd.gradcheck(partial(decode_heatmaps, method="soft-argmax", beta=3.0, window=window), small)
+
+
+# --- decoding: kinds, dtypes, errors -------------------------------------------------------------
+@pytest.mark.parametrize("method", DECODE_METHODS)
+def test_decode_numpy_torch_and_dtypes_agree(method, round_trip):
+    points, maps = round_trip
+    maps = maps[:, :50] + np.random.default_rng(2).uniform(0, 0.02, (1, 50, 64, 48)).astype(np.float32)
+    before = maps.copy()
+    c_np, s_np = decode_heatmaps(maps, method)
+    c_t, s_t = decode_heatmaps(torch.from_numpy(maps), method)
+    c_64, s_64 = decode_heatmaps(maps.astype(np.float64), method)
+    c_k, s_k = decode_heatmaps(maps[0], method)  # (K, H, W) -> (K, 2)
+    np.testing.assert_array_equal(maps, before)  # inputs are never modified
+    assert isinstance(c_np, np.ndarray) and isinstance(c_t, torch.Tensor)
+    assert c_np.shape == (1, 50, 2) and s_np.shape == (1, 50) and c_k.shape == (50, 2) and s_k.shape == (50,)
+    assert c_t.dtype == torch.float32 and c_64.dtype == np.float64
+    np.testing.assert_allclose(c_t.numpy(), c_np, atol=1e-5)
+    np.testing.assert_allclose(c_64, c_np, atol=1e-4)
+    np.testing.assert_allclose(c_k, c_np[0], atol=1e-5)
+    np.testing.assert_allclose(s_t.numpy(), s_np, atol=1e-6)
+    # A read-only, non-contiguous view works too.
+    view = np.asfortranarray(maps)
+    view.flags.writeable = False
+    np.testing.assert_allclose(decode_heatmaps(view, method)[0], c_np, atol=1e-5)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("method", DECODE_METHODS)
+def test_cuda_matches_cpu(method, round_trip):
+    points, maps = round_trip
+    coords, scores = decode_heatmaps(torch.from_numpy(maps).cuda(), method)
+    assert coords.device.type == "cuda" and scores.device.type == "cuda"
+    np.testing.assert_allclose(coords.cpu().numpy(), decode_heatmaps(maps, method)[0], atol=1e-5)
+    hm, weights = encode_heatmaps(torch.from_numpy(points).cuda(), None, SIZE)
+    assert hm.device.type == "cuda"
+    np.testing.assert_allclose(hm.cpu().numpy(), maps, atol=1e-6)
+    flipped = flip_test(hm, hm, list(range(400)))
+    assert flipped.device.type == "cuda"
+
+
+def test_decode_errors():
+    maps = np.zeros((2, 3, 8, 6), np.float32)
+    with pytest.raises(ValueError, match="unknown decoding method 'median'"):
+        decode_heatmaps(maps, "median")
+    with pytest.raises(ValueError, match=r"shape \(B, K, H, W\)"):
+        decode_heatmaps(maps[0, 0], "dark")
+    bad = maps.copy()
+    bad[1, 2, 4, 3] = np.nan
+    with pytest.raises(ValueError, match=r"\(batch 1, keypoint 2\) contains NaN"):
+        decode_heatmaps(bad, "quarter")
+    with pytest.raises(ValueError, match=r"heatmap keypoint 2 contains NaN"):
+        decode_heatmaps(torch.from_numpy(bad[1]), "dark")
+    bad[1, 2, 4, 3] = np.inf
+    with pytest.raises(ValueError, match=r"\(batch 1, keypoint 2\)"):
+        decode_heatmaps(bad, "argmax")
+    with pytest.raises(ValueError, match="blur_sigma"):
+        decode_heatmaps(maps, "dark", blur_sigma=-1)
+    with pytest.raises(ValueError, match="beta"):
+        decode_heatmaps(maps, "soft-argmax", beta=float("nan"))
+    with pytest.raises(ValueError, match="window"):
+        decode_heatmaps(maps, "soft-argmax", window=0)
+    with pytest.raises(TypeError, match="numbers"):
+        decode_heatmaps(np.array([["a"]]), "dark")
+
+
+# --- flip test ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("spec", [MPII, W300], ids=lambda s: s.name)
+def test_flip_test_of_mirrored_encoding_recovers_original(spec):
+    k = spec.num_keypoints
+    w, h = SIZE
+    rng = np.random.default_rng(4)
+    points = np.stack([rng.uniform(6, w - 7, (2, k)), rng.uniform(6, h - 7, (2, k))], -1)
+    maps, _ = encode_heatmaps(points, None, SIZE)
+    # The mirrored image, through geometry: a flipped identity crop of the heatmap itself
+    # (x -> W - 1 - x); its keypoint k is the original keypoint flip_index[k].
+    mirror = crop_matrix([(w - 1) / 2, (h - 1) / 2], max(w, h) / 200, SIZE, flip=True)
+    mirrored_points = transform_points(points, mirror)[:, list(spec.flip_index)]
+    np.testing.assert_allclose(mirrored_points[:, spec.flip_index, 0], w - 1 - points[..., 0], atol=1e-9)
+    mirrored_maps, _ = encode_heatmaps(mirrored_points, None, SIZE)
+
+    np.testing.assert_allclose(flip_heatmaps(mirrored_maps, spec), maps, atol=1e-6)
+    averaged = flip_test(maps, mirrored_maps, spec)
+    for method in ("dark", "soft-argmax", "quarter"):
+        expected, _ = decode_heatmaps(maps, method)
+        np.testing.assert_allclose(decode_heatmaps(averaged, method)[0], expected, atol=1e-4)
+    # A left/right symmetric layout: its mirrored image has the very same heatmaps.
+    flip = np.array(spec.flip_index)
+    symmetric = points[:1].copy()
+    symmetric[0, flip > np.arange(k), 0] = w - 1 - symmetric[0, flip[flip > np.arange(k)], 0]
+    symmetric[0, flip > np.arange(k), 1] = symmetric[0, flip[flip > np.arange(k)], 1]
+    symmetric[0, flip == np.arange(k), 0] = (w - 1) / 2  # unpaired keypoints on the mirror axis
+    np.testing.assert_allclose(transform_points(symmetric, mirror)[:, flip], symmetric, atol=1e-9)
+    sym_maps, _ = encode_heatmaps(symmetric, None, SIZE)
+    np.testing.assert_allclose(
+        decode_heatmaps(flip_test(sym_maps, sym_maps, spec), "dark")[0], decode_heatmaps(sym_maps, "dark")[0], atol=1e-4
+    )
+    # The same with tensors and with the permutation as a plain list.
+    averaged_t = flip_test(torch.from_numpy(maps), torch.from_numpy(mirrored_maps), list(spec.flip_index))
+    np.testing.assert_allclose(averaged_t.numpy(), averaged, atol=1e-7)
+
+
+def test_flip_heatmaps_hand_worked():
+    m = np.zeros((1, 3, 2, 4), np.float32)
+    m[0, 0, 1, 0] = 1.0  # keypoint 0 at (x=0, y=1)
+    m[0, 2, 0, 1] = 2.0  # keypoint 2 at (x=1, y=0)
+    before = m.copy()
+    out = flip_heatmaps(m, [2, 1, 0])
+    np.testing.assert_array_equal(m, before)
+    assert out[0, 2, 1, 3] == 1.0 and out[0, 0, 0, 2] == 2.0 and out.sum() == 3.0  # x -> W - 1 - x
+    np.testing.assert_array_equal(flip_heatmaps(out, [2, 1, 0]), m)  # an involution
+    np.testing.assert_array_equal(flip_heatmaps(m[0], [2, 1, 0]), out[0])
+
+
+def test_flip_errors():
+    m = np.zeros((1, 3, 4, 4), np.float32)
+    with pytest.raises(ValueError, match="K = 3"):
+        flip_heatmaps(m, MPII)
+    with pytest.raises(ValueError, match="involution"):
+        flip_heatmaps(m, [1, 2, 0])
+    with pytest.raises(TypeError, match="sequence of ints"):
+        flip_heatmaps(m, [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="same shape"):
+        flip_test(m, m[:, :, :3], [0, 1, 2])
+    with pytest.raises(TypeError, match="both"):
+        flip_test(m, torch.from_numpy(m), [0, 1, 2])
+
+
+# --- back to the image --------------------------------------------------------------------------
+def test_heatmap_to_image_inverts_encode_placement():
+    rng = np.random.default_rng(5)
+    b, k = 4, 30
+    w, h = SIZE
+    center = rng.uniform(150, 350, (b, 2))
+    scale = rng.uniform(0.8, 1.6, b)
+    rotation = np.array([0.0, 30.0, -45.0, 170.0])
+    # Image points within a radius that keeps them 3 sigma inside the (rotated) heatmap.
+    f = max(w, h) / (200 * scale)  # heatmap px per image px
+    radius = ((min(w, h) - 1) / 2 - 3 * SIGMA - 1) / f
+    r = radius[:, None] * np.sqrt(rng.uniform(0, 1, (b, k)))
+    angle = rng.uniform(0, 2 * np.pi, (b, k))
+    image_points = center[:, None] + np.stack([r * np.cos(angle), r * np.sin(angle)], -1)
+
+    heat_points = transform_points(image_points, crop_matrix(center, scale, SIZE, rotation))
+    maps, weights = encode_heatmaps(heat_points, None, SIZE)
+    assert (weights == 1).all()
+    coords, _ = decode_heatmaps(maps, "dark")
+    back = heatmap_to_image(coords, center, scale, SIZE, rotation)
+    assert isinstance(back, np.ndarray) and back.shape == (b, k, 2)
+    assert np.abs(back - image_points).max() <= 0.02  # measured 3.1e-5 image px
+
+    back_t = heatmap_to_image(torch.from_numpy(coords), torch.from_numpy(center), scale, SIZE, rotation)
+    assert isinstance(back_t, torch.Tensor)
+    np.testing.assert_allclose(back_t.numpy(), back, atol=1e-4)
+    # Unbatched: (K, 2) with one crop.
+    one = heatmap_to_image(coords[1], center[1], scale[1], SIZE, rotation[1])
+    np.testing.assert_allclose(one, back[1], atol=1e-9)
+
+
+def test_heatmap_to_image_hand_worked_and_errors():
+    # The heatmap centre is the crop centre; one heatmap px is 200 s / max(W, H) image px.
+    coords = np.array([[(48 - 1) / 2, (64 - 1) / 2], [(48 - 1) / 2 + 1, (64 - 1) / 2]])
+    out = heatmap_to_image(coords, [100.0, 80.0], 0.64, SIZE)
+    np.testing.assert_allclose(out, [[100.0, 80.0], [102.0, 80.0]], atol=1e-12)
+    with pytest.raises(ValueError, match="coords must have shape"):
+        heatmap_to_image(np.zeros((3, 3)), [100.0, 80.0], 1.0, SIZE)
+    with pytest.raises(ValueError, match="one crop per image"):
+        heatmap_to_image(np.zeros((2, 5, 2)), np.zeros((3, 2)), np.ones(3), SIZE)
