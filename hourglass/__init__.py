@@ -10,6 +10,8 @@ Submodules (import what you need; importing this package has no side effects):
 - :mod:`hourglass.models`: ``StackedHourglass``, ``VGGRegressor``, ``build_model``.
 - :mod:`hourglass.losses`: heatmap MSE, L1, smooth-L1, Wing.
 - :mod:`hourglass.metrics`: PCK, MPII PCKh, NME, AUC, failure rate, CED, OKS.
+- :mod:`hourglass.data`: dataset loaders, the training-sample pipeline, the torch dataset.
+- :mod:`hourglass.visualize`: drawing keypoints and skeletons.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("geometry", "keypoints", "codec", "models", "losses", "metrics", "demo")
+_SUBMODULES = ("geometry", "keypoints", "codec", "models", "losses", "metrics", "data", "visualize", "demo")
 _EXPORTS = {
     "KeypointSpec": "keypoints",
     "get_spec": "keypoints",

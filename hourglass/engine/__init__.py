@@ -1,0 +1,30 @@
+"""Training engine: configuration and presets, checkpoints, the training loop."""
+
+from hourglass.engine.checkpoint import (
+    BEST,
+    LAST,
+    check_architecture,
+    latest_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
+from hourglass.engine.config import DEFAULT_LR, PRESETS, TrainConfig, list_presets, resolve_config
+from hourglass.engine.trainer import TrainingDiverged, TrainResult, build_model_from_config, train
+
+__all__ = [
+    "BEST",
+    "DEFAULT_LR",
+    "LAST",
+    "PRESETS",
+    "TrainConfig",
+    "TrainResult",
+    "TrainingDiverged",
+    "build_model_from_config",
+    "check_architecture",
+    "latest_checkpoint",
+    "list_presets",
+    "load_checkpoint",
+    "resolve_config",
+    "save_checkpoint",
+    "train",
+]

@@ -1,0 +1,268 @@
+"""Training configuration: one frozen dataclass, presets for the common recipes.
+
+:class:`TrainConfig` is built once at the edge (``tools/train.py`` or a test), validated on
+construction, saved into every checkpoint (:meth:`TrainConfig.to_dict`) and into the run folder
+as ``config.json``. It holds plain values only, never live objects.
+
+Optimiser defaults (``lr=None`` picks them) and where they come from:
+
+- ``rmsprop``: lr 2.5e-4, Newell et al.'s original Torch recipe (batch 6, ~100 epochs);
+- ``adam``: lr 1e-3, the PyTorch re-implementation of the stacked hourglass, which found it
+  better than RMSprop (batch 16);
+- ``adamw``: lr 1e-3 with weight decay 1e-4 (this toolkit's choice, not from a paper).
+
+Faces follow HRNet's 300-W recipe (Adam 1e-4, 60 epochs, steps at 30 and 50).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+__all__ = ["DEFAULT_LR", "PRESETS", "TrainConfig", "list_presets", "resolve_config"]
+
+MODELS = ("hourglass", "vgg")
+HOURGLASS_STACKS = (1, 2, 4, 8)
+OPTIMIZERS = ("rmsprop", "adam", "adamw")
+SCHEDULES = ("step", "cosine", "none")
+AMP_MODES = ("none", "bf16", "fp16")
+COORD_LOSSES = ("wing", "l1")
+VGG_HEADS = ("gap", "fc")
+
+DEFAULT_LR = {"rmsprop": 2.5e-4, "adam": 1e-3, "adamw": 1e-3}
+"""Learning rate used when ``TrainConfig.lr`` is None (sources in the module docstring)."""
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run needs (sizes in pixels; epochs and steps count optimiser steps).
+
+    Attributes:
+        model: ``"hourglass"`` (heatmaps, :func:`hourglass.losses.heatmap_mse`) or ``"vgg"``
+            (direct regression of normalised coordinates).
+        stacks: hourglass stacks, one of 1, 2, 4, 8 (the registered ``hourglass<N>`` models).
+        blocks: residual modules per hourglass stage.
+        channels: hourglass feature channels (even).
+        vgg_width: VGG width multiplier (1.0 = VGG-16); vgg_head ``"gap"`` or ``"fc"``.
+        input_size: square input side; heatmaps are input / 4 and the hourglass depth follows
+            them so the bottleneck is 4x4 (:func:`hourglass.models.auto_depth`).
+        sigma: Gaussian sigma of the target heatmaps (heatmap pixels); also DARK's blur.
+        coord_loss: VGG loss, ``"wing"`` (w = 10 px, epsilon = 2 px, scaled to normalised
+            coordinates by the input size) or ``"l1"``.
+        dataset, data_root, train_split, val_split: passed to :func:`hourglass.data.load_dataset`.
+            ``val_split=None`` holds out ``val_fraction`` of the training split instead
+            (:func:`hourglass.data.split_indices` with ``seed``; 0 = no validation).
+        max_train_samples, max_val_samples: use only the first N subjects (tiny runs); None = all.
+        epochs, batch_size: as usual; the last incomplete batch of an epoch is dropped when the
+            training set has more than one batch.
+        lr: learning rate, None = :data:`DEFAULT_LR` of the optimiser.
+        optimizer: ``"rmsprop"``, ``"adam"`` or ``"adamw"``; weight_decay for all of them.
+        schedule: ``"step"`` (x ``lr_gamma`` at each epoch in ``lr_milestones``; empty = at 60 %
+            and 85 % of the epochs), ``"cosine"`` (to 0 over the run) or ``"none"``;
+            warmup_steps of linear warm-up from 0 in front of any of them.
+        workers: DataLoader worker processes (0 = load in the main process).
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        amp: ``"none"``, ``"bf16"`` or ``"fp16"`` autocast (CUDA only; fp16 uses a grad scaler).
+        channels_last, compile: memory format and ``torch.compile`` of the model.
+        seed: seeds the model initialisation, the data order and the augmentation.
+        out: the run folder (checkpoints, ``config.json``, logs, plots).
+        max_steps: stop after this many optimiser steps in total (tiny runs); None = no limit.
+        log_every: steps between rows of ``steps.csv`` (and progress-bar updates).
+        ckpt_every_steps: steps between periodic checkpoints (0 = only at epoch ends).
+    """
+
+    model: str = "hourglass"
+    stacks: int = 8
+    blocks: int = 1
+    channels: int = 256
+    vgg_width: float = 1.0
+    vgg_head: str = "gap"
+    input_size: int = 256
+    sigma: float = 2.0
+    coord_loss: str = "wing"
+    dataset: str = "mpii"
+    data_root: str | None = None
+    train_split: str = "train"
+    val_split: str | None = "valid"
+    val_fraction: float = 0.0
+    max_train_samples: int | None = None
+    max_val_samples: int | None = None
+    epochs: int = 100
+    batch_size: int = 6
+    lr: float | None = None
+    optimizer: str = "rmsprop"
+    weight_decay: float = 0.0
+    schedule: str = "step"
+    lr_milestones: tuple[int, ...] = ()
+    lr_gamma: float = 0.1
+    warmup_steps: int = 0
+    workers: int = 0
+    device: str = "auto"
+    amp: str = "none"
+    channels_last: bool = False
+    compile: bool = False
+    seed: int = 0
+    out: str = "runs/train"
+    max_steps: int | None = None
+    log_every: int = 10
+    ckpt_every_steps: int = 0
+
+    def __post_init__(self) -> None:
+        def bad(name: str, need: str) -> ValueError:
+            return ValueError(f"TrainConfig.{name} must be {need}, got {getattr(self, name)!r}")
+
+        def choice(name: str, options: tuple) -> None:
+            if getattr(self, name) not in options:
+                raise bad(name, f"one of {list(options)}")
+
+        def integer(name: str, low: int, optional: bool = False) -> None:
+            v = getattr(self, name)
+            if optional and v is None:
+                return
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise bad(name, f"an integer >= {low}" + (" or None" if optional else ""))
+
+        def number(name: str, positive: bool, optional: bool = False) -> None:
+            v = getattr(self, name)
+            if optional and v is None:
+                return
+            ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+            if not ok or (v <= 0 if positive else v < 0):
+                raise bad(name, ("a positive" if positive else "a non-negative") + " finite number")
+            object.__setattr__(self, name, float(v))
+
+        choice("model", MODELS)
+        choice("optimizer", OPTIMIZERS)
+        choice("schedule", SCHEDULES)
+        choice("amp", AMP_MODES)
+        choice("coord_loss", COORD_LOSSES)
+        choice("vgg_head", VGG_HEADS)
+        if self.model == "hourglass" and self.stacks not in HOURGLASS_STACKS:
+            raise bad("stacks", f"one of {list(HOURGLASS_STACKS)} (the registered hourglass models)")
+        for name in ("blocks", "epochs", "batch_size", "log_every"):
+            integer(name, 1)
+        for name in ("warmup_steps", "workers", "seed", "ckpt_every_steps"):
+            integer(name, 0)
+        for name in ("max_steps", "max_train_samples", "max_val_samples"):
+            integer(name, 1, optional=True)
+        integer("channels", 2)
+        if self.channels % 2:
+            raise bad("channels", "even (the residual bottleneck uses channels / 2)")
+        integer("input_size", 32)
+        if self.model == "hourglass" and self.input_size % 32:
+            raise bad("input_size", "a multiple of 32 for the hourglass (heatmaps input / 4, bottleneck 4x4)")
+        number("sigma", positive=True)
+        number("vgg_width", positive=True)
+        number("lr", positive=True, optional=True)
+        number("weight_decay", positive=False)
+        number("lr_gamma", positive=True)
+        if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
+            raise bad("val_fraction", "in [0, 1)")
+        object.__setattr__(self, "val_fraction", float(self.val_fraction))
+        try:
+            milestones = tuple(int(m) for m in self.lr_milestones)
+        except (TypeError, ValueError):
+            raise bad("lr_milestones", "a sequence of epoch numbers") from None
+        if any(m < 1 for m in milestones) or list(milestones) != sorted(milestones):
+            raise bad("lr_milestones", "increasing positive epoch numbers")
+        object.__setattr__(self, "lr_milestones", milestones)
+        for name in ("dataset", "train_split", "out", "device"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise bad(name, "a non-empty string")
+        if self.data_root is not None and not isinstance(self.data_root, str):
+            object.__setattr__(self, "data_root", str(self.data_root))
+        if self.val_split is not None and not isinstance(self.val_split, str):
+            raise bad("val_split", "a split name or None")
+        for name in ("channels_last", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise bad(name, "True or False")
+
+    @property
+    def learning_rate(self) -> float:
+        """``lr``, or the optimiser's default from :data:`DEFAULT_LR`."""
+        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+
+    @property
+    def heatmap_size(self) -> int:
+        """Heatmap side (input / 4)."""
+        return self.input_size // 4
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict of every field (tuples become lists)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """Inverse of :meth:`to_dict`. Raises ValueError naming unknown keys."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"unknown TrainConfig fields {unknown}; known fields: {sorted(known)}")
+        return cls(**{k: tuple(v) if k == "lr_milestones" else v for k, v in d.items()})
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        """A copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Newell et al. 2016: 8 stacks, RMSprop 2.5e-4, batch 6, sigma 1, ~100 epochs.
+    "mpii-hg8": dict(
+        model="hourglass", stacks=8, channels=256, input_size=256, sigma=1.0, dataset="mpii",
+        train_split="train", val_split="valid", epochs=100, batch_size=6, optimizer="rmsprop",
+        schedule="step", lr_milestones=(60, 90),
+    ),
+    # 300-W faces: 4 stacks (AWing's size), HRNet's face recipe (Adam 1e-4, 60 epochs, 30/50).
+    "300w-hg": dict(
+        model="hourglass", stacks=4, channels=256, input_size=256, sigma=1.5, dataset="300w",
+        train_split="train", val_split="common", epochs=60, batch_size=16, optimizer="adam", lr=1e-4,
+        schedule="step", lr_milestones=(30, 50),
+    ),
+    # LSP / LSPET: the MPII recipe on a seeded 90/10 split of LSPET.
+    "lsp-hg": dict(
+        model="hourglass", stacks=8, channels=256, input_size=256, sigma=1.0, dataset="lspet",
+        train_split="train", val_split="val", epochs=100, batch_size=6, optimizer="rmsprop",
+        schedule="step", lr_milestones=(60, 90),
+    ),
+    # Trains on a CPU in minutes: 2 stacks of 64 channels, 128 px input -> 32x32 heatmaps,
+    # hourglass depth 3 (bottleneck 4x4); 300-W with a 10 % held-out split.
+    "cpu-tiny": dict(
+        model="hourglass", stacks=2, channels=64, input_size=128, sigma=1.5, dataset="300w",
+        train_split="train", val_split=None, val_fraction=0.1, epochs=5, batch_size=8, optimizer="adam",
+        lr=1e-3, schedule="cosine", warmup_steps=20, workers=0, device="cpu",
+    ),
+    # The regression baseline for 300-W: VGG-16-BN, Wing loss, HRNet's face schedule.
+    "300w-vgg": dict(
+        model="vgg", input_size=256, dataset="300w", train_split="train", val_split="common", epochs=60,
+        batch_size=16, optimizer="adam", lr=1e-4, schedule="step", lr_milestones=(30, 50), coord_loss="wing",
+    ),
+}  # fmt: skip
+"""Named recipes: field overrides on top of the :class:`TrainConfig` defaults (no data_root)."""
+
+
+def list_presets() -> list[str]:
+    """Sorted preset names."""
+    return sorted(PRESETS)
+
+
+def resolve_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
+    """Build a :class:`TrainConfig`: defaults, then the preset's fields, then ``overrides``.
+
+    Overrides whose value is None are ignored (so argparse defaults of None keep the preset's
+    value); to set a field to None pass it through :meth:`TrainConfig.replace`.
+
+    Raises:
+        ValueError: an unknown preset (the message lists the presets), an unknown field, or an
+            invalid value (the message names the field and the value).
+    """
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; available presets: {', '.join(list_presets())}")
+    fields_ = dict(PRESETS[preset]) if preset is not None else {}
+    known = {f.name for f in fields(TrainConfig)}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise ValueError(f"unknown TrainConfig fields {unknown}; known fields: {sorted(known)}")
+    fields_.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**fields_)

@@ -1,0 +1,178 @@
+"""Drawing keypoints and rendering training samples for inspection.
+
+- :func:`draw_keypoints`: a spec's skeleton and keypoints on a copy of an RGB image, at
+  sub-pixel positions (OpenCV's fixed-point ``shift``), in the library's pixel convention
+  (pixel (i, j) centred at (x, y) = (i, j)), which is also OpenCV's.
+- :func:`save_sample_grid`: a PNG of a few pipeline samples, each shown as the de-normalised
+  input with its keypoints and with its target heatmaps overlaid. Uses matplotlib's Agg
+  canvas directly, so the global pyplot backend is never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hourglass.keypoints import KeypointSpec
+
+__all__ = ["draw_keypoints", "save_sample_grid"]
+
+_SHIFT = 4  # fractional bits of OpenCV drawing coordinates: 1/16 pixel
+_LIMIT = 1 << 20  # coordinates beyond this many pixels are not drawn (fixed-point range)
+
+
+def draw_keypoints(
+    image: np.ndarray,
+    keypoints: Any,
+    mask: Any,
+    spec: KeypointSpec,
+    *,
+    radius: float | None = None,
+    thickness: int | None = None,
+    scores: Any = None,
+    threshold: float | None = None,
+) -> np.ndarray:
+    """Draw a spec's skeleton and keypoints on a copy of an RGB image.
+
+    Skeleton edges are drawn first (in the mean colour of their two keypoints) where both
+    ends are drawn, then a filled anti-aliased disc per keypoint in ``spec.color_of(k)``.
+
+    Args:
+        image: (H, W, 3) uint8 RGB image (not modified).
+        keypoints: (K, 2) keypoints (x, y) in image pixels (numpy array or tensor).
+        mask: (K,) bool, which keypoints to draw.
+        spec: the keypoint spec (skeleton, colours).
+        radius: disc radius in pixels (default: about 1 % of the image's smaller side, >= 2).
+        thickness: skeleton line width in pixels (default: about half the radius, >= 1).
+        scores: (K,) confidence per keypoint, needed with ``threshold``.
+        threshold: draw only keypoints whose score is >= threshold.
+
+    Returns:
+        (H, W, 3) uint8 RGB copy with the drawing.
+    """
+    import cv2
+
+    if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+        what = f"{image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+        raise ValueError(f"image must be a uint8 RGB array (H, W, 3), got {what}")
+    if not isinstance(spec, KeypointSpec):
+        raise TypeError(f"spec must be a KeypointSpec, got {type(spec).__name__}")
+    k = spec.num_keypoints
+    pts = _numpy(keypoints).astype(np.float64)
+    if pts.shape != (k, 2):
+        raise ValueError(f"keypoints must have shape ({k}, 2) for spec {spec.name!r}, got {pts.shape}")
+    show = _numpy(mask)
+    if show.dtype != np.bool_ or show.shape != (k,):
+        raise ValueError(f"mask must be a ({k},) bool array, got {show.dtype} {show.shape}")
+    if threshold is not None:
+        if scores is None:
+            raise ValueError("threshold needs scores: pass scores=(K,) confidences")
+        s = _numpy(scores).astype(np.float64)
+        if s.shape != (k,):
+            raise ValueError(f"scores must have shape ({k},), got {s.shape}")
+        show = show & (s >= threshold)
+    elif scores is not None and _numpy(scores).shape != (k,):
+        raise ValueError(f"scores must have shape ({k},), got {_numpy(scores).shape}")
+    bad = show & ~np.isfinite(pts).all(axis=1)
+    if bad.any():
+        raise ValueError(f"keypoints {np.flatnonzero(bad).tolist()} are not finite but the mask says to draw them")
+    show &= (np.abs(np.nan_to_num(pts)) < _LIMIT).all(axis=1)
+
+    h, w = image.shape[:2]
+    if radius is None:
+        radius = max(2.0, min(h, w) / 100.0)
+    if thickness is None:
+        thickness = max(1, int(round(radius / 2)))
+    if not radius > 0 or int(thickness) < 1:
+        raise ValueError(f"radius must be > 0 and thickness >= 1, got {radius!r} and {thickness!r}")
+
+    out = image.copy()
+    fixed = np.round(np.nan_to_num(pts) * (1 << _SHIFT)).astype(np.int64)  # (K, 2) fixed point
+    colors = [tuple(int(v) for v in spec.color_of(i)) for i in range(k)]
+    for a, b in spec.skeleton:
+        if show[a] and show[b]:
+            color = tuple((ca + cb) // 2 for ca, cb in zip(colors[a], colors[b]))
+            p, q = (int(fixed[a, 0]), int(fixed[a, 1])), (int(fixed[b, 0]), int(fixed[b, 1]))
+            cv2.line(out, p, q, color, int(thickness), cv2.LINE_AA, _SHIFT)
+    r = int(round(radius * (1 << _SHIFT)))
+    for i in np.flatnonzero(show):
+        cv2.circle(out, (int(fixed[i, 0]), int(fixed[i, 1])), r, colors[i], -1, cv2.LINE_AA, _SHIFT)
+    return out
+
+
+def save_sample_grid(
+    samples: Sequence[Any],
+    spec: KeypointSpec,
+    path: str | Path,
+    *,
+    mean: Sequence[float] | None = None,
+    std: Sequence[float] | None = None,
+    max_samples: int = 8,
+) -> Path:
+    """Render pipeline samples to a PNG: per sample, the input with keypoints, and with heatmaps.
+
+    Args:
+        samples: :class:`~hourglass.data.pipeline.Sample` objects (``image`` (3, H, W),
+            ``heatmaps`` (K, h, w), ``coords`` (K, 2), ``target_weight`` (K,), and the
+            ``flip``/``rotation``/``scale`` metadata).
+        spec: their keypoint spec.
+        path: the PNG file to write (its folder must exist).
+        mean, std: the normalisation used by the pipeline (default: ImageNet, the
+            pipeline's default).
+        max_samples: at most this many samples are drawn (one row each).
+
+    Returns:
+        ``path`` as a Path.
+    """
+    import cv2
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from hourglass.data.pipeline import IMAGENET_MEAN, IMAGENET_STD
+
+    samples = list(samples)[:max_samples]
+    if not samples:
+        raise ValueError("save_sample_grid needs at least one sample")
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist; create it before saving {path.name}")
+    mean_ = np.asarray(IMAGENET_MEAN if mean is None else mean, dtype=np.float32).reshape(3, 1, 1)
+    std_ = np.asarray(IMAGENET_STD if std is None else std, dtype=np.float32).reshape(3, 1, 1)
+
+    fig = Figure(figsize=(6, 3 * len(samples)), dpi=100)
+    FigureCanvasAgg(fig)
+    for row, sample in enumerate(samples):
+        chw = _numpy(sample.image).astype(np.float32)
+        if chw.ndim != 3 or chw.shape[0] != 3:
+            raise ValueError(f"sample {row}: image must have shape (3, H, W), got {chw.shape}")
+        rgb = np.clip((chw * std_ + mean_) * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
+        rgb = np.ascontiguousarray(rgb)
+        weight = _numpy(sample.target_weight) > 0
+        drawn = draw_keypoints(rgb, _numpy(sample.coords), weight, spec)
+        heat = _numpy(sample.heatmaps).astype(np.float32).max(axis=0)  # (h, w)
+        # cv2.resize maps pixel centres like crop_matrix does: heatmap and input stay aligned.
+        heat = cv2.resize(heat, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_LINEAR)
+        title = f"scale {float(sample.scale):.2f}, rot {float(sample.rotation):.1f}"
+        title += ", flip" if bool(sample.flip) else ""
+        ax = fig.add_subplot(len(samples), 2, 2 * row + 1)
+        ax.imshow(drawn)
+        ax.set_title(title, fontsize=8)
+        ax.axis("off")
+        ax = fig.add_subplot(len(samples), 2, 2 * row + 2)
+        ax.imshow(rgb)
+        ax.imshow(heat, cmap="jet", alpha=0.5, vmin=0.0, vmax=1.0)
+        ax.set_title(f"heatmaps ({int(weight.sum())} targets)", fontsize=8)
+        ax.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, format="png")
+    return path
+
+
+def _numpy(x: Any) -> np.ndarray:
+    """A numpy view of an array or (CPU or CUDA) tensor."""
+    if hasattr(x, "detach"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

@@ -1,0 +1,129 @@
+"""hourglass.engine: config and presets, checkpoints, NaN handling, in-process resume."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from hourglass.engine import (
+    PRESETS,
+    TrainConfig,
+    TrainingDiverged,
+    build_model_from_config,
+    check_architecture,
+    latest_checkpoint,
+    load_checkpoint,
+    resolve_config,
+    save_checkpoint,
+    train,
+)
+from hourglass.engine.checkpoint import rng_state, set_rng_state
+from hourglass.models import auto_depth
+
+
+def test_presets_resolve_and_round_trip():
+    for name in PRESETS:
+        c = resolve_config(name)
+        assert TrainConfig.from_dict(c.to_dict()) == c
+    tiny = resolve_config("cpu-tiny", seed=5)
+    assert tiny.seed == 5 and tiny.channels == 64 and tiny.stacks == 2
+    assert auto_depth((tiny.heatmap_size,) * 2) == 3  # 128 px input -> 32x32 maps -> bottleneck 4x4
+    assert resolve_config("mpii-hg8", lr=None).learning_rate == 2.5e-4  # Newell's RMSprop
+    assert resolve_config(optimizer="adam").learning_rate == 1e-3
+
+
+@pytest.mark.parametrize(
+    "overrides, named",
+    [
+        ({"stacks": 3}, "stacks"),
+        ({"optimizer": "sgd"}, "optimizer"),
+        ({"amp": "fp8"}, "amp"),
+        ({"channels": 33}, "channels"),
+        ({"input_size": 100}, "input_size"),
+        ({"lr": -1.0}, "lr"),
+        ({"val_fraction": 1.5}, "val_fraction"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"lr_milestones": (5, 2)}, "lr_milestones"),
+    ],
+)
+def test_config_errors_name_the_field(overrides, named):
+    with pytest.raises(ValueError, match=named):
+        resolve_config(**overrides)
+
+
+def test_unknown_preset_and_field():
+    with pytest.raises(ValueError, match="available presets: .*cpu-tiny"):
+        resolve_config("nope")
+    with pytest.raises(ValueError, match="stackz"):
+        resolve_config(stackz=2)
+
+
+def test_checkpoint_atomic_weights_only_and_rng(tmp_path):
+    model = build_model_from_config(TrainConfig(stacks=1, channels=16, input_size=64), 5)
+    random.seed(1), np.random.seed(2), torch.manual_seed(3)
+    rng = rng_state()
+    expect = (random.random(), np.random.rand(), torch.rand(1).item())
+    path = save_checkpoint(
+        {"model": model.state_dict(), "arch": model.arch, "rng": rng, "best": None}, tmp_path / "c.pt"
+    )
+    assert [p.name for p in tmp_path.iterdir()] == ["c.pt"]  # no temporary file left behind
+    torch.load(path, weights_only=True)
+    ckpt = load_checkpoint(path)
+    set_rng_state(ckpt["rng"])
+    assert (random.random(), np.random.rand(), torch.rand(1).item()) == expect
+    check_architecture(ckpt, model)
+    other = build_model_from_config(TrainConfig(stacks=2, channels=16, input_size=64), 5)
+    with pytest.raises(ValueError, match="hourglass1.*hourglass2"):
+        check_architecture(ckpt, other)
+    assert latest_checkpoint(tmp_path) is None
+
+
+def test_load_checkpoint_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="missing.pt"):
+        load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="junk.pt"):
+        load_checkpoint(tmp_path / "junk.pt")
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread (deterministic, friendly to shared CPUs), restored afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _config(root, out, **kw) -> TrainConfig:
+    base = dict(
+        stacks=1, channels=16, input_size=64, dataset="mpii", data_root=str(root), train_split="test_mpii",
+        val_split=None, batch_size=2, epochs=2, out=str(out), log_every=1, ckpt_every_steps=1, optimizer="adam",
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(shared_data, tmp_path, one_thread):
+    config = _config(shared_data("mpii"), tmp_path / "run", optimizer="rmsprop", lr=1e30)
+    with pytest.raises(TrainingDiverged, match=r"loss is (nan|inf).*last good checkpoint is .*last\.pt"):
+        train(config, progress=False)
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert ckpt["step"] >= 1
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values() if v.is_floating_point())
+
+
+def test_resume_in_process_matches(shared_data, tmp_path, one_thread):
+    root = shared_data("mpii")
+    full = train(_config(root, tmp_path / "full"), progress=False)
+    assert full.step == 4  # 5 subjects, batch 2 -> 2 batches per epoch, 2 epochs
+    part = train(_config(root, tmp_path / "part", max_steps=3), progress=False)
+    assert part.step == 3
+    with pytest.raises(ValueError, match="already holds last.pt"):
+        train(_config(root, tmp_path / "part"), progress=False)
+    resumed = train(_config(root, tmp_path / "part"), resume=True, progress=False)
+    assert resumed.step == 4
+    assert resumed.final_loss == full.final_loss

@@ -1,0 +1,119 @@
+"""tools/train.py end to end on real data: tiny runs, SIGKILL + resume, user errors."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hourglass.engine import load_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+TOOL = REPO / "tools" / "train.py"
+
+
+def run_tool(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, str(TOOL), "--threads", "1", "--no-progress", *args],
+        capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO,
+    )  # fmt: skip
+
+
+def tiny(out: Path) -> list[str]:
+    return ["--channels", "32", "--input-size", "64", "--batch-size", "2", "--out", str(out)]
+
+
+@pytest.mark.parametrize("model", ["hourglass", "vgg"])
+def test_mpii_tiny_run(shared_data, tmp_path, model):
+    root = shared_data("mpii")
+    extra = ["--stacks", "8"] if model == "hourglass" else ["--model", "vgg", "--vgg-width", "0.125"]
+    r = run_tool(
+        *extra, "--dataset", "mpii", "--data-root", str(root), "--train-split", "test_mpii",
+        "--val-split", "test_mpii", "--max-steps", "2", *tiny(tmp_path / "run"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "done: 2 steps" in r.stdout
+    run = tmp_path / "run"
+    for name in ("last.pt", "best.pt", "config.json", "log.csv", "steps.csv", "curves.png", "summary.json"):
+        assert (run / name).is_file(), name
+    ckpt = load_checkpoint(run / "last.pt")
+    assert ckpt["arch"]["name"] == ("hourglass8" if model == "hourglass" else "vgg16_gap")
+    assert ckpt["step"] == 2 and ckpt["metric_name"] == "pck@0.2"
+
+
+def _steps(run: Path) -> list[tuple[int, str]]:
+    with open(run / "steps.csv", newline="") as f:
+        return [(int(r["step"]), r["loss"]) for r in csv.DictReader(f)]
+
+
+def test_sigkill_and_resume_reproduces_losses(shared_data, tmp_path):
+    root = shared_data("300w/afw")
+    args = [
+        "--stacks", "1", "--dataset", "300w", "--data-root", str(root.parent), "--train-split", "afw",
+        "--val-split", "none", "--val-fraction", "0.1", "--max-val-samples", "4", "--max-train-samples", "12",
+        "--epochs", "3", "--log-every", "1", "--ckpt-every-steps", "1", "--seed", "3",
+    ]  # fmt: skip
+    full = run_tool(*args, *tiny(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr
+
+    killed = tmp_path / "killed"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, str(TOOL), "--threads", "1", "--no-progress", *args, *tiny(killed)]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (killed / "last.pt").is_file() and (killed / "steps.csv").is_file() and len(_steps(killed)) >= 2:
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.01)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    at_kill = load_checkpoint(killed / "last.pt")
+    assert at_kill["step"] < 18
+
+    resumed = run_tool(*args, *tiny(killed), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    a = json.loads((tmp_path / "full" / "summary.json").read_text())
+    b = json.loads((killed / "summary.json").read_text())
+    assert a["step"] == b["step"] == 18
+    assert abs(a["final_loss"] - b["final_loss"]) <= 1e-6
+    assert _steps(tmp_path / "full") == _steps(killed)  # every step's loss, bit for bit
+    print(f"killed at step {at_kill['step']} (epoch {at_kill['epoch']}, batch {at_kill['batch']}); "
+          f"final loss {a['final_loss']!r} vs resumed {b['final_loss']!r}")  # fmt: skip
+
+
+def test_missing_data_root(tmp_path):
+    r = run_tool("--dataset", "300w", "--data-root", str(tmp_path / "nowhere"), *tiny(tmp_path / "run"))
+    assert r.returncode == 2
+    assert "nowhere" in r.stderr and "does not exist" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_preset(tmp_path):
+    r = run_tool("--preset", "mpii-hg9", "--out", str(tmp_path / "run"))
+    assert r.returncode == 2
+    assert "mpii-hg9" in r.stderr and "cpu-tiny" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_wrong_architecture_checkpoint(shared_data, tmp_path):
+    root = shared_data("mpii")
+    data = ["--dataset", "mpii", "--data-root", str(root), "--train-split", "test_mpii", "--val-split", "none"]
+    first = run_tool("--stacks", "1", *data, "--max-steps", "1", *tiny(tmp_path / "a"))
+    assert first.returncode == 0, first.stderr
+    r = run_tool("--stacks", "2", *data, "--max-steps", "1", *tiny(tmp_path / "b"), "--resume",
+                 str(tmp_path / "a" / "last.pt"))  # fmt: skip
+    assert r.returncode == 2
+    assert "hourglass1" in r.stderr and "hourglass2" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1

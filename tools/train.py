@@ -1,0 +1,93 @@
+#!/usr/bin/env python
+"""Train a stacked hourglass or a VGG regressor: a thin wrapper over hourglass.engine.train.
+
+Examples:
+    python tools/train.py --preset mpii-hg8 --data-root ../shared/data/mpii --out runs/mpii-hg8
+    python tools/train.py --preset cpu-tiny --data-root ../shared/data/300w --out runs/tiny
+    python tools/train.py --out runs/tiny --resume            # continue the run folder's last.pt
+
+Flags left out keep the preset's value (or the TrainConfig default). Exit status: 0 done,
+1 training diverged (NaN/inf loss), 2 a user error (bad option, missing data, wrong
+checkpoint), 130 interrupted with Ctrl-C after saving last.pt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from hourglass.data import DataError
+from hourglass.engine import TrainingDiverged, list_presets, resolve_config, train
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    a = p.add_argument
+    a("--preset", help=f"named recipe: {', '.join(list_presets())}")
+    a("--model", choices=["hourglass", "vgg"], help="heatmap hourglass or VGG-16 coordinate regressor")
+    a("--stacks", type=int, help="hourglass stacks: 1, 2, 4 or 8 (default 8)")
+    a("--blocks", type=int, help="residual modules per hourglass stage (default 1)")
+    a("--channels", type=int, help="hourglass feature channels (default 256)")
+    a("--vgg-width", type=float, help="VGG width multiplier (default 1.0 = VGG-16)")
+    a("--input-size", type=int, help="square input side in pixels (default 256; heatmaps are input / 4)")
+    a("--sigma", type=float, help="target heatmap Gaussian sigma in heatmap pixels (default 2)")
+    a("--dataset", help="300w, mpii, lsp, lspet, coco or custom")
+    a("--data-root", help="folder holding the dataset")
+    a("--train-split", help="training split name (default train)")
+    a("--val-split", help="validation split name, or 'none' to hold out --val-fraction of the training split")
+    a("--val-fraction", type=float, help="held-out share of the training split when there is no --val-split")
+    a("--max-train-samples", type=int, help="use only the first N training subjects")
+    a("--max-val-samples", type=int, help="use only the first N validation subjects")
+    a("--epochs", type=int)
+    a("--batch-size", type=int)
+    a("--lr", type=float, help="learning rate (default: RMSprop 2.5e-4 (Newell), Adam/AdamW 1e-3)")
+    a("--optimizer", choices=["rmsprop", "adam", "adamw"])
+    a("--weight-decay", type=float)
+    a("--schedule", choices=["step", "cosine", "none"])
+    a("--warmup-steps", type=int)
+    a("--workers", type=int, help="DataLoader worker processes")
+    a("--device", help="auto, cpu, cuda, cuda:N")
+    a("--amp", choices=["none", "bf16", "fp16"], help="autocast on CUDA")
+    a("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    a("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
+    a("--seed", type=int)
+    a("--out", help="run folder (checkpoints, logs, plots)")
+    a("--max-steps", type=int, help="stop after this many optimiser steps")
+    a("--log-every", type=int, help="steps between rows of steps.csv")
+    a("--ckpt-every-steps", type=int, help="steps between periodic checkpoints (0: epoch ends only)")
+    a("--resume", nargs="?", const="latest", help="continue from the run folder's last.pt, or from PATH")
+    a("--threads", type=int, help="torch CPU threads")
+    a("--no-progress", action="store_true", help="no progress bar")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    overrides = {
+        k: v for k, v in vars(args).items() if k not in ("preset", "resume", "threads", "no_progress", "val_split")
+    }
+    try:
+        config = resolve_config(args.preset, **overrides)
+        if args.val_split is not None:
+            config = config.replace(val_split=None if args.val_split.lower() == "none" else args.val_split)
+        if args.threads is not None:
+            import torch
+
+            torch.set_num_threads(args.threads)
+        result = train(config, resume=args.resume, progress=not args.no_progress)
+    except TrainingDiverged as e:
+        print(f"error: training diverged: {e}", file=sys.stderr)
+        return 1
+    except (ValueError, TypeError, FileNotFoundError, DataError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    if result.interrupted:
+        print(f"interrupted at step {result.step}; resume with --out {result.run_dir} --resume", file=sys.stderr)
+        return 130
+    best = "" if result.best_metric is None else f", best {result.metric_name} {result.best_metric:.4f}"
+    print(f"done: {result.step} steps, final loss {result.final_loss:.6g}{best}; run folder {result.run_dir}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
