@@ -36,7 +36,7 @@ import numpy as np
 
 from hourglass.data.records import Annotation, AnnotationSet, DataError
 from hourglass.geometry import box_to_center_scale
-from hourglass.keypoints import COCO
+from hourglass.keypoints import COCO, KeypointSpec
 
 __all__ = [
     "load_coco",
@@ -415,34 +415,65 @@ def load_coco(
     kept_arr = np.asarray(kept, dtype=np.int64)
     box = coco_box_to_box(boxes[kept_arr]) if kept else np.zeros((0, 4))
     center, scale = box_to_center_scale(box, aspect_ratio, padding) if kept else (np.zeros((0, 2)), np.zeros(0))
-    records = []
-    image_ids = {anns[order[p]]["image_id"] for p in kept}
-    paths = {i: root / images[i]["file_name"] for i in image_ids}  # one Path per image
-    for n, p in enumerate(kept):
-        a = anns[order[p]]
-        img = images[a["image_id"]]
-        records.append(
-            Annotation(
-                image=paths[a["image_id"]],
-                keypoints=xy[p],
-                labelled=vis[p] > 0,
-                visible=vis[p] == 2,
-                center=center[n],
-                scale=float(scale[n]),
-                spec=COCO,
-                source=where[order[p]],
-                box=box[n],
-                area=None if a.get("area") is None else float(a["area"]),
-                image_id=a["image_id"],
-                extra={"annotation_id": a["id"], "iscrowd": bool(a.get("iscrowd", 0)), "image_size": image_size(img)},
-            )
-        )
+    records = build_records(
+        anns, [order[p] for p in kept], images, root, xy[kept_arr], vis[kept_arr], center, scale,
+        list(box), COCO, where, crowd_flag=True,
+    )  # fmt: skip
     problems.report(len(anns), "annotations")
     logger.info(
         "%s: %d person instances kept of %d (%d crowd, %d with fewer than %d labelled keypoints, %d skipped)",
         path, len(records), len(order), counts["crowd"], counts["few"], min_keypoints, problems.count,
     )  # fmt: skip
     return AnnotationSet(records, COCO, f"coco:{path.stem}")
+
+
+def build_records(
+    anns: list[dict[str, Any]],
+    picks: list[int],
+    images: dict[Any, dict[str, Any]],
+    root: Path,
+    keypoints: np.ndarray,
+    vis: np.ndarray,
+    centers: np.ndarray,
+    scales: np.ndarray,
+    boxes: list[np.ndarray | None],
+    spec: KeypointSpec,
+    where: list[str],
+    *,
+    crowd_flag: bool,
+) -> list[Annotation]:
+    """One :class:`Annotation` per picked COCO-style annotation (shared with the custom format).
+
+    ``picks`` (M,) are indices into ``anns``; ``keypoints`` (M, K, 2), ``vis`` (M, K) flags
+    0/1/2, ``centers`` (M, 2), ``scales`` (M,) and ``boxes`` (M entries) are aligned with it.
+    ``crowd_flag`` adds COCO's ``iscrowd`` to each record's ``extra``.
+    """
+    paths: dict[Any, Path] = {}  # one Path per image
+    records = []
+    for n, i in enumerate(picks):
+        a = anns[i]
+        img = images[a["image_id"]]
+        path = paths.setdefault(a["image_id"], root / img["file_name"])
+        extra = {"annotation_id": a.get("id"), "image_size": image_size(img)}
+        if crowd_flag:
+            extra["iscrowd"] = bool(a.get("iscrowd", 0))
+        records.append(
+            Annotation(
+                image=path,
+                keypoints=keypoints[n],
+                labelled=vis[n] > 0,
+                visible=vis[n] == 2,
+                center=centers[n],
+                scale=float(scales[n]),
+                spec=spec,
+                source=where[i],
+                box=boxes[n],
+                area=None if a.get("area") is None else float(a["area"]),
+                image_id=a["image_id"],
+                extra=extra,
+            )
+        )
+    return records
 
 
 # --- results --------------------------------------------------------------------------------

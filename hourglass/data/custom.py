@@ -39,8 +39,8 @@ import numpy as np
 from hourglass.data.coco import (
     Problems,
     area_problem,
+    build_records,
     check_image_files,
-    image_size,
     image_table,
     is_id,
     numeric_rows,
@@ -48,7 +48,7 @@ from hourglass.data.coco import (
     read_json,
     require_list,
 )
-from hourglass.data.records import Annotation, AnnotationSet, DataError
+from hourglass.data.records import AnnotationSet, DataError
 from hourglass.geometry import box_to_center_scale, from_one_based
 from hourglass.keypoints import KeypointSpec
 
@@ -292,28 +292,11 @@ def load_custom(
     scale = scales[kept_arr, 0]
     centers[use_box], scale[use_box] = box_to_center_scale(boxes[use_box], aspect_ratio, padding)
 
-    records = []
-    image_ids = {anns[ok[p]]["image_id"] for p in kept}
-    paths = {i: root / images[i]["file_name"] for i in image_ids}  # one Path per image
-    for n, p in enumerate(kept):
-        a = anns[ok[p]]
-        img = images[a["image_id"]]
-        records.append(
-            Annotation(
-                image=paths[a["image_id"]],
-                keypoints=xy[n],
-                labelled=vis[p] > 0,
-                visible=vis[p] == 2,
-                center=centers[n],
-                scale=float(scale[n]),
-                spec=spec,
-                source=where[ok[p]],
-                box=boxes[n] if has_box[p] else None,
-                area=None if a.get("area") is None else float(a["area"]),
-                image_id=a["image_id"],
-                extra={"annotation_id": a.get("id"), "image_size": image_size(img)},
-            )
-        )
+    box_list = [boxes[n] if has_box[p] else None for n, p in enumerate(kept)]
+    records = build_records(
+        anns, [ok[p] for p in kept], images, root, xy, vis[kept_arr], centers, scale, box_list, spec, where,
+        crowd_flag=False,
+    )  # fmt: skip
     problems.report(len(anns), "annotations")
     logger.info("%s: %d annotations loaded (%d skipped), spec %r", path, len(records), problems.count, spec.name)
     return AnnotationSet(records, spec, f"custom:{spec.name}")
