@@ -21,7 +21,21 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("geometry", "keypoints", "codec", "models", "losses", "metrics", "data", "visualize", "demo")
+_SUBMODULES = (
+    "geometry",
+    "keypoints",
+    "codec",
+    "models",
+    "losses",
+    "metrics",
+    "data",
+    "visualize",
+    "demo",
+    "weights",
+    "predictor",
+    "detect",
+    "export",
+)
 _EXPORTS = {
     "KeypointSpec": "keypoints",
     "get_spec": "keypoints",
@@ -30,6 +44,8 @@ _EXPORTS = {
     "encode_heatmaps": "codec",
     "decode_heatmaps": "codec",
     "flip_test": "codec",
+    "Predictor": "predictor",
+    "load_model": "weights",
     "heatmap_to_image": "codec",
     "build_model": "models",
     "list_models": "models",

@@ -5,15 +5,21 @@ Examples:
     python tools/train.py --preset mpii-hg8 --data-root ../shared/data/mpii --out runs/mpii-hg8
     python tools/train.py --preset cpu-tiny --data-root ../shared/data/300w --out runs/tiny
     python tools/train.py --out runs/tiny --resume            # continue the run folder's last.pt
+    torchrun --standalone --nproc_per_node 8 tools/train.py --preset 300w-hg \
+        --data-root ../shared/data/300w --out runs/300w-hg    # 8 GPUs, 2 of the 16 faces each
 
-Flags left out keep the preset's value (or the TrainConfig default). Exit status: 0 done,
-1 training diverged (NaN/inf loss), 2 a user error (bad option, missing data, wrong
-checkpoint), 130 interrupted with Ctrl-C after saving last.pt.
+Under torchrun --batch-size is the global batch over all processes (it must be divisible by
+their number); only rank 0 writes files. Flags left out keep the preset's value (or the
+TrainConfig default). Exit status: 0 done, 1 training diverged (NaN/inf loss), 2 a user error
+(bad option, missing data, wrong checkpoint, missing package), 130 interrupted with Ctrl-C
+after saving last.pt.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
 import sys
 
 from hourglass.data import DataError
@@ -38,8 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     a("--val-fraction", type=float, help="held-out share of the training split when there is no --val-split")
     a("--max-train-samples", type=int, help="use only the first N training subjects")
     a("--max-val-samples", type=int, help="use only the first N validation subjects")
+    a(
+        "--missing-images", choices=["warn", "error"],
+        help="subjects whose image file is missing: leave them out with a warning (default) or stop with an error",
+    )  # fmt: skip
     a("--epochs", type=int)
-    a("--batch-size", type=int)
+    a("--batch-size", type=int, help="global batch: under torchrun it is split over the processes")
     a("--lr", type=float, help="learning rate (default: RMSprop 2.5e-4 (Newell), Adam/AdamW 1e-3)")
     a("--optimizer", choices=["rmsprop", "adam", "adamw"])
     a("--weight-decay", type=float)
@@ -55,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--max-steps", type=int, help="stop after this many optimiser steps")
     a("--log-every", type=int, help="steps between rows of steps.csv")
     a("--ckpt-every-steps", type=int, help="steps between periodic checkpoints (0: epoch ends only)")
+    a(
+        "--tensorboard", action=argparse.BooleanOptionalAction, default=None,
+        help="also write TensorBoard scalars to OUT/tensorboard (pip install tensorboard)",
+    )  # fmt: skip
     a("--resume", nargs="?", const="latest", help="continue from the run folder's last.pt, or from PATH")
     a("--threads", type=int, help="torch CPU threads")
     a("--no-progress", action="store_true", help="no progress bar")
@@ -63,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    rank = os.environ.get("RANK", "0")
+    # Warnings (e.g. subjects left out for missing images) from rank 0 only; errors from every rank.
+    level = logging.WARNING if rank == "0" else logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    where = "" if rank == "0" else f"[rank {rank}] "
     overrides = {
         k: v for k, v in vars(args).items() if k not in ("preset", "resume", "threads", "no_progress", "val_split")
     }
@@ -76,11 +95,13 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         result = train(config, resume=args.resume, progress=not args.no_progress)
     except TrainingDiverged as e:
-        print(f"error: training diverged: {e}", file=sys.stderr)
+        print(f"{where}error: training diverged: {e}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, FileNotFoundError, DataError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (ValueError, TypeError, FileNotFoundError, ImportError, DataError) as e:
+        print(f"{where}error: {e}", file=sys.stderr)
         return 2
+    if rank != "0":
+        return 130 if result.interrupted else 0
     if result.interrupted:
         print(f"interrupted at step {result.step}; resume with --out {result.run_dir} --resume", file=sys.stderr)
         return 130

@@ -4,8 +4,9 @@
 explicitly, never guessed: grayscale is replicated to three channels, an alpha channel is
 dropped (composited onto black would change colours; a photo's alpha is almost always
 opaque), and 16-bit images are scaled to 8 bits by their full range (value / 257), not
-truncated. EXIF orientation tags are ignored: the array is the stored pixel grid, whatever
-``reduce`` is (annotations refer to it). A missing file raises ``FileNotFoundError``; a file
+truncated. EXIF orientation tags are ignored by default: the array is the stored pixel grid,
+whatever ``reduce`` is (annotations refer to it); ``orient=True`` applies them (inference on
+phone photos). A missing file raises ``FileNotFoundError``; a file
 that is not an image, or a JPEG or PNG whose end is missing (a truncated download), raises
 :class:`DataError`.
 """
@@ -41,13 +42,16 @@ def check_image_bytes(data: bytes, path: Path | str) -> None:
             raise DataError(f"{path}: truncated PNG (no IEND chunk); re-download or re-extract it")
 
 
-def read_image(path: str | Path, *, reduce: int = 1) -> np.ndarray:
+def read_image(path: str | Path, *, reduce: int = 1, orient: bool = False) -> np.ndarray:
     """Read an image file as uint8 RGB (H, W, 3).
 
     Args:
         path: image file (any format OpenCV reads: JPEG, PNG, BMP, TIFF, ...).
         reduce: 1, 2, 4 or 8; decode at 1/reduce resolution (fast for JPEG, which decodes
             at reduced size natively). The caller must scale coordinates by the factor.
+        orient: apply the EXIF orientation tag (a phone's portrait photo comes out upright).
+            Off by default: dataset annotations refer to the stored pixels, which is what
+            ``orient=False`` returns. Only with ``reduce=1``.
 
     Raises:
         FileNotFoundError: the file does not exist.
@@ -66,7 +70,11 @@ def read_image(path: str | Path, *, reduce: int = 1) -> np.ndarray:
         raise DataError(f"{path}: cannot read the file ({e.strerror})") from None
     check_image_bytes(data, path)
     buf = np.frombuffer(data, np.uint8)
-    if reduce == 1 or not data.startswith(_JPEG_SOI):
+    if orient and reduce != 1:
+        raise ValueError("orient=True needs reduce=1")
+    if orient:
+        img = cv2.imdecode(buf, cv2.IMREAD_COLOR | cv2.IMREAD_ANYDEPTH)  # IMREAD_COLOR applies EXIF orientation
+    elif reduce == 1 or not data.startswith(_JPEG_SOI):
         img = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
     else:
         flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]

@@ -48,6 +48,13 @@ Splits (official sizes in :data:`OFFICIAL_COUNTS`): ``train`` = AFW + HELEN trai
 trainset (3148); ``common`` = HELEN testset + LFPW testset (554); ``challenge`` = iBUG (135);
 ``full`` = common + challenge (689); ``test`` = 300-W indoor + outdoor (600); ``helen`` and
 ``lfpw`` = both halves; and every single subset by name (``01_Indoor`` is ``300W_indoor``).
+
+Held-out split (this toolkit's, not official): ``holdout`` is a fixed 10 % of HELEN trainset and
+``fit`` is ``train`` without it, for training and validating without touching a test set. A
+face is held out when the SHA-256 of its image name (``"100032540_1"``, no folder, no suffix)
+ranks among the ``round(0.1 * n)`` smallest of the HELEN trainset faces present, so the
+choice depends only on the file names (no random generator) and is the same on every machine;
+on the shared 870-face copy it holds out 87 faces. The shipped face weights were validated on it.
 """
 
 from __future__ import annotations
@@ -73,6 +80,7 @@ __all__ = [
     "SPLITS",
     "SUBSET_FOLDERS",
     "OFFICIAL_COUNTS",
+    "holdout_mask",
 ]
 
 logger = logging.getLogger("hourglass.data")
@@ -110,8 +118,14 @@ SPLITS: dict[str, tuple[str, ...]] = {
     "helen": ("helen/trainset", "helen/testset"),
     "lfpw": ("lfpw/trainset", "lfpw/testset"),
     **{name: (name,) for name in SUBSET_FOLDERS},
+    "fit": ("afw", "helen/trainset", "lfpw/trainset"),
+    "holdout": ("helen/trainset",),
 }
 """Split name -> the subsets it joins, in load order."""
+
+HOLDOUT_SUBSET = "helen/trainset"
+HOLDOUT_FRACTION = 0.1
+"""The ``holdout`` split: this fraction of this subset (module docstring)."""
 
 _SPLIT_ALIASES = {"01_indoor": "300W_indoor", "02_outdoor": "300W_outdoor"}
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
@@ -351,6 +365,20 @@ def _resolve_split(split: str) -> str:
     raise ValueError(f"unknown 300-W split {split!r}; valid splits are {valid}")
 
 
+def holdout_mask(names: Sequence[str], fraction: float = HOLDOUT_FRACTION) -> np.ndarray:
+    """Which of ``names`` (image stems) are held out: the ``round(fraction * n)`` smallest SHA-256s.
+
+    Deterministic and independent of order: the same names give the same choice anywhere.
+    """
+    import hashlib
+
+    keys = [hashlib.sha256(str(n).encode("utf-8")).hexdigest() for n in names]
+    order = np.argsort(np.array(keys, dtype=object), kind="stable")
+    mask = np.zeros(len(names), dtype=bool)
+    mask[order[: int(round(len(names) * fraction))]] = True
+    return mask
+
+
 def _find_subset_folder(root: Path, subset: str) -> Path | None:
     found = [root / rel for rel in SUBSET_FOLDERS[subset] if (root / rel).is_dir()]
     if len(found) > 1:
@@ -482,6 +510,16 @@ def load_300w(
         logger.warning("%s: skipped %d of %d .pts files under %s (reasons above)", name, skipped, n_files, root)
     if not points:
         raise DataError(f"300-W split {canonical!r}: all {n_files} .pts files under {root} were skipped as bad")
+
+    if canonical in ("fit", "holdout"):
+        in_pool = np.array([m[0] == HOLDOUT_SUBSET for m in meta])
+        held = np.zeros(len(meta), dtype=bool)
+        held[in_pool] = holdout_mask([m[2].stem for m, p in zip(meta, in_pool) if p])
+        keep = held if canonical == "holdout" else ~held
+        points = [p for p, k in zip(points, keep) if k]
+        meta = [m for m, k in zip(meta, keep) if k]
+        if not points:
+            raise DataError(f"300-W split {canonical!r} is empty: no HELEN trainset faces under {root} to hold out")
 
     kps = from_one_based(np.stack(points))  # (N, 68, 2), 1-based file -> 0-based pixel centres
     center, scale = landmark_center_scale(kps, padding=padding, center_shift=center_shift)

@@ -30,6 +30,7 @@ SCHEDULES = ("step", "cosine", "none")
 AMP_MODES = ("none", "bf16", "fp16")
 COORD_LOSSES = ("wing", "l1")
 VGG_HEADS = ("gap", "fc")
+MISSING_IMAGES = ("warn", "error")
 
 DEFAULT_LR = {"rmsprop": 2.5e-4, "adam": 1e-3, "adamw": 1e-3}
 """Learning rate used when ``TrainConfig.lr`` is None (sources in the module docstring)."""
@@ -56,7 +57,13 @@ class TrainConfig:
             (:func:`hourglass.data.split_indices` with ``seed``; 0 = no validation).
         max_train_samples, max_val_samples: use only the first N subjects (tiny runs); None = all.
         epochs, batch_size: as usual; the last incomplete batch of an epoch is dropped when the
-            training set has more than one batch.
+            training set has more than one batch. ``batch_size`` is the global batch: under
+            torchrun it is split over the processes and must be divisible by their number
+            (:mod:`hourglass.engine.distributed`; the learning rates are for this global batch).
+        missing_images: subjects whose image file does not exist, checked before training:
+            ``"warn"`` leaves them out with a warning (counts in ``summary.json``), ``"error"``
+            raises :class:`~hourglass.data.DataError`. A training split without any image is
+            always an error (most likely a wrong data root).
         lr: learning rate, None = :data:`DEFAULT_LR` of the optimiser.
         optimizer: ``"rmsprop"``, ``"adam"`` or ``"adamw"``; weight_decay for all of them.
         schedule: ``"step"`` (x ``lr_gamma`` at each epoch in ``lr_milestones``; empty = at 60 %
@@ -71,6 +78,8 @@ class TrainConfig:
         max_steps: stop after this many optimiser steps in total (tiny runs); None = no limit.
         log_every: steps between rows of ``steps.csv`` (and progress-bar updates).
         ckpt_every_steps: steps between periodic checkpoints (0 = only at epoch ends).
+        tensorboard: also write TensorBoard scalars to ``<out>/tensorboard/`` (needs the
+            ``tensorboard`` package: ``pip install tensorboard``).
     """
 
     model: str = "hourglass"
@@ -89,6 +98,7 @@ class TrainConfig:
     val_fraction: float = 0.0
     max_train_samples: int | None = None
     max_val_samples: int | None = None
+    missing_images: str = "warn"
     epochs: int = 100
     batch_size: int = 6
     lr: float | None = None
@@ -108,6 +118,7 @@ class TrainConfig:
     max_steps: int | None = None
     log_every: int = 10
     ckpt_every_steps: int = 0
+    tensorboard: bool = False
 
     def __post_init__(self) -> None:
         def bad(name: str, need: str) -> ValueError:
@@ -139,6 +150,7 @@ class TrainConfig:
         choice("amp", AMP_MODES)
         choice("coord_loss", COORD_LOSSES)
         choice("vgg_head", VGG_HEADS)
+        choice("missing_images", MISSING_IMAGES)
         if self.model == "hourglass" and self.stacks not in HOURGLASS_STACKS:
             raise bad("stacks", f"one of {list(HOURGLASS_STACKS)} (the registered hourglass models)")
         for name in ("blocks", "epochs", "batch_size", "log_every"):
@@ -175,7 +187,7 @@ class TrainConfig:
             object.__setattr__(self, "data_root", str(self.data_root))
         if self.val_split is not None and not isinstance(self.val_split, str):
             raise bad("val_split", "a split name or None")
-        for name in ("channels_last", "compile"):
+        for name in ("channels_last", "compile", "tensorboard"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "True or False")
 
@@ -232,6 +244,20 @@ PRESETS: dict[str, dict[str, Any]] = {
         model="hourglass", stacks=2, channels=64, input_size=128, sigma=1.5, dataset="300w",
         train_split="train", val_split=None, val_fraction=0.1, epochs=5, batch_size=8, optimizer="adam",
         lr=1e-3, schedule="cosine", warmup_steps=20, workers=0, device="cpu",
+    ),
+    # The shipped CPU face model (weights/): 2 stacks of 128 channels at 128 px (32x32 heatmaps,
+    # depth 3), trained on 300-W "fit" and validated on "holdout" (10 % of HELEN trainset).
+    "300w-hg-cpu": dict(
+        model="hourglass", stacks=2, channels=128, input_size=128, sigma=1.5, dataset="300w",
+        train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
+        schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
+    ),
+    # Its regression baseline: VGG-16-BN at half width (about the hourglass's time per step),
+    # same data, augmentation, epochs and schedule.
+    "300w-vgg-cpu": dict(
+        model="vgg", vgg_width=0.5, input_size=128, dataset="300w", coord_loss="wing",
+        train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
+        schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
     ),
     # The regression baseline for 300-W: VGG-16-BN, Wing loss, HRNet's face schedule.
     "300w-vgg": dict(

@@ -9,7 +9,18 @@ What a run writes to its folder (``config.out``):
 - ``log.csv``: one row per epoch (train loss, validation metric, lr, images/s);
   ``steps.csv``: one row every ``log_every`` steps (step, epoch, loss, lr);
 - ``curves.png``: training loss and validation metric per epoch, redrawn every epoch;
-- ``summary.json``: final step, final loss, best metric.
+- ``summary.json``: final step, final loss, best metric, world size, and the number of subjects
+  left out per split because their image file is missing;
+- ``tensorboard/``: with ``TrainConfig.tensorboard``, TensorBoard scalars (training loss and lr
+  every ``log_every`` steps; per epoch the mean training loss, the validation metric and images/s).
+
+Before training, every image path of the training and validation sets is checked
+(:func:`check_images`): missing ones are left out with a warning or are an error
+(``TrainConfig.missing_images``), so a run never stops on a missing file mid-epoch.
+
+Under ``torchrun`` the run is data-parallel (:mod:`hourglass.engine.distributed`: global batch,
+per-rank slices of the same epoch order, reduced losses, gathered validation predictions);
+only rank 0 writes files and shows the progress bar.
 
 Determinism and resume. Epoch ``e``'s data order is ``torch.randperm`` from a generator seeded
 with ``(seed, e)``, and the dataset draws sample ``i``'s augmentation from ``(seed, e, i)``
@@ -18,23 +29,23 @@ config alone. A checkpoint stores the model, optimiser, scheduler, grad scaler, 
 progress with the number of its batches done, the step, and the Python/numpy/torch random
 states. Resuming rebuilds that epoch's order, skips the batches already done and restores the
 random states, so a resumed CPU run reproduces the uninterrupted run's losses bit for bit
-(same machine, same thread count).
+(same machine, same thread count). A distributed checkpoint also holds every rank's random
+state (``rng_ranks``); the data order and augmentation do not depend on the world size.
 
-Validation metric: faces (specs with inter-ocular points) NME inter-ocular (lower is better);
-MPII with head boxes PCKh@0.5 pooled over the labelled joints; other bodies PCK@0.2 of the
-torso (higher is better). Heatmaps are decoded with DARK (blur sigma = the target sigma) and
-mapped back to image coordinates with :func:`hourglass.codec.heatmap_to_image`; VGG's
-normalised coordinates go through the inverse of the crop matrix.
+Validation metric: the headline of :func:`hourglass.engine.evaluate.evaluate` on the
+un-augmented validation crops: faces NME inter-ocular (lower is better); MPII (head boxes)
+PCKh@0.5 with the official joint-weighted Mean; other bodies PCK@0.2 of the torso (higher is
+better). Heatmaps are decoded with DARK (blur sigma = the target sigma).
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import logging
 import math
-import signal
-import threading
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,6 +55,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+import hourglass.engine.distributed as ddp
 from hourglass.engine.checkpoint import (
     BEST,
     LAST,
@@ -52,13 +64,20 @@ from hourglass.engine.checkpoint import (
     load_checkpoint,
     rng_state,
     save_checkpoint,
-    set_rng_state,
 )
 from hourglass.engine.config import TrainConfig
 
-__all__ = ["TrainResult", "TrainingDiverged", "train", "build_model_from_config", "validation_metric_name"]
+__all__ = [
+    "TrainResult",
+    "TrainingDiverged",
+    "train",
+    "build_model_from_config",
+    "check_images",
+    "validation_metric_name",
+]
 
 logger = logging.getLogger("hourglass.engine")
+data_logger = logging.getLogger("hourglass.data")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -106,24 +125,69 @@ def build_model_from_config(config: TrainConfig, num_keypoints: int) -> nn.Modul
     )
 
 
-def _device(config: TrainConfig) -> torch.device:
-    name = config.device
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        device = torch.device(name)
-    except RuntimeError:
-        raise ValueError(
-            f"TrainConfig.device {config.device!r} is not a torch device (use cpu, cuda, cuda:N)"
-        ) from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {config.device!r} was asked for but CUDA is not available; use --device cpu")
+def _device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
+    device = ddp.resolve_device(config.device, info)
     if config.amp != "none" and device.type != "cuda":
         raise ValueError(f"amp={config.amp!r} needs a CUDA device, the run uses {device}; use --amp none")
     return device
 
 
-def _load_sets(config: TrainConfig) -> tuple[Any, Any]:
+def check_images(
+    annotations: Any, policy: str = "warn", *, split: str = "training", data_root: Any = None, log: bool = True
+) -> tuple[Any, int]:
+    """Leave out (``policy="warn"``) or reject (``"error"``) the subjects whose image file is missing.
+
+    Each distinct image path is checked once with ``os.path.exists``.
+
+    Args:
+        annotations: an :class:`~hourglass.data.AnnotationSet`.
+        policy: ``"warn"``: drop those subjects and log a warning (logger ``hourglass.data``)
+            with their number and the first three paths; ``"error"``: raise.
+        split: ``"training"`` or ``"validation"``, for messages; a training set whose images
+            are ALL missing always raises, naming ``data_root`` and an example path.
+        log: emit the warning (False on the ranks other than 0 of a distributed run).
+
+    Returns:
+        the annotation set without the missing subjects, and how many were left out.
+
+    Raises:
+        DataError: ``policy="error"`` and an image is missing, or no training image exists.
+    """
+    from hourglass.data import AnnotationSet, DataError
+
+    if policy not in ("warn", "error"):
+        raise ValueError(f"policy must be 'warn' or 'error', got {policy!r}")
+    exists = {p: os.path.exists(p) for p in {str(r.image) for r in annotations}}
+    missing = [r for r in annotations if not exists[str(r.image)]]
+    if not missing:
+        return annotations, 0
+    files: dict[str, str] = {}  # missing file -> its first record, in record order
+    for r in missing:
+        files.setdefault(str(r.image), r.source)
+    first = [f"{path} ({source})" for path, source in list(files.items())[:3]]
+    what = f"{len(missing)} of {len(annotations)} subjects of {annotations.name} ({len(files)} image files)"
+    if len(missing) == len(annotations) and split == "training":
+        raise DataError(
+            f"none of the {len(exists)} image files of the training split {annotations.name} exists, e.g. "
+            f"{first[0]}; the data root {data_root} is most likely wrong: pass the folder that holds the "
+            f"dataset's images and annotations with --data-root"
+        )
+    if policy == "error":
+        raise DataError(
+            f"{what} have no image file, e.g. {', '.join(first)}; restore the images, or pass "
+            f"--missing-images warn (TrainConfig.missing_images='warn') to train without those subjects"
+        )
+    if log:
+        data_logger.warning(
+            "%s have no image file and are left out of the %s set, e.g. %s",
+            what, split, ", ".join(first),
+        )  # fmt: skip
+    kept = [r for r in annotations if exists[str(r.image)]]
+    return AnnotationSet(kept, annotations.spec, annotations.name), len(missing)
+
+
+def _load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str, int]]:
+    """Training and validation sets (validation may be None) and the subjects left out per split."""
     from hourglass.data import AnnotationSet, load_dataset, split_indices
 
     if config.data_root is None:
@@ -132,10 +196,13 @@ def _load_sets(config: TrainConfig) -> tuple[Any, Any]:
         raise FileNotFoundError(
             f"data root {config.data_root} does not exist; pass the folder holding the {config.dataset} data"
         )
+    kw = dict(policy=config.missing_images, data_root=config.data_root, log=log)
     train_set = load_dataset(config.dataset, config.data_root, config.train_split)
-    val_set = None
+    train_set, missing_train = check_images(train_set, split="training", **kw)
+    val_set, missing_val = None, 0
     if config.val_split is not None:
         val_set = load_dataset(config.dataset, config.data_root, config.val_split)
+        val_set, missing_val = check_images(val_set, split="validation", **kw)
     elif config.val_fraction > 0:
         tr, va = split_indices(len(train_set), config.val_fraction, config.seed)
         records = list(train_set)
@@ -148,8 +215,10 @@ def _load_sets(config: TrainConfig) -> tuple[Any, Any]:
     if len(train_set) == 0:
         raise ValueError(f"training split {config.train_split!r} of {config.data_root} holds no subjects")
     if val_set is not None and len(val_set) == 0:
+        if log:
+            logger.warning("the validation set %s holds no subjects; training without validation", val_set.name)
         val_set = None
-    return train_set, val_set
+    return train_set, val_set, {"train": missing_train, "val": missing_val}
 
 
 def _datasets(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[Any, Any]:
@@ -203,57 +272,46 @@ def validation_metric_name(spec: Any, has_headboxes: bool) -> tuple[str, bool]:
 
 
 # --- loss and prediction ---------------------------------------------------------------------
-def _loss(config: TrainConfig, output: Tensor, batch: Any) -> Tensor:
+def _loss(config: TrainConfig, output: Tensor, batch: Any) -> tuple[Tensor, Tensor | float]:
+    """The batch's loss and its denominator (the number of terms the loss is a mean over)."""
     from hourglass.losses import heatmap_mse, l1_loss, wing_loss
 
     output = output.float()
-    if config.model == "hourglass":
-        return heatmap_mse(output, batch.heatmaps, batch.target_weight)
+    if config.model == "hourglass":  # a mean over B * K * H * W: proportional to the subjects
+        return heatmap_mse(output, batch.heatmaps, batch.target_weight), float(output.shape[0])
+    weight = batch.coord_weight.sum()  # a mean over the labelled keypoints
     if config.coord_loss == "l1":
-        return l1_loss(output, batch.coords_normalized, batch.coord_weight)
+        return l1_loss(output, batch.coords_normalized, batch.coord_weight), weight
     px = float(config.input_size)
-    return wing_loss(output, batch.coords_normalized, batch.coord_weight, w=10.0 / px, epsilon=2.0 / px)
-
-
-def _to_image(config: TrainConfig, output: Tensor, batch: Any) -> np.ndarray:
-    """Model output for a batch of un-augmented crops -> (B, K, 2) image coordinates."""
-    from hourglass.codec import decode_heatmaps, heatmap_to_image
-    from hourglass.geometry import from_normalized, invert_affine, transform_points
-
-    output = output.detach().float().cpu()
-    if config.model == "hourglass":
-        coords, _ = decode_heatmaps(output[:, -1], "dark", blur_sigma=config.sigma)  # last stack (B, K, H, W)
-        hm = (config.heatmap_size, config.heatmap_size)
-        return np.asarray(heatmap_to_image(coords.numpy(), batch.center.numpy(), batch.scale.numpy(), hm))
-    crop = from_normalized(output.numpy().astype(np.float64), (config.input_size, config.input_size))  # (B, K, 2)
-    return np.asarray(transform_points(crop, invert_affine(batch.matrix.numpy())))
+    return wing_loss(output, batch.coords_normalized, batch.coord_weight, w=10.0 / px, epsilon=2.0 / px), weight
 
 
 def _validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, device: torch.device) -> float:
-    from hourglass.metrics import head_size, interocular, nme, pck, torso_size
+    """The headline metric of :func:`hourglass.engine.evaluate.evaluate` on the validation crops.
 
+    Under torchrun ``loader`` holds this rank's slice of the set; the predictions of all ranks
+    are gathered (in rank order, which is the set's order) and the metric computed on the whole.
+    """
+    from hourglass.engine.evaluate import evaluate, forward, to_image
+
+    kind = "heatmap" if config.model == "hourglass" else "regression"
+    size = (config.input_size, config.input_size)
+    ddp.broadcast_buffers(model)
     model.eval()
-    preds = []
+    preds = [np.zeros((0, val_set.spec.num_keypoints, 2))]
     with torch.no_grad(), _autocast(config, device):
         for batch in loader:
             image = batch.image.to(device)
             if config.channels_last:
                 image = image.contiguous(memory_format=torch.channels_last)
-            preds.append(_to_image(config, model(image), batch))
+            out = forward(model, kind, image, val_set.spec)
+            coords, _ = to_image(
+                kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
+                input_size=size, sigma=config.sigma,
+            )  # fmt: skip
+            preds.append(coords)
     model.train()
-    pred = np.concatenate(preds)  # (N, K, 2)
-    gt, mask, spec = val_set.keypoints(), val_set.labelled(), val_set.spec
-    headboxes = [r.headbox for r in val_set]
-    name, _ = validation_metric_name(spec, all(h is not None for h in headboxes))
-    if name == "nme_interocular":
-        return float(np.nanmean(nme(pred, gt, mask, interocular(gt, spec, mask))))
-    if name == "pckh@0.5":
-        return pck(pred, gt, mask, head_size(np.stack(headboxes)), 0.5).mean
-    if spec.torso is not None:
-        return pck(pred, gt, mask, torso_size(gt, mask, spec), 0.2).mean
-    from hourglass.metrics import bbox_size
-
-    return pck(pred, gt, mask, bbox_size(gt, mask), 0.2).mean
+    return evaluate(ddp.all_gather_arrays(np.concatenate(preds)), val_set).value
 
 
 def _autocast(config: TrainConfig, device: torch.device):
@@ -297,30 +355,24 @@ def _plot(path: Path, history: list[dict[str, Any]], metric_name: str | None) ->
     tmp.replace(path)
 
 
-class _StopFlag:
-    """Turns the first SIGINT into a flag checked between steps (a second one interrupts at once)."""
-
-    def __init__(self) -> None:
-        self.set = False
-        self._old: Any = None
-
-    def __enter__(self) -> _StopFlag:
-        if threading.current_thread() is threading.main_thread():
-            self._old = signal.signal(signal.SIGINT, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.set = True
-        signal.signal(signal.SIGINT, self._old if self._old is not None else signal.default_int_handler)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._old is not None:
-            signal.signal(signal.SIGINT, self._old)
+def _summary_writer_class() -> Any:
+    """``torch.utils.tensorboard.SummaryWriter``, or an error saying how to install TensorBoard."""
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        raise ModuleNotFoundError(
+            "TrainConfig.tensorboard (--tensorboard) needs the tensorboard package, which is not installed; "
+            'run pip install tensorboard (or pip install -e ".[tensorboard]"), or train without --tensorboard'
+        ) from None
+    return SummaryWriter
 
 
 # --- the loop --------------------------------------------------------------------------------
 def _epoch_order(config: TrainConfig, n: int, epoch: int) -> list[list[int]]:
-    """Batches (lists of indices) of epoch ``epoch``: a permutation seeded with (seed, epoch)."""
+    """Batches (lists of indices) of epoch ``epoch``: a permutation seeded with (seed, epoch).
+
+    The batches are global: under torchrun each rank takes its :func:`~hourglass.engine.distributed.shard`.
+    """
     g = torch.Generator().manual_seed(config.seed * 1_000_003 + epoch)
     order = torch.randperm(n, generator=g).tolist()
     bs = config.batch_size
@@ -328,49 +380,74 @@ def _epoch_order(config: TrainConfig, n: int, epoch: int) -> list[list[int]]:
     return [order[i * bs : (i + 1) * bs] for i in range(count)]
 
 
+def _resume_path(config: TrainConfig, resume: bool | str | Path | None) -> Path | None:
+    run_dir = Path(config.out)
+    if resume is True or resume == "latest":
+        return latest_checkpoint(run_dir)
+    if resume not in (None, False):
+        path = Path(resume)
+        if path.is_dir():
+            found = latest_checkpoint(path)
+            if found is None:
+                raise FileNotFoundError(f"no {LAST} in {resume} to resume from")
+            return found
+        if not path.is_file():
+            raise FileNotFoundError(f"checkpoint {resume} to resume from does not exist")
+        return path
+    if latest_checkpoint(run_dir) is not None:
+        raise ValueError(
+            f"run folder {run_dir} already holds {LAST}; pass --resume to continue it or choose another --out"
+        )
+    return None
+
+
 def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progress: bool = True) -> TrainResult:
     """Train the configured model; see the module docstring for what is written where.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) this joins the process group
+    (unless the caller already did), trains data-parallel and leaves the group at the end.
 
     Args:
         config: the run's configuration.
         resume: None/False: start fresh (an existing ``last.pt`` in the run folder is an error,
             to avoid overwriting a run by accident); True or ``"latest"``: continue from the run
             folder's ``last.pt`` (fresh start when there is none); a path: continue from that file.
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar (rank 0 only).
 
     Returns:
-        a :class:`TrainResult`.
+        a :class:`TrainResult` (the same on every rank).
 
     Raises:
-        FileNotFoundError / ValueError / DataError: missing data root, bad split, a checkpoint
-            of another architecture, an existing run folder without ``resume``.
+        FileNotFoundError / ValueError / DataError: missing data root, bad split, missing images
+            with ``missing_images="error"``, a checkpoint of another architecture, an existing
+            run folder without ``resume``, a batch size not divisible by the world size.
+        ModuleNotFoundError: ``config.tensorboard`` without the tensorboard package.
         TrainingDiverged: the loss became NaN or infinite (``last.pt`` keeps the last good state).
     """
-    from tqdm.auto import tqdm
-
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
-    device = _device(config)
-    run_dir = Path(config.out)
-    ckpt_path: Path | None = None
-    if resume is True or resume == "latest":
-        ckpt_path = latest_checkpoint(run_dir)
-    elif resume not in (None, False):
-        ckpt_path = Path(resume)
-        if ckpt_path.is_dir():
-            ckpt_path = latest_checkpoint(ckpt_path)
-            if ckpt_path is None:
-                raise FileNotFoundError(f"no {LAST} in {resume} to resume from")
-        elif not ckpt_path.is_file():
-            raise FileNotFoundError(f"checkpoint {resume} to resume from does not exist")
-    elif latest_checkpoint(run_dir) is not None:
-        raise ValueError(
-            f"run folder {run_dir} already holds {LAST}; pass --resume to continue it or choose another --out"
-        )
-    ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+    if config.tensorboard:
+        _summary_writer_class()
+    info = ddp.env_info()
+    device = _device(config, info)
+    ddp.check_batch_size(config.batch_size, info)
+    ckpt_path = _resume_path(config, resume)
+    created = ddp.init_process_group(info, device)
+    try:
+        return _train(config, info, device, ckpt_path, progress)
+    finally:
+        ddp.cleanup(created)
 
+
+def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_path: Path | None, progress: bool):
+    from tqdm.auto import tqdm
+
+    main, world = info.is_main, info.world_size
+    run_dir = Path(config.out)
+    ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
     torch.manual_seed(config.seed)
-    train_set, val_set = _load_sets(config)
+    train_set, val_set, missing = _load_sets(config, log=main)
+    ddp.check_batch_size(config.batch_size, info, len(train_set))
     model = build_model_from_config(config, train_set.spec.num_keypoints)
     if ckpt is not None:
         check_architecture(ckpt, model, source=f"checkpoint {ckpt_path}")
@@ -393,6 +470,7 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
     epoch, batch_done, step, best = 0, 0, 0, None
     history: list[dict[str, Any]] = []
     epoch_loss_sum, epoch_images, last_loss = 0.0, 0, math.nan
+    ddp.seed_rank(config.seed, info.rank, 0)
     if ckpt is not None:
         model.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
@@ -404,22 +482,30 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
         history = list(ckpt.get("history", []))
         epoch_loss_sum, epoch_images = float(ckpt["epoch_loss_sum"]), int(ckpt["epoch_images"])
         last_loss = float(ckpt.get("last_loss", math.nan))
-        set_rng_state(ckpt["rng"])
-        logger.info("resumed from %s at epoch %d, batch %d, step %d", ckpt_path, epoch, batch_done, step)
+        ddp.restore_rng_state(ckpt, info, config.seed)
+        if main:
+            logger.info("resumed from %s at epoch %d, batch %d, step %d", ckpt_path, epoch, batch_done, step)
 
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+    ddp.check_same(
+        "the data and the resume position (subjects, validation subjects, epoch, batch, step)",
+        (len(train_set), 0 if val_set is None else len(val_set), epoch, batch_done, step),
+        "every node needs the same --data-root contents, and --out on a file system that all nodes share",
+    )
     steps_csv = run_dir / "steps.csv"
     step_rows: list[dict[str, Any]] = []
-    if ckpt is not None and steps_csv.is_file():
-        with open(steps_csv, newline="") as f:
-            step_rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
-    net = torch.compile(model) if config.compile else model
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "config.json").write_text(json.dumps(config.to_dict(), indent=2) + "\n")
+        if ckpt is not None and steps_csv.is_file():
+            with open(steps_csv, newline="") as f:
+                step_rows = [r for r in csv.DictReader(f) if int(r["step"]) <= step]
+    net = ddp.wrap_model(model, device)
+    net = torch.compile(net) if config.compile else net
 
-    def state() -> dict[str, Any]:
+    def state(rng_ranks: list[Any] | None) -> dict[str, Any]:
         return {
             "format": 1,
-            "model": model.state_dict(),
+            "model": model.state_dict(),  # the bare model: no "module." prefix under DDP
             "arch": arch,
             "spec": train_set.spec.to_dict(),
             "config": config.to_dict(),
@@ -437,29 +523,47 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
             "epoch_images": epoch_images,
             "last_loss": last_loss,
             "rng": rng_state(),
+            "world_size": world,
+            "rng_ranks": rng_ranks,
         }
 
-    def save_last() -> Path:
+    def save(*names: str) -> None:
+        """Write checkpoints (rank 0); every rank must call it, at the same step."""
+        rng_ranks = ddp.all_gather_objects(rng_state()) if info.distributed else None
+        if not main:
+            return
         _write_csv(steps_csv, ("step", "epoch", "loss", "lr"), step_rows)
-        return save_checkpoint(state(), run_dir / LAST)
+        content = state(rng_ranks)
+        for name in names:
+            save_checkpoint(content, run_dir / name)
 
     loader_kw: dict[str, Any] = dict(num_workers=config.workers, pin_memory=device.type == "cuda")
     val_loader = None
     if val_ds is not None:
+        if info.distributed:
+            val_ds = torch.utils.data.Subset(val_ds, ddp.shard(range(len(val_ds)), info.rank, world))
         val_loader = torch.utils.data.DataLoader(
             val_ds, batch_size=config.batch_size, shuffle=False, generator=torch.Generator().manual_seed(0), **loader_kw
         )
     interrupted = False
     model.train()
-    with _StopFlag() as stop:
+    with ddp.StopFlag(patience=2 if info.distributed else 1) as stop, contextlib.ExitStack() as closing:
+        tb = None
+        if config.tensorboard and main:
+            tb = _summary_writer_class()(log_dir=str(run_dir / "tensorboard"), purge_step=step if ckpt else None)
+            closing.callback(tb.close)
         while epoch < config.epochs and (config.max_steps is None or step < config.max_steps) and not interrupted:
             batches = _epoch_order(config, len(train_ds), epoch)[batch_done:]
+            if info.distributed:
+                batches = [ddp.shard(b, info.rank, world) for b in batches]
             train_ds.set_epoch(epoch)
             loader = torch.utils.data.DataLoader(
                 train_ds, batch_sampler=batches, generator=torch.Generator().manual_seed(config.seed), **loader_kw
             )
             t0, images_run = time.perf_counter(), 0
-            bar = tqdm(loader, total=len(batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not progress)
+            bar = tqdm(
+                loader, total=len(batches), desc=f"epoch {epoch + 1}/{config.epochs}", disable=not (progress and main)
+            )
             for batch in bar:
                 image = batch.image.to(device, non_blocking=True)
                 if config.channels_last:
@@ -470,8 +574,9 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
                 )  # fmt: skip
                 with _autocast(config, device):
                     output = net(image)
-                loss = _loss(config, output, batch)
-                value = float(loss.detach())
+                loss, den = _loss(config, output, batch)
+                # the global batch's loss and subjects, and whether any rank was interrupted
+                value, n, stopping, scaled = ddp.reduce_step(loss, den, image.shape[0], stop.set)
                 if not math.isfinite(value):
                     last = latest_checkpoint(run_dir)
                     raise TrainingDiverged(
@@ -481,26 +586,27 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
                         f"lower --lr, add --warmup-steps, or check the data"
                     )
                 optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
+                scaler.scale(scaled).backward()
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
                 step += 1
                 batch_done += 1
                 last_loss = value
-                n = image.shape[0]
                 epoch_loss_sum += value * n
                 epoch_images += n
                 images_run += n
-                if step % config.log_every == 0:
-                    step_rows.append(
-                        {"step": step, "epoch": epoch, "loss": repr(value), "lr": optimizer.param_groups[0]["lr"]}
-                    )
+                if step % config.log_every == 0 and main:
+                    lr = optimizer.param_groups[0]["lr"]
+                    step_rows.append({"step": step, "epoch": epoch, "loss": repr(value), "lr": lr})
                     rate = images_run / max(time.perf_counter() - t0, 1e-9)
                     bar.set_postfix(loss=f"{value:.4g}", img_s=f"{rate:.1f}")
+                    if tb is not None:
+                        tb.add_scalar("train/loss", value, step)
+                        tb.add_scalar("train/lr", lr, step)
                 if config.ckpt_every_steps and step % config.ckpt_every_steps == 0:
-                    save_last()
-                if stop.set:
+                    save(LAST)
+                if stopping:
                     interrupted = True
                     break
                 if config.max_steps is not None and step >= config.max_steps:
@@ -525,16 +631,29 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
                 best = metric
             if epoch_done:
                 epoch, batch_done, epoch_loss_sum, epoch_images = epoch + 1, 0, 0.0, 0
-            _write_csv(run_dir / "log.csv", _EPOCH_FIELDS, history)
-            _plot(run_dir / "curves.png", history, metric_name)
-            save_last()
-            if improved:
-                save_checkpoint(state(), run_dir / BEST)
-            logger.info("epoch %d step %d loss %.5g %s %s", epoch, step, history[-1]["train_loss"], metric_name, metric)
+            if main:
+                _write_csv(run_dir / "log.csv", _EPOCH_FIELDS, history)
+                _plot(run_dir / "curves.png", history, metric_name)
+            save(*((LAST, BEST) if improved else (LAST,)))
+            if tb is not None:
+                row = history[-1]
+                tb.add_scalar("train/epoch_loss", row["train_loss"], step)
+                tb.add_scalar("train/images_per_s", row["images_per_s"], step)
+                if math.isfinite(metric):
+                    tb.add_scalar(f"val/{metric_name}", metric, step)
+                tb.flush()
+            if main:
+                logger.info(
+                    "epoch %d step %d loss %.5g %s %s", epoch, step, history[-1]["train_loss"], metric_name, metric
+                )
     if interrupted:
-        save_last()
-        logger.warning("interrupted: saved %s at step %d", run_dir / LAST, step)
-    summary = {"step": step, "epoch": epoch, "final_loss": last_loss, "metric_name": metric_name, "best_metric": best,
-               "interrupted": interrupted}  # fmt: skip
-    (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        save(LAST)
+        if main:
+            logger.warning("interrupted: saved %s at step %d", run_dir / LAST, step)
+    if main:
+        summary = {"step": step, "epoch": epoch, "final_loss": last_loss, "metric_name": metric_name,
+                   "best_metric": best, "interrupted": interrupted, "world_size": world,
+                   "missing_images": missing}  # fmt: skip
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    ddp.barrier()
     return TrainResult(run_dir, step, epoch, last_loss, metric_name, best, history, interrupted, run_dir / LAST)

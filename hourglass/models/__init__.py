@@ -1,6 +1,6 @@
 """Models: stacked hourglass (heatmaps) and VGG-16 (direct regression), with a registry."""
 
-from .complexity import count_flops, count_parameters
+from .complexity import count_flops, count_parameters, measure_latency
 from .hourglass import HourglassModule, Residual, StackedHourglass, auto_depth
 from .registry import build_model, list_models, register_model
 from .vgg import VGG16_LAYERS, VGGRegressor
@@ -16,5 +16,6 @@ __all__ = [
     "count_flops",
     "count_parameters",
     "list_models",
+    "measure_latency",
     "register_model",
 ]

@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .hourglass import _as_size
 
-__all__ = ["count_flops", "count_parameters"]
+__all__ = ["count_flops", "count_parameters", "measure_latency"]
 
 
 def count_parameters(model: nn.Module, *, trainable_only: bool = False) -> int:
@@ -83,3 +83,55 @@ def count_flops(
         for m, training in modes.items():
             m.training = training
     return total
+
+
+def measure_latency(
+    model: nn.Module,
+    input_size: int | tuple[int, int] | None = None,
+    *,
+    batch_size: int = 1,
+    warmup: int = 3,
+    runs: int = 20,
+) -> dict[str, float]:
+    """Wall-clock forward time of ``model`` in eval mode under ``torch.inference_mode``.
+
+    Runs ``warmup`` untimed passes, then ``runs`` timed ones on a zero (B, 3, H, W) input on
+    the model's device (CUDA is synchronised around each pass). Uses the current torch thread
+    count. Each module's train/eval mode is restored afterwards.
+
+    Returns:
+        ``{"median_ms", "p90_ms", "min_ms", "batch_size", "threads", "runs"}``: milliseconds
+        per forward pass of the whole batch.
+    """
+    import time
+
+    if runs < 1 or warmup < 0 or batch_size < 1:
+        raise ValueError(f"need runs >= 1, warmup >= 0, batch_size >= 1; got {runs}, {warmup}, {batch_size}")
+    w, h = _as_size("input_size", input_size if input_size is not None else model.input_size)
+    p = next(model.parameters())
+    x = torch.zeros(batch_size, 3, h, w, device=p.device, dtype=p.dtype)
+    modes = {m: m.training for m in model.modules()}
+    model.eval()
+    sync = torch.cuda.synchronize if p.device.type == "cuda" else (lambda: None)
+    times = []
+    try:
+        with torch.inference_mode():
+            for i in range(warmup + runs):
+                sync()
+                t0 = time.perf_counter()
+                model(x)
+                sync()
+                if i >= warmup:
+                    times.append(1000.0 * (time.perf_counter() - t0))
+    finally:
+        for m, mode in modes.items():
+            m.train(mode)
+    t = torch.tensor(times, dtype=torch.float64)
+    return {
+        "median_ms": float(t.median()),
+        "p90_ms": float(torch.quantile(t, 0.9)),
+        "min_ms": float(t.min()),
+        "batch_size": int(batch_size),
+        "threads": int(torch.get_num_threads()),
+        "runs": int(runs),
+    }

@@ -1,0 +1,775 @@
+"""Finding subjects without downloads: OpenCV's bundled face and people detectors, or given boxes.
+
+A top-down model needs a crop (centre, scale) per subject. This module finds the subjects and
+turns their boxes into crops framed like the training crops:
+
+- faces: OpenCV's bundled Haar cascade (:class:`HaarFaceDetector`);
+- people: OpenCV's bundled HOG + linear SVM people detector (:class:`HogPeopleDetector`);
+- boxes a user gives (:func:`parse_box` for ``--box x,y,w,h``, :func:`load_boxes_json` for a
+  file of boxes), or the whole image as one subject (:class:`WholeImageDetector`).
+
+Both detectors ship inside ``opencv-python-headless`` (< 5; OpenCV 5 no longer bundles the
+cascades), so nothing is downloaded. They are weak by today's standards (frontal faces only,
+upright people only); any better detector can be plugged in, see :class:`Detector`.
+
+Boxes
+-----
+Every box is ``(x0, y0, w, h)`` float64 in the library's pixel convention
+(:mod:`hourglass.geometry`): pixel (i, j) has its centre at (i, j) and covers
+``[i - 0.5, i + 0.5]``, ``(x0, y0)`` is the box's top-left *corner*, so a box tightly around
+pixels ``i0..i1`` has ``x0 = i0 - 0.5`` and ``w = i1 - i0 + 1``, exactly as
+:func:`hourglass.geometry.box_to_center_scale` reads it. OpenCV's integer ``Rect(x, y, w, h)``
+covers pixels ``x..x + w - 1`` and becomes ``(x - 0.5, y - 0.5, w, h)`` here. Boxes given by a
+user (``--box``, the JSON file) are read in this same convention; COCO files put pixel i on
+``[i, i + 1]`` and are half a pixel off (convert with :func:`hourglass.data.coco.coco_box_to_box`).
+
+Crops from boxes
+----------------
+A detector box is not the box the training crops were made from, so each built-in detector
+has a calibrated conversion (:func:`face_box_to_center_scale`, :func:`person_box_to_center_scale`,
+fitted on real data by ``benchmarks/calibrate_detectors.py``):
+
+- Faces were cropped around the box of the 68 landmarks, ``scale = 1.25 * max(w, h) / 200``
+  (:func:`hourglass.data.w300.landmark_center_scale`). A Haar box is a square of side ``s``
+  that sits higher and is larger than the landmark box; the fit predicts the landmark box's
+  centre ``haar centre + FACE_OFFSET * s`` and longer side ``FACE_SIZE_RATIO * s``.
+- People (LSP/LSPET) were cropped around the box of the labelled joints,
+  ``scale = 1.6 * max(w, h) / 200`` (:func:`hourglass.data.lsp.load_lsp`); the HOG box (a 1:2
+  window with a margin around the person) is converted the same way with ``PERSON_OFFSET``
+  and ``PERSON_SIZE_RATIO`` of ``sqrt(w * h)``.
+- A user box or the whole image has no calibration: :func:`user_box_to_center_scale` treats
+  it as the landmark / joint box and pads it like the training crops.
+
+:func:`center_scale` picks the right conversion for a detector.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol, runtime_checkable
+
+import numpy as np
+
+from hourglass.geometry import PIXEL_STD, box_to_center_scale
+
+__all__ = [
+    "Detections",
+    "Detector",
+    "HaarFaceDetector",
+    "HogPeopleDetector",
+    "WholeImageDetector",
+    "get_detector",
+    "DETECTORS",
+    "center_scale",
+    "face_box_to_center_scale",
+    "person_box_to_center_scale",
+    "user_box_to_center_scale",
+    "parse_box",
+    "load_boxes_json",
+    "lookup_boxes",
+    "boxes_inside",
+    "box_iou",
+    "nms",
+    "FACE_PADDING",
+    "PERSON_PADDING",
+    "FACE_OFFSET",
+    "FACE_SIZE_RATIO",
+    "PERSON_OFFSET",
+    "PERSON_SIZE_RATIO",
+]
+
+KINDS = ("face", "person")
+
+FACE_PADDING = 1.25
+"""Face crop side / landmark-box longer side (``hourglass.data.w300.landmark_center_scale``)."""
+PERSON_PADDING = 1.6
+"""Person crop side / joint-box longer side (``hourglass.data.lsp.load_lsp``)."""
+
+# Fitted by `python -m benchmarks.calibrate_detectors --data-root /work/shared/data` (medians
+# over the matched detections, default detector settings). Faces: 300-W train (AFW + HELEN
+# trainset, 1207 faces), Haar detection rate 0.882; per-face dx +0.0068 (1.4826 MAD 0.078),
+# dy +0.1455 (0.037), size ratio 0.8757 (0.084). People: 1000 LSPET people, HOG detection rate
+# 0.239; dx -0.0096 (0.153), dy -0.0475 (0.123), size ratio 0.9819 (0.276). dx is set to 0 for
+# both: faces and people are mirror-symmetric and the fitted dx is far inside its spread.
+# With these constants the predicted crop's centre is off the true crop's centre by a median
+# 0.063 (p95 0.154; 98.5 % under 0.2) of the crop side for faces, its scale is 0.81-1.14 (p5-p95)
+# of the true scale and the crop IoU a median 0.81 (0.65 for the uncalibrated Haar box). People:
+# centre error median 0.11 (p95 0.30), scale 0.63-1.63, IoU median 0.60 (0.46 uncalibrated).
+# A two-fold check (fit on even subjects, test on odd) gives the same errors.
+FACE_OFFSET = (0.0, 0.1455)
+"""(dx, dy): landmark-box centre - Haar box centre, in units of the Haar box side."""
+FACE_SIZE_RATIO = 0.8757
+"""Landmark-box longer side / Haar box side."""
+PERSON_OFFSET = (0.0, -0.0475)
+"""(dx, dy): joint-box centre - HOG box centre, in units of ``sqrt(w * h)`` of the HOG box."""
+PERSON_SIZE_RATIO = 0.9819
+"""Joint-box longer side / ``sqrt(w * h)`` of the HOG box."""
+
+
+class Detections(NamedTuple):
+    """What a detector found in one image.
+
+    Attributes:
+        boxes: (N, 4) float64 boxes (x0, y0, w, h) in the image's full-resolution pixel
+            convention (module docstring), best first.
+        scores: (N,) float64 detector confidences (higher is better; detector-specific scale).
+        kind: ``"face"`` or ``"person"``.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    kind: str
+
+
+def _empty(kind: str) -> Detections:
+    return Detections(np.zeros((0, 4)), np.zeros(0), kind)
+
+
+@runtime_checkable
+class Detector(Protocol):
+    """Anything that finds subjects: an object with a ``kind`` and ``__call__(image) -> Detections``.
+
+    To plug in another detector, write any callable object with these two members, e.g.::
+
+        class MyFaceDetector:
+            kind = "face"
+
+            def __call__(self, image):  # (H, W, 3) uint8 RGB
+                boxes = my_model(image)  # (N, 4) x0, y0, w, h in the module's convention
+                return Detections(boxes, scores, "face")
+
+    Its boxes are turned into crops by :func:`center_scale`: if the object also has a method
+    ``center_scale(boxes) -> (center (N, 2), scale (N,))`` that is used (do this when the boxes
+    are framed differently from the training crops, as the built-in detectors do), otherwise
+    :func:`user_box_to_center_scale` treats them as tight subject boxes. No registration is
+    needed: pass the object wherever a detector is taken.
+    """
+
+    kind: str
+
+    def __call__(self, image: np.ndarray) -> Detections: ...
+
+
+# ----------------------------------------------------------------------------- box helpers
+
+
+def _as_boxes(boxes: Any, what: str = "boxes") -> np.ndarray:
+    b = np.asarray(boxes, dtype=np.float64)
+    if b.ndim == 1 and b.shape == (4,):
+        b = b[None]
+    if b.ndim != 2 or b.shape[1] != 4:
+        raise ValueError(f"{what} must have shape (N, 4) as (x0, y0, w, h), got {b.shape}")
+    return b
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union of every pair of boxes.
+
+    Args:
+        a: (N, 4) boxes (x0, y0, w, h).
+        b: (M, 4) boxes (x0, y0, w, h).
+
+    Returns:
+        (N, M) float64 IoU; 0 where a box has no area.
+    """
+    a, b = _as_boxes(a, "a"), _as_boxes(b, "b")
+    lo = np.maximum(a[:, None, :2], b[None, :, :2])  # (N, M, 2)
+    hi = np.minimum(a[:, None, :2] + a[:, None, 2:], b[None, :, :2] + b[None, :, 2:])
+    inter = np.prod(np.clip(hi - lo, 0.0, None), axis=-1)  # (N, M)
+    union = (a[:, 2] * a[:, 3])[:, None] + (b[:, 2] * b[:, 3])[None, :] - inter
+    return np.where(union > 0, inter / np.where(union > 0, union, 1.0), 0.0)
+
+
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3) -> np.ndarray:
+    """Greedy non-maximum suppression.
+
+    Boxes are visited from the highest score down (ties keep input order); a box is kept
+    unless its IoU with an already kept box exceeds ``iou_threshold``.
+
+    Args:
+        boxes: (N, 4) boxes (x0, y0, w, h).
+        scores: (N,) scores.
+        iou_threshold: overlap above which the lower-scoring box is dropped, in [0, 1].
+
+    Returns:
+        (M,) int64 indices into ``boxes`` of the kept boxes, highest score first.
+    """
+    boxes = _as_boxes(boxes)
+    scores = np.asarray(scores, dtype=np.float64)
+    if scores.shape != (len(boxes),):
+        raise ValueError(f"scores must have shape ({len(boxes)},) to match the boxes, got {scores.shape}")
+    if not 0.0 <= iou_threshold <= 1.0:
+        raise ValueError(f"iou_threshold must be in [0, 1], got {iou_threshold!r}")
+    order = np.argsort(-scores, kind="stable")
+    over = box_iou(boxes[order], boxes[order]) > iou_threshold  # (N, N) in score order
+    suppressed = np.zeros(len(order), dtype=bool)
+    keep = []
+    for i in range(len(order)):  # one vectorised row per kept box; N is a handful of detections
+        if not suppressed[i]:
+            keep.append(i)
+            suppressed |= over[i]
+    return order[np.asarray(keep, dtype=np.int64)]
+
+
+def boxes_inside(boxes: np.ndarray, image_size: Sequence[int]) -> np.ndarray:
+    """Clip boxes (N, 4) to an image of size (W, H), i.e. to ``[-0.5, W - 0.5] x [-0.5, H - 0.5]``.
+
+    Returns (N, 4) float64 boxes; a box entirely outside gets zero width or height.
+    """
+    b = _as_boxes(boxes)
+    w, h = (float(v) for v in image_size)
+    lo = np.array([-0.5, -0.5])
+    hi = np.array([w - 0.5, h - 0.5])
+    x0 = np.clip(b[:, :2], lo, hi)
+    x1 = np.clip(b[:, :2] + b[:, 2:], lo, hi)
+    return np.concatenate([x0, x1 - x0], axis=1)
+
+
+# ----------------------------------------------------------------------------- crops from boxes
+
+
+def _check_padding(padding: float) -> None:
+    if isinstance(padding, bool) or not isinstance(padding, (int, float)) or not (np.isfinite(padding) and padding > 0):
+        raise ValueError(f"padding must be a positive number, got {padding!r}")
+
+
+def _calibrated(
+    boxes: np.ndarray, offset: Sequence[float], ratio: float, padding: float
+) -> tuple[np.ndarray, np.ndarray]:
+    _check_padding(padding)
+    b = _as_boxes(boxes)
+    if not np.all(np.isfinite(b)) or np.any(b[:, 2:] <= 0):
+        raise ValueError("boxes must be finite with positive width and height")
+    size = np.sqrt(b[:, 2] * b[:, 3])  # (N,) the box side for a square box
+    center = b[:, :2] + b[:, 2:] / 2.0 + np.asarray(offset, dtype=np.float64) * size[:, None]
+    return center, ratio * size * padding / PIXEL_STD
+
+
+def face_box_to_center_scale(boxes: np.ndarray, padding: float = FACE_PADDING) -> tuple[np.ndarray, np.ndarray]:
+    """Haar face boxes -> face crops framed like the 300-W training crops.
+
+    The landmark box is predicted from the Haar box of side ``s = sqrt(w * h)``: centre
+    ``box centre + FACE_OFFSET * s``, longer side ``FACE_SIZE_RATIO * s`` (module docstring);
+    the crop is that predicted box enlarged by ``padding`` (1.25, the training rule).
+
+    Args:
+        boxes: (N, 4) Haar boxes (x0, y0, w, h).
+        padding: crop side / landmark-box longer side.
+
+    Returns:
+        center (N, 2) and scale (N,) in units of 200 px, float64.
+    """
+    return _calibrated(boxes, FACE_OFFSET, FACE_SIZE_RATIO, padding)
+
+
+def person_box_to_center_scale(boxes: np.ndarray, padding: float = PERSON_PADDING) -> tuple[np.ndarray, np.ndarray]:
+    """HOG people boxes -> person crops framed like the LSP/LSPET training crops.
+
+    The box of the labelled joints is predicted from the HOG box (``s = sqrt(w * h)``):
+    centre ``box centre + PERSON_OFFSET * s``, longer side ``PERSON_SIZE_RATIO * s``; the crop
+    is that box enlarged by ``padding`` (1.6, the LSP loader's rule).
+
+    Args:
+        boxes: (N, 4) HOG boxes (x0, y0, w, h).
+        padding: crop side / joint-box longer side.
+
+    Returns:
+        center (N, 2) and scale (N,) in units of 200 px, float64.
+    """
+    return _calibrated(boxes, PERSON_OFFSET, PERSON_SIZE_RATIO, padding)
+
+
+def user_box_to_center_scale(boxes: np.ndarray, kind: str, aspect_ratio: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes a user gave (or the whole image) -> crops, with no calibration.
+
+    The box is taken to be what the training crops were built from (the landmark box of a
+    face, the box of a person's joints): centre = box centre, and
+    :func:`hourglass.geometry.box_to_center_scale` grows it to ``aspect_ratio`` (W / H of the
+    network input) and by the training padding, :data:`FACE_PADDING` (1.25) for faces,
+    :data:`PERSON_PADDING` (1.6) for people. A box drawn loosely around a face (hair, chin,
+    ears) therefore gives a larger crop than training saw; draw it around the features.
+
+    Args:
+        boxes: (N, 4) boxes (x0, y0, w, h).
+        kind: ``"face"`` or ``"person"``.
+        aspect_ratio: W / H of the crop.
+
+    Returns:
+        center (N, 2) and scale (N,) in units of 200 px, float64.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    padding = FACE_PADDING if kind == "face" else PERSON_PADDING
+    return box_to_center_scale(_as_boxes(boxes), aspect_ratio=aspect_ratio, padding=padding)
+
+
+def center_scale(detector: Detector, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Crops (center (N, 2), scale (N,)) for boxes (N, 4) found by ``detector``.
+
+    Uses the detector's own ``center_scale`` method when it has one (the built-in detectors'
+    calibrated conversions), else :func:`user_box_to_center_scale` with the detector's kind.
+    """
+    own = getattr(detector, "center_scale", None)
+    if callable(own):
+        return own(boxes)
+    return user_box_to_center_scale(boxes, detector.kind)
+
+
+# ----------------------------------------------------------------------------- detectors
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB or (H, W) uint8 gray -> (H, W) uint8 gray, with a clear error otherwise."""
+    import cv2
+
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a numpy array (H, W, 3) uint8 RGB, got {type(image).__name__}")
+    if image.dtype != np.uint8 or not (image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3)):
+        raise ValueError(
+            f"image must be uint8 RGB (H, W, 3) as read by hourglass.data.io.read_image, "
+            f"got {image.dtype} {image.shape}"
+        )
+    if image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image is empty, shape {image.shape}")
+    return image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+
+
+def _working_copy(gray: np.ndarray, max_side: int, min_side: int) -> tuple[np.ndarray, float, float]:
+    """Resize so the longer side is at most ``max_side`` and, if that allows, the shorter at least ``min_side``.
+
+    Returns the resized image and the factors (sx, sy) = full size / working size per axis.
+    """
+    import cv2
+
+    h, w = gray.shape
+    f = min(1.0, max_side / max(h, w))
+    if f == 1.0 and min(h, w) < min_side:
+        f = min(min_side / min(h, w), max_side / max(h, w))
+    if f == 1.0:
+        return gray, 1.0, 1.0
+    size = (max(1, round(w * f)), max(1, round(h * f)))
+    out = cv2.resize(gray, size, interpolation=cv2.INTER_AREA if f < 1 else cv2.INTER_LINEAR)
+    return out, w / size[0], h / size[1]
+
+
+def _rects_to_boxes(rects: np.ndarray, sx: float, sy: float, shift: Sequence[float] = (0, 0)) -> np.ndarray:
+    """OpenCV integer rects (N, 4) in the working copy -> full-resolution boxes (N, 4).
+
+    Rect (x, y, w, h) covers working pixels x..x+w-1, i.e. corner (x - 0.5, y - 0.5); the
+    resize maps working coordinate u to full ``(u + 0.5) * s - 0.5``, so the corner goes to
+    ``(x - shift) * s - 0.5`` and the size to ``w * s``. ``shift`` removes a border added
+    around the working copy.
+    """
+    r = np.asarray(rects, dtype=np.float64).reshape(-1, 4)
+    s = np.array([sx, sy])
+    corner = (r[:, :2] - np.asarray(shift, dtype=np.float64)) * s - 0.5
+    return np.concatenate([corner, r[:, 2:] * s], axis=1)
+
+
+def _check_positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def _check_range(value: Any, name: str, lo: float, hi: float, *, open_lo: bool = False) -> float:
+    ok = not isinstance(value, bool) and isinstance(value, (int, float)) and np.isfinite(value)
+    ok = ok and (value > lo if open_lo else value >= lo) and value <= hi
+    if not ok:
+        raise ValueError(f"{name} must be a number in {'(' if open_lo else '['}{lo}, {hi}], got {value!r}")
+    return float(value)
+
+
+def _cv2_data_dir() -> Path:
+    import cv2
+
+    data = getattr(cv2, "data", None)
+    folder = getattr(data, "haarcascades", None)
+    if folder is None:
+        raise ImportError(
+            f"this OpenCV ({cv2.__version__}) has no bundled cascades (cv2.data.haarcascades is missing); "
+            "install opencv-python-headless>=4.8,<5 (OpenCV 5 no longer ships them)"
+        )
+    return Path(folder)
+
+
+class HaarFaceDetector:
+    """Frontal faces with OpenCV's bundled Viola-Jones Haar cascade.
+
+    The image is converted to gray and downscaled so its longer side is at most ``max_side``
+    (a 6000 x 4000 photo costs as much as a 1024 x 683 one); boxes are mapped back to full
+    resolution. Faces smaller than ``min_size_fraction`` of the working copy's shorter side
+    (and than the cascade's 24 px window) are not searched for. Scores are the cascade's final
+    stage sums (``detectMultiScale3`` level weights, typically 0 to 8), or the number of merged
+    neighbour windows when OpenCV gives no usable weights. Overlapping detections are reduced by
+    :func:`nms`. Convert boxes to crops with :meth:`center_scale`.
+
+    Args:
+        cascade: file name under ``cv2.data.haarcascades`` or a path to a cascade XML.
+        max_side: longest side of the working copy in pixels.
+        min_size_fraction: smallest face side searched, as a fraction of the working copy's shorter side.
+        scale_factor: scale step between pyramid levels (> 1; smaller is slower and finds more).
+        min_neighbors: overlapping raw windows a face needs (higher: fewer false positives).
+        nms_threshold: IoU above which the lower-scoring of two detections is dropped.
+    """
+
+    kind = "face"
+
+    def __init__(
+        self,
+        cascade: str | Path = "haarcascade_frontalface_default.xml",
+        max_side: int = 1024,
+        min_size_fraction: float = 0.05,
+        scale_factor: float = 1.1,
+        min_neighbors: int = 5,
+        nms_threshold: float = 0.3,
+    ) -> None:
+        import cv2
+
+        self.max_side = _check_positive_int(max_side, "max_side", 24)
+        self.min_size_fraction = _check_range(min_size_fraction, "min_size_fraction", 0.0, 1.0)
+        self.scale_factor = _check_range(scale_factor, "scale_factor", 1.0, 4.0, open_lo=True)
+        self.min_neighbors = _check_positive_int(min_neighbors, "min_neighbors", 0)
+        self.nms_threshold = _check_range(nms_threshold, "nms_threshold", 0.0, 1.0)
+        path = Path(cascade)
+        if not path.is_file() and path.parent == Path("."):
+            path = _cv2_data_dir() / path
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"Haar cascade {path} does not exist; pass a file under cv2.data.haarcascades "
+                "(opencv-python-headless>=4.8,<5 bundles them) or a path to a cascade XML"
+            )
+        self.cascade_path = path
+        try:
+            self._cascade = cv2.CascadeClassifier(str(path))
+        except (cv2.error, SystemError):  # OpenCV raises on some malformed XML, returns empty on others
+            self._cascade = cv2.CascadeClassifier()
+        if self._cascade.empty():
+            raise ValueError(f"{path}: OpenCV could not load it as a Haar cascade; is it a cascade XML file?")
+        self._window = int(min(self._cascade.getOriginalWindowSize()) or 24)
+
+    def __repr__(self) -> str:
+        return (
+            f"HaarFaceDetector(cascade={self.cascade_path.name!r}, max_side={self.max_side}, "
+            f"min_size_fraction={self.min_size_fraction}, scale_factor={self.scale_factor}, "
+            f"min_neighbors={self.min_neighbors})"
+        )
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        """Find faces in ``image`` (H, W, 3) uint8 RGB; boxes in its full-resolution coordinates."""
+        work, sx, sy = _working_copy(_gray(image), self.max_side, 0)
+        min_size = max(self._window, int(round(self.min_size_fraction * min(work.shape))))
+        if min(work.shape) < min_size:
+            return _empty(self.kind)
+        rects, neighbours, weights = self._cascade.detectMultiScale3(
+            work,
+            scaleFactor=self.scale_factor,
+            minNeighbors=self.min_neighbors,
+            minSize=(min_size, min_size),
+            outputRejectLevels=True,
+        )
+        if len(rects) == 0:
+            return _empty(self.kind)
+        weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+        if weights.shape == (len(rects),) and np.all(np.isfinite(weights)):
+            scores = weights
+        else:  # pragma: no cover  (OpenCV builds that report no level weights)
+            scores = np.asarray(neighbours, dtype=np.float64).reshape(-1)
+        boxes = _rects_to_boxes(rects, sx, sy)
+        keep = nms(boxes, scores, self.nms_threshold)
+        return Detections(boxes[keep], scores[keep], self.kind)
+
+    @staticmethod
+    def center_scale(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Crops for this detector's boxes: :func:`face_box_to_center_scale`."""
+        return face_box_to_center_scale(boxes)
+
+
+class HogPeopleDetector:
+    """Upright people with OpenCV's bundled HOG + linear SVM detector (Dalal and Triggs).
+
+    The gray working copy is downscaled so its longer side is at most ``max_side``, or
+    upscaled so its shorter side is at least ``min_side`` (the detector's window is 64 x 128
+    and finds people about 96 px tall), then padded on each side by ``border`` times its
+    width / height (edge pixels replicated) so a person filling the frame still fits a
+    window with its margin. Boxes (1:2 windows with a margin around the person) are mapped
+    back to full resolution and may reach outside the image; overlaps are reduced by
+    :func:`nms`. Scores are the SVM margins. Convert boxes to crops with :meth:`center_scale`.
+
+    Args:
+        max_side: longest side of the working copy in pixels.
+        hit_threshold: SVM margin a window needs (lower finds more, with more false positives).
+        win_stride: (x, y) window step in pixels.
+        padding: (x, y) padding OpenCV adds around each window.
+        scale: scale step between pyramid levels (> 1).
+        min_side: shorter side small images are upscaled to.
+        border: border added on each side, as a fraction of the working copy's width / height.
+        nms_threshold: IoU above which the lower-scoring of two detections is dropped.
+    """
+
+    kind = "person"
+
+    def __init__(
+        self,
+        max_side: int = 1024,
+        hit_threshold: float = 0.0,
+        win_stride: tuple[int, int] = (8, 8),
+        padding: tuple[int, int] = (8, 8),
+        scale: float = 1.05,
+        min_side: int = 160,
+        border: float = 0.15,
+        nms_threshold: float = 0.3,
+    ) -> None:
+        import cv2
+
+        self.max_side = _check_positive_int(max_side, "max_side", 128)
+        self.hit_threshold = _check_range(hit_threshold, "hit_threshold", -np.inf, np.inf)
+        self.win_stride = self._pair(win_stride, "win_stride", 1)
+        self.padding = self._pair(padding, "padding", 0)
+        self.scale = _check_range(scale, "scale", 1.0, 4.0, open_lo=True)
+        self.min_side = _check_positive_int(min_side, "min_side", 1)
+        self.border = _check_range(border, "border", 0.0, 1.0)
+        self.nms_threshold = _check_range(nms_threshold, "nms_threshold", 0.0, 1.0)
+        self._hog = cv2.HOGDescriptor()
+        self._hog.setSVMDetector(cv2.HOGDescriptor_getDefaultPeopleDetector())
+        self._window = (64, 128)  # (W, H) of the default people detector
+
+    @staticmethod
+    def _pair(value: Any, name: str, minimum: int) -> tuple[int, int]:
+        try:
+            a, b = value
+        except (TypeError, ValueError):
+            raise ValueError(f"{name} must be an (x, y) pair of integers >= {minimum}, got {value!r}") from None
+        return _check_positive_int(a, name, minimum), _check_positive_int(b, name, minimum)
+
+    def __repr__(self) -> str:
+        return (
+            f"HogPeopleDetector(max_side={self.max_side}, hit_threshold={self.hit_threshold}, "
+            f"win_stride={self.win_stride}, padding={self.padding}, scale={self.scale}, "
+            f"min_side={self.min_side}, border={self.border})"
+        )
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        """Find people in ``image`` (H, W, 3) uint8 RGB; boxes in its full-resolution coordinates."""
+        import cv2
+
+        work, sx, sy = _working_copy(_gray(image), self.max_side, self.min_side)
+        bx, by = round(self.border * work.shape[1]), round(self.border * work.shape[0])
+        if bx or by:
+            work = cv2.copyMakeBorder(work, by, by, bx, bx, cv2.BORDER_REPLICATE)
+        if work.shape[1] < self._window[0] or work.shape[0] < self._window[1]:
+            return _empty(self.kind)
+        rects, weights = self._hog.detectMultiScale(
+            work, hitThreshold=self.hit_threshold, winStride=self.win_stride, padding=self.padding, scale=self.scale
+        )
+        if len(rects) == 0:
+            return _empty(self.kind)
+        scores = np.asarray(weights, dtype=np.float64).reshape(-1)
+        boxes = _rects_to_boxes(rects, sx, sy, shift=(bx, by))
+        keep = nms(boxes, scores, self.nms_threshold)
+        return Detections(boxes[keep], scores[keep], self.kind)
+
+    @staticmethod
+    def center_scale(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Crops for this detector's boxes: :func:`person_box_to_center_scale`."""
+        return person_box_to_center_scale(boxes)
+
+
+class WholeImageDetector:
+    """The whole image as one subject: one box ``(-0.5, -0.5, W, H)`` with score 1.
+
+    For images that are already crops around one face or person. Crops come from
+    :func:`user_box_to_center_scale` (the box padded like the training crops; the image is
+    taken to be the tight subject box).
+    """
+
+    def __init__(self, kind: str) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        self.kind = kind
+
+    def __repr__(self) -> str:
+        return f"WholeImageDetector({self.kind!r})"
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        """One box covering ``image`` (H, W[, C])."""
+        if not isinstance(image, np.ndarray) or image.ndim not in (2, 3) or 0 in image.shape[:2]:
+            raise ValueError(f"image must be a non-empty (H, W[, C]) array, got {getattr(image, 'shape', image)!r}")
+        h, w = image.shape[:2]
+        return Detections(np.array([[-0.5, -0.5, w, h]], dtype=np.float64), np.ones(1), self.kind)
+
+
+DETECTORS: dict[str, Any] = {
+    "face": HaarFaceDetector,
+    "person": HogPeopleDetector,
+    "whole-face": lambda: WholeImageDetector("face"),
+    "whole-person": lambda: WholeImageDetector("person"),
+}
+"""Detector name -> constructor (keyword options for ``face`` and ``person``)."""
+
+
+def get_detector(kind: str, **kwargs: Any) -> Detector:
+    """Build a detector by name: ``face`` (:class:`HaarFaceDetector`), ``person``
+    (:class:`HogPeopleDetector`), ``whole-face`` / ``whole-person`` (:class:`WholeImageDetector`).
+
+    Keyword arguments go to the detector's constructor (the whole-image ones take none).
+    """
+    if kind not in DETECTORS:
+        raise ValueError(f"unknown detector {kind!r}; choose one of {', '.join(DETECTORS)}")
+    if kind.startswith("whole-") and kwargs:
+        raise ValueError(f"detector {kind!r} takes no options, got {sorted(kwargs)}")
+    return DETECTORS[kind](**kwargs)
+
+
+# ----------------------------------------------------------------------------- user boxes
+
+_BOX_FORM = "'x,y,w,h' (four numbers separated by commas, e.g. '120,80,200,260': top-left corner, width, height)"
+
+
+def _check_box_values(values: np.ndarray) -> str | None:
+    """Why a (4,) box is unusable, or None."""
+    if not np.all(np.isfinite(values)):
+        return "every value must be a finite number"
+    if values[2] <= 0 or values[3] <= 0:
+        return f"width and height must be > 0, got w={values[2]:g}, h={values[3]:g}"
+    return None
+
+
+def parse_box(text: str) -> np.ndarray:
+    """Parse a box given as text, ``"x,y,w,h"`` (spaces allowed around the numbers).
+
+    Returns:
+        (4,) float64 ``(x0, y0, w, h)`` in the module's pixel convention.
+
+    Raises:
+        ValueError: not four comma-separated numbers, a non-finite value, or ``w``/``h`` <= 0;
+            the message quotes the text and shows the expected form.
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"a box is given as text {_BOX_FORM}, got {type(text).__name__}")
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 4:
+        raise ValueError(f"box {text!r}: expected {_BOX_FORM}, got {len(parts)} value(s)")
+    try:
+        values = np.array([float(p) for p in parts], dtype=np.float64)
+    except ValueError:
+        bad = next(p for p in parts if not _is_float(p))
+        raise ValueError(f"box {text!r}: {bad!r} is not a number; expected {_BOX_FORM}") from None
+    why = _check_box_values(values)
+    if why:
+        raise ValueError(f"box {text!r}: {why}; expected {_BOX_FORM}")
+    return values
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _json_box(value: Any, where: str) -> np.ndarray:
+    if (
+        not isinstance(value, (list, tuple))
+        or len(value) != 4
+        or any(isinstance(v, bool) or not isinstance(v, (int, float)) for v in value)
+    ):
+        raise ValueError(f"{where}: a box must be a list of four numbers [x, y, w, h], got {value!r:.120}")
+    arr = np.asarray(value, dtype=np.float64)
+    why = _check_box_values(arr)
+    if why:
+        raise ValueError(f"{where}: box {value!r}: {why}")
+    return arr
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key {key!r} appears twice; give all boxes of an image in one list")
+        out[key] = value
+    return out
+
+
+def load_boxes_json(path: str | Path) -> dict[str, np.ndarray]:
+    """Read subject boxes per image from a JSON file.
+
+    Two layouts are accepted (boxes ``[x, y, w, h]`` in the module's pixel convention)::
+
+        {"photo1.jpg": [[10, 20, 100, 120], [200, 30, 90, 110]], "photo2.jpg": []}
+
+        [{"image": "photo1.jpg", "bbox": [10, 20, 100, 120]},
+         {"image": "photo1.jpg", "bbox": [200, 30, 90, 110], "score": 0.9}]
+
+    Image names are kept as written (a path or a base name); look them up with
+    :func:`lookup_boxes`. In the list layout other keys (``score``, ...) are ignored.
+
+    Returns:
+        image name -> (N, 4) float64 boxes (N may be 0 in the object layout), in file order.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: invalid JSON, another layout, an entry that is not a list of boxes, a box
+            that is not four numbers or has a size <= 0, a repeated image key; the message
+            names the file and the entry.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"box file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ValueError(f"{path}: cannot read the file as UTF-8 text ({e})") from None
+    try:
+        data = json.loads(text, object_pairs_hook=_no_duplicates)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}:{e.lineno}: not valid JSON ({e.msg})") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from None
+
+    out: dict[str, np.ndarray] = {}
+    if isinstance(data, dict):
+        for name, boxes in data.items():
+            where = f"{path}: entry {name!r}"
+            if not isinstance(boxes, list):
+                raise ValueError(f"{where}: expected a list of boxes [[x, y, w, h], ...], got {boxes!r:.120}")
+            if len(boxes) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in boxes):
+                raise ValueError(f"{where}: {boxes!r} is one box, not a list of boxes; write [{boxes!r}]")
+            out[name] = np.array([_json_box(b, f"{where}[{i}]") for i, b in enumerate(boxes)]).reshape(-1, 4)
+        return out
+    if isinstance(data, list):
+        lists: dict[str, list[np.ndarray]] = {}
+        for i, entry in enumerate(data):
+            where = f"{path}: entry [{i}]"
+            if not isinstance(entry, dict) or not isinstance(entry.get("image"), str) or "bbox" not in entry:
+                raise ValueError(
+                    f'{where}: expected an object {{"image": "<file name>", "bbox": [x, y, w, h]}}, got {entry!r:.120}'
+                )
+            lists.setdefault(entry["image"], []).append(_json_box(entry["bbox"], f"{where} ({entry['image']!r})"))
+        return {name: np.stack(boxes) for name, boxes in lists.items()}
+    raise ValueError(
+        f"{path}: expected an object mapping image names to lists of [x, y, w, h] boxes, or a list of "
+        f'{{"image": ..., "bbox": [x, y, w, h]}} objects; got a JSON {type(data).__name__}'
+    )
+
+
+def lookup_boxes(table: dict[str, np.ndarray], image: str | Path) -> np.ndarray | None:
+    """The boxes of ``image`` in a :func:`load_boxes_json` table, or None when it has none.
+
+    Tried in order: the path as given, then its base name, then keys whose base name equals
+    the image's base name (one such key only).
+
+    Raises:
+        ValueError: several keys share the image's base name (the file must use paths).
+    """
+    image = Path(image)
+    for key in (str(image), image.as_posix(), image.name):
+        if key in table:
+            return table[key]
+    same = [k for k in table if Path(k).name == image.name]
+    if len(same) > 1:
+        raise ValueError(f"boxes for {image} are ambiguous: keys {same} share its base name; use the full path")
+    return table[same[0]] if same else None

@@ -1,0 +1,328 @@
+"""Keypoints on any image, one import away: :class:`Predictor`.
+
+::
+
+    from hourglass import Predictor
+
+    predictor = Predictor.from_checkpoint("300w-hg2")      # shipped name, weights file, checkpoint or run folder
+    result = predictor("photo.jpg")                        # subjects found by the bundled detector
+    result.keypoints                                       # (N, K, 2) image pixels
+    result = predictor(image_rgb, boxes=[[x, y, w, h]])    # or boxes you give
+
+How subjects become network inputs. Each subject is a crop centre and scale (200-px units),
+from a detector box (calibrated to the training crops, :mod:`hourglass.detect`), from a box
+you give (enlarged by the training padding: 1.25 for faces, 1.6 for people) or from the whole
+image. The crop is cut from the FULL-resolution image by one affine warp, exactly like the
+evaluation crops of training; when the crop shrinks the image by 2x or more, the region
+around it is first area-averaged by the same power-of-two factor that training's reduced JPEG
+decode used (:func:`hourglass.data.dataset.reduce_factor`), so a 6000x4000 photo is never
+resized as a whole and the crop is not aliased. The predictions are mapped back through the
+inverse of the crop, so they are in the input image's pixels (0-based pixel centres).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from hourglass.keypoints import KeypointSpec
+
+__all__ = ["Prediction", "Predictor", "as_rgb_image"]
+
+
+def as_rgb_image(image: Any, *, channels: str = "rgb") -> np.ndarray:
+    """A path, numpy array or tensor -> (H, W, 3) uint8 RGB.
+
+    Args:
+        image: a path (read with EXIF orientation applied); a numpy uint8 array (H, W),
+            (H, W, 3) or (H, W, 4) in ``channels`` order (alpha dropped); or a torch tensor
+            (3, H, W) / (H, W, 3), uint8 or float in [0, 1].
+        channels: ``"rgb"`` or ``"bgr"`` (OpenCV's order) for 3- or 4-channel arrays/tensors.
+
+    Raises:
+        FileNotFoundError / DataError: unreadable file. TypeError / ValueError: other inputs.
+    """
+    import cv2
+
+    from hourglass.data.io import read_image
+
+    if channels not in ("rgb", "bgr"):
+        raise ValueError(f"channels must be 'rgb' or 'bgr', got {channels!r}")
+    if isinstance(image, (str, os.PathLike)):
+        return read_image(image, orient=True)
+    if isinstance(image, torch.Tensor):
+        t = image.detach().cpu()
+        if t.ndim == 3 and t.shape[0] in (1, 3, 4) and t.shape[-1] not in (1, 3, 4):
+            t = t.permute(1, 2, 0)
+        if t.is_floating_point():
+            if t.numel() and (float(t.min()) < 0 or float(t.max()) > 1):
+                raise ValueError(
+                    f"a float image tensor must hold values in [0, 1], got [{float(t.min()):.3g}, {float(t.max()):.3g}]"
+                )
+            t = (t * 255).round().to(torch.uint8)
+        image = t.numpy()
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"image must be a path, a numpy array or a torch tensor, got {type(image).__name__}")
+    if image.dtype != np.uint8:
+        raise TypeError(
+            f"image array must be uint8 (0-255), got {image.dtype}; convert it, e.g. (x * 255).astype(np.uint8)"
+        )
+    if image.ndim == 3 and image.shape[2] == 1:
+        image = image[:, :, 0]
+    if image.ndim == 2:
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_GRAY2RGB)
+    if image.ndim != 3 or image.shape[2] not in (3, 4) or image.shape[0] == 0 or image.shape[1] == 0:
+        raise ValueError(f"image must have shape (H, W), (H, W, 3) or (H, W, 4), got {image.shape}")
+    if image.shape[2] == 4:
+        code = cv2.COLOR_BGRA2RGB if channels == "bgr" else cv2.COLOR_RGBA2RGB
+        return cv2.cvtColor(np.ascontiguousarray(image), code)
+    if channels == "bgr":
+        return cv2.cvtColor(np.ascontiguousarray(image), cv2.COLOR_BGR2RGB)
+    return np.ascontiguousarray(image)
+
+
+@dataclass
+class Prediction:
+    """Keypoints of N subjects of one image.
+
+    Attributes:
+        keypoints: (N, K, 2) float64 (x, y) in the input image's pixels (0-based centres).
+        scores: (N, K) float64: the heatmap maximum (about 1 at a confident, well-placed
+            peak) for heatmap models; 1.0 for regression models, which give no confidence.
+        boxes: (N, 4) float64 subject boxes (x, y, w, h) as detected or given.
+        box_scores: (N,) detector scores (1.0 for given boxes and the whole image).
+        center: (N, 2) crop centres; scale: (N,) crop scales (200-px units).
+        source: ``"detector:<kind>"``, ``"boxes"`` or ``"whole-image"``.
+        spec: the keypoint spec (names, skeleton, colours).
+        image_size: (W, H) of the image.
+        heatmaps: (N, K, h, w) float32 last-stack heatmaps when asked for (heatmap models).
+        heatmap_matrix: (N, 2, 3) affine from image to heatmap pixels, with ``heatmaps``.
+    """
+
+    keypoints: np.ndarray
+    scores: np.ndarray
+    boxes: np.ndarray
+    box_scores: np.ndarray
+    center: np.ndarray
+    scale: np.ndarray
+    source: str
+    spec: KeypointSpec
+    image_size: tuple[int, int]
+    heatmaps: np.ndarray | None = None
+    heatmap_matrix: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    def to_coco(self, image_id: Any = None) -> list[dict[str, Any]]:
+        """COCO-style results: one dict per subject with ``keypoints`` [x, y, score] * K (image
+        pixels, 0-based centres, as COCO keypoints), ``score`` (mean keypoint score), ``bbox``
+        as given or detected, in this library's box convention (a COCO box has its corner 0.5 px
+        further: :func:`hourglass.data.coco.coco_box_to_box`), and ``box_score``."""
+        out = []
+        for i in range(len(self)):
+            kp = np.concatenate([self.keypoints[i], self.scores[i][:, None]], axis=1)
+            out.append({
+                "image_id": image_id, "category_id": 1, "keypoints": np.round(kp, 3).ravel().tolist(),
+                "score": round(float(self.scores[i].mean()), 4), "bbox": np.round(self.boxes[i], 2).tolist(),
+                "box_score": round(float(self.box_scores[i]), 4),
+            })  # fmt: skip
+        return out
+
+
+class Predictor:
+    """A trained model plus the crop, decode and back-mapping around it (module docstring).
+
+    Args:
+        loaded: a :class:`hourglass.weights.LoadedModel`.
+        flip: flip test (average with the mirrored crop's prediction).
+        decoder: heatmap decoder (:data:`hourglass.codec.DECODE_METHODS`), default DARK.
+        batch_size: subjects per forward pass.
+        detector: ``None`` (the bundled detector for the model's subjects: Haar faces for face
+            specs, HOG people otherwise), a kind name for :func:`hourglass.detect.get_detector`,
+            or any :class:`hourglass.detect.Detector`.
+    """
+
+    def __init__(
+        self,
+        loaded: Any,
+        *,
+        flip: bool = False,
+        decoder: str = "dark",
+        batch_size: int = 16,
+        detector: Any = None,
+    ) -> None:
+        from hourglass.codec import DECODE_METHODS
+        from hourglass.data import PipelineConfig, TopDownPipeline
+
+        if decoder not in DECODE_METHODS:
+            raise ValueError(f"unknown decoder {decoder!r}; choose one of {list(DECODE_METHODS)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+        self.loaded = loaded
+        self.flip = bool(flip)
+        self.decoder = decoder
+        self.batch_size = batch_size
+        self.kind = "face" if loaded.spec.interocular is not None else "person"
+        self._detector = detector
+        size = loaded.input_size
+        hm = loaded.heatmap_size or (size[0] // 4, size[1] // 4)
+        self._pipeline = TopDownPipeline(
+            PipelineConfig(input_size=size, heatmap_size=hm, sigma=loaded.sigma, train=False), loaded.spec
+        )
+
+    @classmethod
+    def from_checkpoint(cls, path_or_name: str | os.PathLike, device: str = "cpu", **kwargs: Any) -> Predictor:
+        """Load a shipped name, weights file, checkpoint or run folder (:func:`hourglass.weights.load_model`)."""
+        from hourglass.weights import load_model
+
+        return cls(load_model(path_or_name, device=device), **kwargs)
+
+    @property
+    def spec(self) -> KeypointSpec:
+        return self.loaded.spec
+
+    @property
+    def detector(self) -> Any:
+        """The detector used when no boxes are given (built on first use)."""
+        from hourglass.detect import get_detector
+
+        if self._detector is None or isinstance(self._detector, str):
+            self._detector = get_detector(self._detector or self.kind)
+        return self._detector
+
+    def __repr__(self) -> str:
+        return (
+            f"Predictor({self.loaded.name!r}, {self.loaded.kind}, spec={self.spec.name!r}, "
+            f"input={self.loaded.input_size}, flip={self.flip}, decoder={self.decoder!r})"
+        )
+
+    # --- subjects ---------------------------------------------------------------------------
+    def subjects(self, image: np.ndarray, boxes: Any = None, *, whole_image: bool = False):
+        """(boxes (N, 4), box_scores (N,), center (N, 2), scale (N,), source) for an RGB image."""
+        from hourglass.detect import center_scale, user_box_to_center_scale
+
+        h, w = image.shape[:2]
+        if whole_image and boxes is not None:
+            raise ValueError("pass either boxes or whole_image=True, not both")
+        if whole_image:
+            b = np.array([[-0.5, -0.5, float(w), float(h)]])
+            c, s = user_box_to_center_scale(b, self.kind)
+            return b, np.ones(1), c, s, "whole-image"
+        if boxes is not None:
+            try:
+                b = np.asarray(boxes, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"boxes must be (N, 4) numbers [x, y, w, h], got {boxes!r}") from None
+            if b.ndim == 1:
+                b = b[None]
+            if b.ndim != 2 or b.shape[1] != 4 or not np.isfinite(b).all() or (b.shape[0] and (b[:, 2:] <= 0).any()):
+                raise ValueError(
+                    f"boxes must be (N, 4) finite [x, y, w, h] with w, h > 0, got {np.asarray(boxes).tolist()!r}"
+                )
+            c, s = user_box_to_center_scale(b, self.kind)
+            return b, np.ones(len(b)), c, s, "boxes"
+        det = self.detector(image)
+        c, s = center_scale(self.detector, det.boxes)
+        return det.boxes, det.scores, c, s, f"detector:{det.kind}"
+
+    def crop(self, image: np.ndarray, center: np.ndarray, scale: float) -> torch.Tensor:
+        """The normalised (3, H, W) network input of one subject (module docstring)."""
+        import cv2
+
+        from hourglass.data.dataset import reduce_factor, reduction_matrix
+        from hourglass.data.pipeline import Augmentation
+        from hourglass.geometry import compose_affine, crop_matrix, invert_affine, transform_points
+
+        size = self.loaded.input_size
+        k = self.spec.num_keypoints
+        r = reduce_factor(scale, size)
+        corners = np.array([[-0.5, -0.5], [size[0] - 0.5, -0.5], [-0.5, size[1] - 0.5], [size[0] - 0.5, size[1] - 0.5]])
+        area = transform_points(corners, invert_affine(crop_matrix(center, scale, size)))
+        h, w = image.shape[:2]
+        margin = 2 * r
+        x0 = int(max(0, math.floor(area[:, 0].min()) - margin)) // r * r
+        y0 = int(max(0, math.floor(area[:, 1].min()) - margin)) // r * r
+        x1 = int(min(w, math.ceil(area[:, 0].max()) + margin + 1))
+        y1 = int(min(h, math.ceil(area[:, 1].max()) + margin + 1))
+        wr, hr = (x1 - x0) // r * r, (y1 - y0) // r * r  # whole r x r blocks
+        if wr < r or hr < r:  # the crop lies outside the image: all border
+            roi, source = np.zeros((1, 1, 3), np.uint8), np.array([[1.0, 0, -1e6], [0, 1.0, -1e6]])
+        else:
+            roi = image[y0 : y0 + hr, x0 : x0 + wr]
+            if r > 1:
+                roi = cv2.resize(roi, (roi.shape[1] // r, roi.shape[0] // r), interpolation=cv2.INTER_AREA)
+            shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
+            source = compose_affine(reduction_matrix(r), shift)  # original -> roi pixels
+        sample = self._pipeline.apply(
+            roi, np.zeros((k, 2)), np.zeros(k, dtype=bool), center, float(scale), Augmentation(), source_matrix=source
+        )
+        return sample.image
+
+    # --- prediction -------------------------------------------------------------------------
+    def __call__(
+        self,
+        image: Any,
+        boxes: Any = None,
+        *,
+        whole_image: bool = False,
+        channels: str = "rgb",
+        return_heatmaps: bool = False,
+    ) -> Prediction:
+        """Keypoints of every subject in ``image``.
+
+        Args:
+            image: a path, numpy array or tensor (see :func:`as_rgb_image`).
+            boxes: (N, 4) or (4,) subject boxes [x, y, w, h] in image pixels; None = detect.
+            whole_image: treat the whole image as the one subject.
+            channels: ``"rgb"`` or ``"bgr"`` for array inputs.
+            return_heatmaps: also return the last-stack heatmaps (heatmap models).
+
+        Returns:
+            a :class:`Prediction` (N = 0 when the detector finds nobody).
+        """
+        from hourglass.engine.evaluate import forward, to_image
+        from hourglass.geometry import crop_matrix
+
+        rgb = as_rgb_image(image, channels=channels)
+        b, bs, center, scale, source = self.subjects(rgb, boxes, whole_image=whole_image)
+        k = self.spec.num_keypoints
+        n = len(b)
+        coords, scores, maps = np.zeros((n, k, 2)), np.zeros((n, k)), []
+        lm = self.loaded
+        with torch.inference_mode():
+            for start in range(0, n, self.batch_size):
+                sl = slice(start, min(n, start + self.batch_size))
+                x = torch.stack([self.crop(rgb, center[i], scale[i]) for i in range(sl.start, sl.stop)])
+                out = forward(lm.model, lm.kind, x.to(lm.device), self.spec, flip=self.flip)
+                coords[sl], scores[sl] = to_image(
+                    lm.kind, out, center[sl], scale[sl], input_size=lm.input_size, sigma=lm.sigma, decoder=self.decoder
+                )
+                if return_heatmaps and lm.kind == "heatmap":
+                    maps.append(out.cpu().numpy())
+        heatmaps = matrices = None
+        if return_heatmaps and lm.kind == "heatmap":
+            hm = lm.heatmap_size
+            heatmaps = np.concatenate(maps) if maps else np.zeros((0, k, hm[1], hm[0]), np.float32)
+            matrices = crop_matrix(center, scale, hm) if n else np.zeros((0, 2, 3))
+        return Prediction(
+            keypoints=coords, scores=scores, boxes=np.asarray(b, dtype=np.float64).reshape(-1, 4),
+            box_scores=np.asarray(bs, dtype=np.float64), center=np.asarray(center).reshape(-1, 2),
+            scale=np.asarray(scale, dtype=np.float64).reshape(-1), source=source, spec=self.spec,
+            image_size=(int(rgb.shape[1]), int(rgb.shape[0])), heatmaps=heatmaps, heatmap_matrix=matrices,
+        )  # fmt: skip
+
+    @staticmethod
+    def default_for(kind: str) -> Path:
+        """Path of the shipped model for ``"face"`` or ``"person"`` (:data:`hourglass.weights.DEFAULT_MODELS`)."""
+        from hourglass.weights import DEFAULT_MODELS, resolve_weights
+
+        if kind not in DEFAULT_MODELS:
+            raise ValueError(f"kind must be one of {sorted(DEFAULT_MODELS)}, got {kind!r}")
+        return resolve_weights(DEFAULT_MODELS[kind])

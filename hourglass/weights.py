@@ -1,0 +1,257 @@
+"""Trained models on disk: training checkpoints, shipped weight files, and names for them.
+
+:func:`load_model` turns any of these into a ready :class:`LoadedModel` (model in eval mode,
+its keypoint spec and its training config):
+
+- a training checkpoint (``last.pt`` / ``best.pt`` of :func:`hourglass.engine.train`);
+- a run folder (its ``best.pt``, else ``last.pt``);
+- a weights file written by :func:`export_weights` (what ``weights/`` ships);
+- the name of a shipped weights file (``"300w-hg2"``), looked up in :func:`weights_dir`.
+
+Weights file format
+-------------------
+A plain dict that ``torch.load(..., weights_only=True)`` reads (no pickled objects)::
+
+    {"format": "hourglass-weights", "version": 1,
+     "model": state dict, floating tensors in float16 (float32 when asked),
+     "arch": model.arch, "spec": KeypointSpec.to_dict(), "config": TrainConfig.to_dict(),
+     "metrics": {...}, "source": {"checkpoint": ..., "step": ..., "epoch": ...}}
+
+Half precision halves the file; the model is rebuilt in float32 and the weights are
+converted on loading. The rounding moves heatmap peaks by far less than a pixel (measured in
+``tests/test_weights.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from hourglass.keypoints import KeypointSpec
+
+__all__ = [
+    "DEFAULT_MODELS",
+    "LoadedModel",
+    "WEIGHTS_ENV",
+    "export_weights",
+    "file_sha256",
+    "list_weights",
+    "load_model",
+    "resolve_weights",
+    "weights_dir",
+]
+
+WEIGHTS_ENV = "HOURGLASS_WEIGHTS"
+"""Environment variable naming a folder of weights files; default: the repository's ``weights/``."""
+
+FORMAT = "hourglass-weights"
+VERSION = 1
+
+DEFAULT_MODELS: dict[str, str] = {"face": "300w-hg2", "person": "lspet-hg2"}
+"""The shipped model used for each kind of subject when none is named."""
+
+
+def weights_dir() -> Path:
+    """The folder of shipped weights: ``$HOURGLASS_WEIGHTS``, else ``weights/`` beside the package."""
+    env = os.environ.get(WEIGHTS_ENV)
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "weights"
+
+
+def list_weights() -> list[str]:
+    """Names of the weights files in :func:`weights_dir` (file names without ``.pt``), sorted."""
+    folder = weights_dir()
+    return sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
+
+
+def resolve_weights(name_or_path: str | os.PathLike) -> Path:
+    """The file a name or path stands for: an existing file, a run folder, or a shipped name.
+
+    Raises:
+        FileNotFoundError: nothing matches; the message lists the shipped names.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    if path.is_dir():
+        for candidate in ("best.pt", "last.pt"):
+            if (path / candidate).is_file():
+                return path / candidate
+        raise FileNotFoundError(f"folder {path} holds no best.pt or last.pt; pass a checkpoint or weights file")
+    shipped = weights_dir() / f"{name_or_path}.pt"
+    if isinstance(name_or_path, str) and os.sep not in name_or_path and shipped.is_file():
+        return shipped
+    names = list_weights()
+    raise FileNotFoundError(
+        f"no model {str(name_or_path)!r}: not a file, not a run folder, and not a shipped weights name "
+        f"(shipped in {weights_dir()}: {', '.join(names) if names else 'none'})"
+    )
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file (read in 1 MiB blocks)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A trained model ready for inference.
+
+    Attributes:
+        model: the network in eval mode, float32, on ``device``.
+        spec: its keypoint spec.
+        config: the training config (:class:`hourglass.engine.TrainConfig`).
+        kind: ``"heatmap"`` (stacked hourglass, output (B, S, K, h, w)) or ``"regression"``
+            (VGG, output (B, K, 2) normalised coordinates).
+        path: the file it came from.
+        metrics: metrics stored with a weights file (empty for checkpoints).
+        device: where the model lives.
+    """
+
+    model: nn.Module
+    spec: KeypointSpec
+    config: Any
+    kind: str
+    path: Path
+    metrics: dict[str, Any] = field(default_factory=dict)
+    device: torch.device = torch.device("cpu")
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        """(W, H) of the network input."""
+        size = self.model.arch["input_size"]
+        return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+    @property
+    def heatmap_size(self) -> tuple[int, int] | None:
+        """(W, H) of the heatmaps (input / 4), None for regression models."""
+        if self.kind != "heatmap":
+            return None
+        w, h = self.input_size
+        return (w // 4, h // 4)
+
+    @property
+    def sigma(self) -> float:
+        """The training heatmap sigma (DARK's blur sigma)."""
+        return float(self.config.sigma)
+
+    @property
+    def name(self) -> str:
+        """Short name: the file name without ``.pt`` (the run folder's name for checkpoints)."""
+        return self.path.parent.name if self.path.name in ("best.pt", "last.pt") else self.path.stem
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad file
+        raise ValueError(
+            f"cannot read model file {path} ({type(e).__name__}): it is not a model saved by this toolkit, "
+            "or it is corrupt or truncated; pass a file written by tools/train.py or hourglass.weights.export_weights"
+        ) from None
+    missing = [k for k in ("model", "arch", "spec", "config") if not isinstance(blob, dict) or k not in blob]
+    if missing:
+        raise ValueError(
+            f"{path} is not a checkpoint or weights file of this toolkit (missing {missing}); "
+            "pass a file written by tools/train.py or hourglass.weights.export_weights"
+        )
+    return blob
+
+
+def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load a checkpoint, run folder, weights file or shipped name (module docstring).
+
+    Raises:
+        FileNotFoundError: nothing found under that name (shipped names listed).
+        ValueError: an unreadable or foreign file, or weights that do not fit the architecture
+            stored with them (the message names the file, the architecture and the first
+            mismatching tensors).
+    """
+    from hourglass.engine.config import TrainConfig
+    from hourglass.models import build_model
+
+    path = resolve_weights(name_or_path)
+    blob = _read(path)
+    arch = dict(blob["arch"])
+    try:
+        spec = KeypointSpec.from_dict(blob["spec"])
+        config = TrainConfig.from_dict(blob["config"])
+        model = build_model(arch.pop("name"), **arch)
+    except (TypeError, ValueError, KeyError) as e:
+        raise ValueError(f"{path}: its stored spec/config/architecture is invalid: {e}") from None
+    if model.arch.get("num_keypoints") != spec.num_keypoints:
+        raise ValueError(
+            f"{path}: architecture predicts {model.arch.get('num_keypoints')} keypoints but the stored spec "
+            f"{spec.name!r} has {spec.num_keypoints}"
+        )
+    state = blob["model"]
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state))
+    unexpected = sorted(set(state) - set(own))
+    wrong = sorted(k for k in set(own) & set(state) if tuple(own[k].shape) != tuple(state[k].shape))
+    if missing or unexpected or wrong:
+        detail = "; ".join(
+            f"{what} {names[:3]}{' ...' if len(names) > 3 else ''}"
+            for what, names in (("missing", missing), ("unexpected", unexpected), ("wrong shape", wrong))
+            if names
+        )
+        raise ValueError(
+            f"{path}: the weights do not fit the stored architecture {blob['arch']} ({detail}); "
+            "the file is damaged or was edited"
+        )
+    model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
+    device = torch.device(device)
+    model.to(device).eval()
+    kind = "heatmap" if config.model == "hourglass" else "regression"
+    metrics = dict(blob.get("metrics") or {})
+    return LoadedModel(model, spec, config, kind, path, metrics, device)
+
+
+def export_weights(
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    metrics: dict[str, Any] | None = None,
+    half: bool = True,
+) -> Path:
+    """Write a compact weights file from a training checkpoint (or another weights file).
+
+    Keeps the model state (floating tensors in float16 when ``half``), architecture, spec and
+    config; drops optimiser, scheduler and RNG states. Written atomically.
+
+    Returns:
+        the written path.
+    """
+    from hourglass.engine.checkpoint import save_checkpoint
+
+    src = resolve_weights(checkpoint)
+    blob = _read(src)
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).contiguous().clone() for k, v in blob["model"].items()
+    }
+    weights = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": state,
+        "arch": blob["arch"],
+        "spec": blob["spec"],
+        "config": blob["config"],
+        "metrics": dict(metrics if metrics is not None else blob.get("metrics") or {}),
+        "source": {
+            "file": src.name,
+            "step": int(blob.get("step", -1)),
+            "epoch": int(blob.get("epoch", -1)),
+            "best_metric": blob.get("best_metric"),
+            "metric_name": blob.get("metric_name"),
+        },
+    }
+    return save_checkpoint(weights, out)

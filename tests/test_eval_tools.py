@@ -1,0 +1,86 @@
+"""tools/eval.py and tools/compare.py on tiny checkpoints and real 300-W faces."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+
+import matplotlib.image as mpimg
+import pytest
+from conftest import REPO, make_checkpoint
+
+
+def _tool(name):
+    spec = importlib.util.spec_from_file_location(f"tool_{name}", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture
+def checkpoints(shared_data, tmp_path):
+    root = str(shared_data("300w"))
+    kw = dict(data_root=root, train_split="fit", val_split="holdout")
+    return (
+        make_checkpoint(tmp_path / "hg" / "best.pt", **kw),
+        make_checkpoint(tmp_path / "vgg" / "best.pt", model="vgg", **kw),
+    )
+
+
+def _looks_like_a_plot(path):
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and img.shape[0] >= 300 and img.std() > 0.05, path
+
+
+def test_eval_writes_tables_json_and_plots(checkpoints, tmp_path, capsys):
+    out = tmp_path / "ev"
+    args = [str(checkpoints[0]), "--out", str(out), "--max-samples", "6", "--no-progress", "--predictions", "--flip"]
+    assert _tool("eval").main(args) == 0
+    printed = capsys.readouterr().out
+    assert "NME-io %" in printed and "helen/trainset" in printed
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["subjects"] == 6 and metrics["metric"] == "nme_interocular" and metrics["settings"]["flip"]
+    assert set(metrics["tables"]) >= {"nme_interocular", "nme_interpupil", "auc@0.08", "fr@0.08"}
+    assert len(metrics["per_keypoint"]["nme_interocular"]) == 68
+    preds = json.loads((out / "predictions.json").read_text())
+    assert len(preds) == 6 and len(preds[0]["keypoints"]) == 68 * 3
+    for png in ("ced.png", "per_keypoint.png"):
+        _looks_like_a_plot(out / png)
+
+
+def test_compare_reports_side_by_side(checkpoints, tmp_path, capsys):
+    out = tmp_path / "cmp"
+    args = [*map(str, checkpoints), "--labels", "hourglass,vgg", "--out", str(out), "--max-samples", "8",
+            "--latency-runs", "2", "--bootstrap", "100", "--no-progress"]  # fmt: skip
+    assert _tool("compare").main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert [m["label"] for m in report["models"]] == ["hourglass", "vgg"]
+    assert report["models"][0]["parameters"] > 0 and report["models"][1]["gflops"] > 0
+    assert report["models"][0]["latency"]["median_ms"] > 0
+    d = report["differences_vs_first"]["vgg"]
+    a, b = (report["reports"][k]["value"] for k in ("hourglass", "vgg"))
+    assert d["difference"] == pytest.approx(b - a) and d["low"] <= d["difference"] <= d["high"]
+    md = (out / "report.md").read_text()
+    assert "| hourglass |" in md and "| vgg |" in md and "| Mouth |" in md and "paired bootstrap" in md
+    _looks_like_a_plot(out / "ced.png")
+    _looks_like_a_plot(out / "per_keypoint.png")
+
+
+def test_user_errors_exit_2_with_one_line(checkpoints, tmp_path, capsys):
+    ev, cmp = _tool("eval"), _tool("compare")
+    assert ev.main([str(tmp_path / "missing.pt")]) == 2
+    assert capsys.readouterr().err.startswith("error: no model")
+    assert ev.main([str(checkpoints[0]), "--split", "nosuchsplit", "--out", str(tmp_path / "x")]) == 2
+    assert "unknown 300-W split 'nosuchsplit'" in capsys.readouterr().err
+    assert cmp.main([str(checkpoints[0])]) == 2
+    assert "at least two models" in capsys.readouterr().err
+    lsp = make_checkpoint(tmp_path / "lsp.pt", spec_name="lsp")
+    assert cmp.main([str(checkpoints[0]), str(lsp), "--out", str(tmp_path / "c")]) == 2
+    assert "different keypoints" in capsys.readouterr().err
+    bad = tmp_path / "corrupt.pt"
+    bad.write_bytes(b"not a checkpoint")
+    run = subprocess.run([sys.executable, str(REPO / "tools" / "eval.py"), str(bad)], capture_output=True, text=True)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert run.stderr.count("\n") == 1 and "corrupt.pt" in run.stderr

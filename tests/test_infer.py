@@ -1,0 +1,387 @@
+"""tools/infer.py: drawings, JSON, several inputs, user errors, heatmap overlays, videos.
+
+The CLI runs in-process (its ``main(argv)``), with tiny random models saved as checkpoints
+(the plumbing is tested, not the accuracy); one subprocess run checks that a user error
+prints one line and no traceback.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import REPO
+from matplotlib import cbook
+
+from hourglass.engine.checkpoint import save_checkpoint
+from hourglass.engine.config import TrainConfig
+from hourglass.geometry import crop_matrix, invert_affine, transform_points
+from hourglass.keypoints import LSP, W300
+from hourglass.models import build_model
+
+PORTRAIT = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # 512 x 600
+FACE_BOX = "154,104,222,222"  # about where the Haar detector finds the face
+
+_spec = importlib.util.spec_from_file_location("infer_tool", REPO / "tools" / "infer.py")
+infer = importlib.util.module_from_spec(_spec)
+sys.modules["infer_tool"] = infer  # dataclasses look their module up while it runs
+_spec.loader.exec_module(infer)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """One torch thread: on a shared 2-core machine two threads spin against other work."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def write_checkpoint(path, spec=W300, model_name: str = "hourglass1"):
+    """A random-weight 64 px checkpoint for ``spec`` in the layout hourglass.weights.load_model reads."""
+    torch.manual_seed(0)
+    k = spec.num_keypoints
+    if model_name.startswith("vgg"):
+        model = build_model(model_name, num_keypoints=k, input_size=64, width=0.125)
+        config = TrainConfig(model="vgg", vgg_width=0.125, input_size=64, dataset="300w")
+    else:
+        model = build_model(model_name, channels=16, num_keypoints=k, input_size=64)
+        config = TrainConfig(model="hourglass", stacks=1, channels=16, input_size=64, dataset="300w")
+    blob = {"model": model.state_dict(), "arch": model.arch, "spec": spec.to_dict(), "config": config.to_dict()}
+    return save_checkpoint(blob, path)
+
+
+@pytest.fixture(scope="module")
+def ckpt(tmp_path_factory):
+    return str(write_checkpoint(tmp_path_factory.mktemp("models") / "tiny.pt"))
+
+
+@pytest.fixture
+def photo(tmp_path):
+    """The portrait copied into the test folder (outputs are written beside it)."""
+    path = tmp_path / "hopper.jpg"
+    shutil.copy(PORTRAIT, path)
+    return path
+
+
+def cli(*argv, capsys):
+    """Run the tool in-process; (exit status, stdout, stderr)."""
+    status = infer.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def read_rgb(path):
+    return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def test_portrait_with_a_box(photo, ckpt, capsys):
+    status, out, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, capsys=capsys)
+    assert status == 0, err
+    drawing = photo.with_name("hopper.keypoints.png")
+    assert re.fullmatch(
+        rf"{re.escape(str(photo))}: 1 face \(tiny, 68 points, mean score -?\d+\.\d\d\) -> "
+        rf"{re.escape(str(drawing))} \(\d+\.\d\d s\)\n",
+        out,
+    ), out
+    original, drawn = read_rgb(photo), read_rgb(drawing)
+    assert drawn.shape == original.shape == (600, 512, 3)
+    changed = np.abs(drawn.astype(int) - original.astype(int)).sum(axis=2) > 30
+    assert 200 < changed.sum() < 0.2 * changed.size  # a drawing, not a repaint
+
+
+def test_json_holds_coco_keypoints_with_names(photo, ckpt, capsys):
+    from hourglass.predictor import Predictor
+
+    status, out, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, "--box", "20,30,120,100", "--json", capsys=capsys)
+    assert status == 0, err
+    data = json.loads(photo.with_name("hopper.keypoints.json").read_text())
+    assert {k: data[k] for k in ("image", "width", "height", "model")} == {
+        "image": str(photo), "width": 512, "height": 600, "model": "tiny",
+    }  # fmt: skip
+    assert len(data["subjects"]) == 2
+    first = data["subjects"][0]
+    assert first["keypoint_names"] == list(W300.names) and len(first["keypoints"]) == 68 * 3
+    assert first["bbox"] == [154, 104, 222, 222] and first["box_score"] == 1.0 and first["source"] == "boxes"
+    assert first["image_id"] == "hopper.jpg" and first["model"] == "tiny" and first["kind"] == "face"
+    ref = Predictor.from_checkpoint(ckpt)(PORTRAIT, [[154, 104, 222, 222], [20, 30, 120, 100]])
+    for subject, kp, scores in zip(data["subjects"], ref.keypoints, ref.scores):
+        triples = np.array(subject["keypoints"]).reshape(68, 3)
+        np.testing.assert_allclose(triples[:, :2], kp, atol=2e-3)  # rounded to 3 decimals
+        np.testing.assert_allclose(triples[:, 2], scores, atol=2e-3)
+        assert subject["score"] == pytest.approx(scores.mean(), abs=1e-4)
+
+
+def test_several_inputs_a_folder_and_a_glob(tmp_path, ckpt, capsys):
+    folder = tmp_path / "shots"
+    folder.mkdir()
+    image = cv2.imread(PORTRAIT)
+    cv2.imwrite(str(folder / "b.png"), cv2.resize(image, (256, 300)))
+    cv2.imwrite(str(folder / "a.jpg"), image)
+    cv2.imwrite(str(folder / "a.keypoints.png"), image)  # an earlier output: not an input
+    (folder / "readme.txt").write_text("not an image")
+    other = tmp_path / "other"
+    other.mkdir()
+    for name in ("x.jpg", "y.jpg"):
+        cv2.imwrite(str(other / name), cv2.resize(image, (128, 150)))
+    single = tmp_path / "single.jpg"
+    shutil.copy(PORTRAIT, single)
+    out = tmp_path / "results"
+    status, stdout, err = cli(
+        folder, f"{other}/*.jpg", single, "--model", ckpt, "--whole-image", "--out", out, "--json",
+        "--heatmaps", capsys=capsys,
+    )  # fmt: skip
+    assert status == 0, err
+    lines = stdout.splitlines()
+    assert [line.split(":")[0] for line in lines] == [str(p) for p in (
+        folder / "a.jpg", folder / "b.png", other / "x.jpg", other / "y.jpg", single)]  # fmt: skip
+    assert all("1 face (tiny, 68 points, mean score" in line and "whole image" in line for line in lines)
+    assert "left out 1 earlier output" in err
+    for stem in ("a", "b", "x", "y", "single"):
+        for suffix in (".keypoints.png", ".keypoints.json", ".heatmaps.png"):
+            assert (out / f"{stem}{suffix}").is_file(), f"{stem}{suffix}"
+    assert read_rgb(out / "b.keypoints.png").shape == (300, 256, 3)
+    assert not (folder / "a.keypoints.keypoints.png").exists()
+
+
+def test_recursive_folders_keep_their_layout_under_out(tmp_path, ckpt, capsys):
+    small = cv2.resize(cv2.imread(PORTRAIT), (128, 150))
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for name in ("in/a.jpg", "in/sub/a.jpg"):
+        cv2.imwrite(str(tmp_path / name), small)
+    out = tmp_path / "out"
+    status, stdout, err = cli(tmp_path / "in", "--model", ckpt, "--whole-image", capsys=capsys)
+    assert status == 0 and len(stdout.splitlines()) == 1  # not recursive: in/a.jpg only
+    status, stdout, err = cli(tmp_path / "in", "--recursive", "--model", ckpt, "--whole-image", "--out", out,
+                              capsys=capsys)  # fmt: skip
+    assert status == 0, err
+    assert (out / "a.keypoints.png").is_file() and (out / "sub" / "a.keypoints.png").is_file()
+
+
+def test_boxes_from_a_json_file(tmp_path, photo, ckpt, capsys):
+    other = tmp_path / "other.jpg"
+    shutil.copy(PORTRAIT, other)
+    table = tmp_path / "boxes.json"
+    table.write_text(json.dumps({"hopper.jpg": [[154, 104, 222, 222], [20, 30, 120, 100]], "absent.jpg": []}))
+    status, out, err = cli(photo, other, "--model", ckpt, "--boxes", table, capsys=capsys)
+    assert status == 0, err
+    lines = out.splitlines()
+    assert "2 faces (tiny, 68 points" in lines[0]
+    assert "1 face (tiny, 68 points" in lines[1] and "not in boxes.json: detected" in lines[1]
+    assert "note: 1 image(s) in boxes.json are not among the inputs: absent.jpg" in err
+
+
+def test_one_json_file_for_several_inputs(tmp_path, ckpt, capsys):
+    a, b = tmp_path / "a.jpg", tmp_path / "b.jpg"
+    shutil.copy(PORTRAIT, a)
+    shutil.copy(PORTRAIT, b)
+    status, out, err = cli(a, b, "--model", ckpt, "--whole-image", "--json", tmp_path / "all.json", capsys=capsys)
+    assert status == 0, err
+    entries = json.loads((tmp_path / "all.json").read_text())
+    assert [e["image"] for e in entries] == [str(a), str(b)]
+    status, out, err = cli(a, "--model", ckpt, "--whole-image", "--json=" + str(tmp_path / "one.json"), capsys=capsys)
+    assert status == 0 and json.loads((tmp_path / "one.json").read_text())["image"] == str(a)
+
+
+def test_a_bad_input_among_good_ones(tmp_path, ckpt, capsys):
+    good = [tmp_path / "one.jpg", tmp_path / "two.jpg"]
+    for p in good:
+        shutil.copy(PORTRAIT, p)
+    text = tmp_path / "notes.jpg"
+    text.write_text("not an image")
+    missing = tmp_path / "missing.jpg"
+    status, out, err = cli(good[0], missing, text, good[1], "--model", ckpt, "--box", FACE_BOX, capsys=capsys)
+    assert status == 1
+    assert [p.with_suffix(".keypoints.png").is_file() for p in good] == [True, True]
+    errors = err.strip().splitlines()
+    assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
+    assert "missing.jpg does not exist" in errors[0] and "notes.jpg: not a readable image" in errors[1]
+    assert errors[2] == "error: 2 of 4 inputs failed"
+    assert len(out.splitlines()) == 2
+
+
+def _bad_checkpoint(tmp_path):
+    path = tmp_path / "corrupt.pt"
+    path.write_bytes(b"PK\x03\x04 these bytes are not a torch file" * 10)
+    return path
+
+
+def _other_architecture(tmp_path):
+    """A checkpoint whose weights (16 channels) do not fit its stored architecture (32 channels)."""
+    model = build_model("hourglass1", channels=16, num_keypoints=68, input_size=64)
+    arch = dict(model.arch, channels=32)
+    config = TrainConfig(model="hourglass", stacks=1, channels=32, input_size=64, dataset="300w")
+    blob = {"model": model.state_dict(), "arch": arch, "spec": W300.to_dict(), "config": config.to_dict()}
+    return save_checkpoint(blob, tmp_path / "other.pt")
+
+
+def _blank(tmp_path):
+    path = tmp_path / "blank.png"
+    cv2.imwrite(str(path), np.full((200, 300, 3), 128, np.uint8))
+    return path
+
+
+def _not_a_video(tmp_path):
+    path = tmp_path / "broken.mp4"
+    path.write_text("this is not a video")
+    return path
+
+
+def _text_file(tmp_path):
+    path = tmp_path / "notes.jpg"
+    path.write_text("plain text")
+    return path
+
+
+# case -> (argv from (tmp_path, photo, checkpoint), pattern the one error line must match)
+ERRORS = {
+    "missing file": (lambda t, p, c: [t / "nope.jpg", "--model", c], r"nope\.jpg does not exist"),
+    "not an image": (lambda t, p, c: [_text_file(t), "--model", c], r"notes\.jpg: not a readable image"),
+    "no subject found": (lambda t, p, c: [_blank(t), "--model", c], r"no face found .* --box x,y,w,h .*--whole-image"),
+    "corrupt checkpoint": (lambda t, p, c: [p, "--model", _bad_checkpoint(t)], r"cannot read model file .*corrupt"),
+    "other architecture": (lambda t, p, c: [p, "--model", _other_architecture(t)], r"do not fit the stored arch"),
+    "unknown model name": (lambda t, p, c: [p, "--model", "no-such-model"], r"no model 'no-such-model'"),
+    "bad box": (lambda t, p, c: [p, "--model", c, "--box", "10,20,30"], r"box '10,20,30': expected 'x,y,w,h'"),
+    "box size": (lambda t, p, c: [p, "--model", c, "--box", "10,20,0,5"], r"width and height must be > 0"),
+    "two subject options": (lambda t, p, c: [p, "--model", c, "--box", "1,2,3,4", "--whole-image"], r"only one of"),
+    "video won't open": (lambda t, p, c: ["--video", _not_a_video(t), "--model", c], r"video .*broken\.mp4"),
+    "missing video": (lambda t, p, c: ["--video", t / "none.mp4", "--model", c], r"none\.mp4 does not exist"),
+    "video and images": (lambda t, p, c: [p, "--video", p, "--model", c], r"images or --video, not both"),
+    "out file, several inputs": (lambda t, p, c: [p, _blank(t), "--model", c, "--out", t / "o.png"], r"give a folder"),
+    "--json ate the input": (lambda t, p, c: ["--model", c, "--json", p], r"put --json after the inputs"),
+    "overwrite the input": (lambda t, p, c: [p.with_suffix(".png"), "--model", c, "--out", p.with_suffix(".png")],
+                            r"would overwrite the input"),
+    "no input": (lambda t, p, c: ["--model", c], r"no input"),
+    "boxes file": (lambda t, p, c: [p, "--model", c, "--boxes", t / "none.json"], r"box file .*none\.json does not"),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(ERRORS))
+def test_user_errors_exit_2_with_one_line(case, tmp_path, photo, ckpt, capsys):
+    make, pattern = ERRORS[case]
+    if case == "overwrite the input":
+        shutil.copy(photo, photo.with_suffix(".png"))
+    status, out, err = cli(*make(tmp_path, photo, ckpt), capsys=capsys)
+    assert status == 2, (out, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in err, err
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def test_no_shipped_model_says_to_pass_model(tmp_path, photo, capsys, monkeypatch):
+    monkeypatch.setenv("HOURGLASS_WEIGHTS", str(tmp_path / "empty"))
+    status, out, err = cli(photo, capsys=capsys)
+    assert status == 2 and err.startswith("error: no shipped model") and "pass --model" in err
+
+
+def test_shipped_models_by_default(tmp_path, photo, capsys, monkeypatch):
+    """Without --model: the face model on Haar faces; a missing body model is a note; whole image as fallback."""
+    weights = tmp_path / "weights"
+    write_checkpoint(weights / "300w-hg2.pt")
+    monkeypatch.setenv("HOURGLASS_WEIGHTS", str(weights))
+    status, out, err = cli(photo, capsys=capsys)
+    assert status == 0, err
+    assert "note: shipped person model lspet-hg2 is not in" in err and "people are skipped" in err
+    assert out.startswith(f"{photo}: 1 face (300w-hg2, 68 points, mean score")
+    status, out, err = cli(_blank(tmp_path), capsys=capsys)
+    assert status == 0 and "1 face (300w-hg2, 68 points" in out and "whole image: no face detected" in out
+
+    write_checkpoint(weights / "lspet-hg2.pt", spec=LSP)
+    status, out, err = cli(_blank(tmp_path), "--json", capsys=capsys)
+    assert status == 0, err
+    assert "1 person (lspet-hg2, 14 points" in out and "whole image: no face or person detected" in out
+    subject = json.loads((tmp_path / "blank.keypoints.json").read_text())["subjects"][0]
+    assert subject["kind"] == "person" and subject["source"] == "whole-image" and len(subject["keypoints"]) == 42
+    # given boxes go to the model of --kind
+    status, out, err = cli(photo, "--box", FACE_BOX, "--kind", "person", capsys=capsys)
+    assert status == 0 and "1 person (lspet-hg2" in out
+
+
+def test_heatmap_overlay_picture(photo, ckpt, tmp_path, capsys):
+    status, out, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, "--heatmaps", capsys=capsys)
+    assert status == 0, err
+    overlay = read_rgb(photo.with_name("hopper.heatmaps.png"))
+    assert overlay.shape == (600, 512, 3)
+    vgg = write_checkpoint(tmp_path / "vgg.pt", model_name="vgg16_gap")
+    status, out, err = cli(photo, "--model", vgg, "--box", FACE_BOX, "--heatmaps", "--out", tmp_path / "v.png",
+                           capsys=capsys)  # fmt: skip
+    assert status == 0 and "regression, no scores" in out and "no heatmaps: vgg is a regression model" in out
+    assert (tmp_path / "v.png").is_file() and not (tmp_path / "v.heatmaps.png").exists()
+
+
+def test_heatmap_overlay_lands_where_the_crop_maps_it():
+    """A blob at heatmap point (u, v) is drawn at inverse(heatmap_matrix) (u, v) in the image."""
+    from hourglass.predictor import Prediction
+
+    h, w = 300, 400
+    center, scale, hm = np.array([[210.3, 140.8]]), np.array([0.9]), (16, 12)  # non-square heatmap (W, H)
+    u, v = 9.3, 4.6
+    y, x = np.mgrid[0 : hm[1], 0 : hm[0]]
+    blob = np.exp(-((x - u) ** 2 + (y - v) ** 2) / (2 * 0.8**2)).astype(np.float32)
+    matrix = crop_matrix(center, scale, hm)  # (1, 2, 3) image -> heatmap
+    pred = Prediction(
+        keypoints=np.zeros((1, 1, 2)), scores=np.ones((1, 1)), boxes=np.array([[100.0, 50.0, 200.0, 200.0]]),
+        box_scores=np.ones(1), center=center, scale=scale, source="boxes", spec=W300, image_size=(w, h),
+        heatmaps=blob[None, None], heatmap_matrix=matrix,
+    )  # fmt: skip
+    gray = np.full((h, w, 3), 128, np.uint8)
+    overlay = infer.heatmap_overlay(gray, [infer.Result(None, pred)])
+    diff = np.abs(overlay.astype(float) - gray).sum(axis=2)
+    yy, xx = np.mgrid[0:h, 0:w]
+    centroid = np.array([(diff * xx).sum(), (diff * yy).sum()]) / diff.sum()
+    expected = transform_points(np.array([[u, v]]), invert_affine(matrix[0]))[0]
+    np.testing.assert_allclose(centroid, expected, atol=0.5)  # 1 heatmap px = 15 image px here
+    assert infer.heatmap_overlay(gray, []) is None
+
+
+def test_drawing_scales_with_the_subject():
+    small = infer.drawing_style(W300, 200.0)
+    large = infer.drawing_style(W300, 4000.0)
+    assert large[0] / small[0] == pytest.approx(20.0) and large[1] > small[1]
+    assert infer.drawing_style(W300, 30.0) == (1.0, 1)  # never vanishing
+    assert infer.drawing_style(LSP, 400.0)[0] > infer.drawing_style(W300, 400.0)[0]  # 68 points: small dots
+
+
+def test_video(tmp_path, ckpt, capsys):
+    src = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    face = cv2.resize(cv2.imread(PORTRAIT), (100, 118))
+    for i in range(10):
+        frame = np.full((120, 160, 3), 40, np.uint8)
+        frame[1:119, 5 + 5 * i : 105 + 5 * i] = face  # moving to the right
+        writer.write(frame)
+    writer.release()
+    out = tmp_path / "out" / "clip.mp4"
+    status, stdout, err = cli("--video", src, "--out", out, "--model", ckpt, "--box", "20,10,80,100", "--json",
+                              "--no-progress", capsys=capsys)  # fmt: skip
+    assert status == 0, err
+    assert stdout.startswith(f"{src}: 10 frames, 10 faces in 10 frames (tiny)")
+    cap = cv2.VideoCapture(str(out))
+    frames = 0
+    while cap.read()[0]:
+        frames += 1
+    size = (cap.get(cv2.CAP_PROP_FRAME_WIDTH), cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    cap.release()
+    assert frames == 10 and size == (160, 120)
+    data = json.loads(out.with_suffix(".json").read_text())
+    assert data["fps"] == pytest.approx(10.0) and (data["width"], data["height"]) == (160, 120)
+    assert [f["frame"] for f in data["frames"]] == list(range(10))
+    assert all(len(f["subjects"]) == 1 and len(f["subjects"][0]["keypoints"]) == 68 * 3 for f in data["frames"])
+
+
+def test_subprocess_user_error_has_no_traceback(tmp_path):
+    result = subprocess.run(
+        [sys.executable, str(REPO / "tools" / "infer.py"), str(tmp_path / "absent.jpg"), "--model", "no-such-model"],
+        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no model 'no-such-model'") and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
