@@ -412,3 +412,20 @@ def test_json_not_json(tmp_path):
     path.write_text("[]")
     with pytest.raises(DataError, match="'images' and 'annotations'"):
         load_face_coco_json(path)
+
+
+def test_fit_and_holdout_partition_train(shared_data):
+    from hourglass.data.w300 import holdout_mask
+
+    root = shared_data("300w")
+    train, fit, held = (load_300w(root, s) for s in ("train", "fit", "holdout"))
+    names = {s: {str(r.image) for r in d} for s, d in (("train", train), ("fit", fit), ("holdout", held))}
+    assert names["fit"] & names["holdout"] == set() and names["fit"] | names["holdout"] == names["train"]
+    helen = [r for r in train if r.subset == "helen/trainset"]
+    assert len(held) == round(0.1 * len(helen)) == 87 and held.subsets() == {"helen/trainset": 87}
+    # chosen by name alone: the same faces whatever the order or the other files present
+    stems = [r.image.stem for r in helen]
+    mask = holdout_mask(stems)
+    assert {s for s, m in zip(stems, mask) if m} == {r.image.stem for r in held}
+    order = np.random.default_rng(0).permutation(len(stems))
+    assert np.array_equal(holdout_mask([stems[i] for i in order]), mask[order])

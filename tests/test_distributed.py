@@ -101,14 +101,16 @@ def test_resolve_device_and_batch_errors(monkeypatch):
 
 
 def test_stop_flag_ignores_the_forwarded_interrupt():
+    # raise_signal delivers to this thread at once (os.kill may land on a torch worker thread,
+    # and the handler would then run a few bytecodes later, on a loaded machine outside the block)
     with StopFlag(patience=2) as stop:
-        os.kill(os.getpid(), signal.SIGINT)  # the terminal's Ctrl-C
-        os.kill(os.getpid(), signal.SIGINT)  # the one torchrun forwards
+        signal.raise_signal(signal.SIGINT)  # the terminal's Ctrl-C
+        signal.raise_signal(signal.SIGINT)  # the one torchrun forwards
         assert stop.set
         with pytest.raises(KeyboardInterrupt):
-            os.kill(os.getpid(), signal.SIGINT)  # a third one stops at once
+            signal.raise_signal(signal.SIGINT)  # a third one stops at once
     with StopFlag() as stop:
-        os.kill(os.getpid(), signal.SIGINT)
+        signal.raise_signal(signal.SIGINT)
         assert stop.set
 
 

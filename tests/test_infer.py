@@ -385,3 +385,29 @@ def test_subprocess_user_error_has_no_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: no model 'no-such-model'") and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_main_job_shipped_face_model_on_the_sample_portrait(tmp_path, capsys, monkeypatch):
+    """The README's main job: the shipped face hourglass puts all 68 points on the detected face."""
+    from hourglass.weights import resolve_weights
+
+    monkeypatch.delenv("HOURGLASS_WEIGHTS", raising=False)
+    try:
+        resolve_weights("300w-hg2")
+    except FileNotFoundError:
+        pytest.skip("weights/300w-hg2.pt is not shipped in this checkout")
+    out = tmp_path / "portrait.png"
+    status, printed, err = cli("--sample", "--out", out, "--json", tmp_path / "p.json", capsys=capsys)
+    assert status == 0, err
+    assert "1 face (300w-hg2, 68 points" in printed and out.is_file()
+    subject = json.loads((tmp_path / "p.json").read_text())["subjects"][0]
+    pts = np.array(subject["keypoints"]).reshape(68, 3)[:, :2]
+    x, y, w, h = subject["bbox"]
+    # Haar boxes cut the chin off (calibration: the landmark box is ~15 % of the box lower), so
+    # allow 15 % of the box side around it; every point must be on the face, none in the background
+    margin = 0.15 * w
+    assert np.all((pts[:, 0] > x - margin) & (pts[:, 0] < x + w + margin))
+    assert np.all((pts[:, 1] > y - margin) & (pts[:, 1] < y + h + margin))
+    eyes = pts[36:48].mean(axis=0)
+    mouth = pts[48:68].mean(axis=0)
+    assert eyes[1] < mouth[1] - 0.25 * h  # upright face: eyes well above the mouth

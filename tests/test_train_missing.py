@@ -14,8 +14,8 @@ import pytest
 import torch
 
 from hourglass.data import Annotation, AnnotationSet, DataError, load_dataset
+from hourglass.data import drop_missing_images as check_images
 from hourglass.engine import TrainConfig, load_checkpoint, train
-from hourglass.engine.trainer import check_images
 from hourglass.keypoints import LSP
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-from hourglass.data.records import Annotation, AnnotationSet, DataError
+from hourglass.data.records import Annotation, AnnotationSet, DataError, drop_missing_images
 
 _EXPORTS = {
     "read_image": "io",
@@ -35,7 +35,7 @@ _EXPORTS = {
 }
 DATASETS = ("300w", "mpii", "lsp", "lspet", "coco", "custom")
 
-__all__ = ["Annotation", "AnnotationSet", "DataError", "DATASETS", "load_dataset", *_EXPORTS]
+__all__ = ["Annotation", "AnnotationSet", "DataError", "DATASETS", "drop_missing_images", "load_dataset", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,6 +8,8 @@ keypoints travel as a boolean mask, never as magic coordinates.
 
 from __future__ import annotations
 
+import logging
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +19,7 @@ import numpy as np
 
 from hourglass.keypoints import KeypointSpec
 
-__all__ = ["DataError", "Annotation", "AnnotationSet"]
+__all__ = ["DataError", "Annotation", "AnnotationSet", "drop_missing_images"]
 
 
 class DataError(ValueError):
@@ -133,3 +135,56 @@ class AnnotationSet(Sequence[Annotation]):
         for r in self._records:
             out[r.subset or ""] = out.get(r.subset or "", 0) + 1
         return out
+
+
+def drop_missing_images(
+    annotations: Any, policy: str = "warn", *, split: str = "training", data_root: Any = None, log: bool = True
+) -> tuple[Any, int]:
+    """Leave out (``policy="warn"``) or reject (``"error"``) the subjects whose image file is missing.
+
+    Each distinct image path is checked once with ``os.path.exists``.
+
+    Args:
+        annotations: an :class:`~hourglass.data.AnnotationSet`.
+        policy: ``"warn"``: drop those subjects and log a warning (logger ``hourglass.data``)
+            with their number and the first three paths; ``"error"``: raise.
+        split: which split this is, for messages (``"training"``, ``"validation"``,
+            ``"evaluation"``); unless it is ``"validation"``, a set whose images are ALL missing
+            always raises, naming ``data_root`` and an example path.
+        log: emit the warning (False on the ranks other than 0 of a distributed run).
+
+    Returns:
+        the annotation set without the missing subjects, and how many were left out.
+
+    Raises:
+        DataError: ``policy="error"`` and an image is missing, or no training image exists.
+    """
+    if policy not in ("warn", "error"):
+        raise ValueError(f"policy must be 'warn' or 'error', got {policy!r}")
+    exists = {p: os.path.exists(p) for p in {str(r.image) for r in annotations}}
+    missing = [r for r in annotations if not exists[str(r.image)]]
+    if not missing:
+        return annotations, 0
+    files: dict[str, str] = {}  # missing file -> its first record, in record order
+    for r in missing:
+        files.setdefault(str(r.image), r.source)
+    first = [f"{path} ({source})" for path, source in list(files.items())[:3]]
+    what = f"{len(missing)} of {len(annotations)} subjects of {annotations.name} ({len(files)} image files)"
+    if len(missing) == len(annotations) and split != "validation":
+        raise DataError(
+            f"none of the {len(exists)} image files of the {split} split {annotations.name} exists, e.g. "
+            f"{first[0]}; the data root {data_root} is most likely wrong: pass the folder that holds the "
+            f"dataset's images and annotations with --data-root"
+        )
+    if policy == "error":
+        raise DataError(
+            f"{what} have no image file, e.g. {', '.join(first)}; restore the images, or pass "
+            f"--missing-images warn to go on without those subjects"
+        )
+    if log:
+        logging.getLogger("hourglass.data").warning(
+            "%s have no image file and are left out of the %s set, e.g. %s",
+            what, split, ", ".join(first),
+        )  # fmt: skip
+    kept = [r for r in annotations if exists[str(r.image)]]
+    return AnnotationSet(kept, annotations.spec, annotations.name), len(missing)

@@ -252,10 +252,10 @@ PRESETS: dict[str, dict[str, Any]] = {
         train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
         schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
     ),
-    # Its regression baseline: VGG-16-BN at half width (about the hourglass's time per step),
-    # same data, augmentation, epochs and schedule.
+    # Its regression baseline: VGG-16-BN at quarter width (0.94 M parameters against the
+    # hourglass's 1.44 M), same data, augmentation, epochs and schedule.
     "300w-vgg-cpu": dict(
-        model="vgg", vgg_width=0.5, input_size=128, dataset="300w", coord_loss="wing",
+        model="vgg", vgg_width=0.25, input_size=128, dataset="300w", coord_loss="wing",
         train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
         schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
     ),

@@ -90,25 +90,29 @@ def evaluation_set(
         ValueError / FileNotFoundError / DataError: no data root, an unknown split, no split
             to default to, or missing images (see above).
     """
-    import logging
-    import os
+    from hourglass.data import AnnotationSet, drop_missing_images, load_dataset, split_indices
 
-    from hourglass.data import AnnotationSet, DataError, load_dataset, split_indices
-
+    if missing_images not in ("error", "warn"):
+        raise ValueError(f"missing_images must be 'error' or 'warn', got {missing_images!r}")
     dataset = dataset or config.dataset
     root = data_root if data_root is not None else config.data_root
     if root is None:
         raise ValueError(f"no data root for dataset {dataset!r}; pass --data-root DIR")
     if not Path(root).exists():
         raise FileNotFoundError(f"data root {root} does not exist; pass the folder holding the {dataset} data")
+
+    def load(name: str) -> Any:
+        subjects = load_dataset(dataset, root, name)
+        return drop_missing_images(subjects, missing_images, split="evaluation", data_root=root)[0]
+
     if split is not None:
-        subjects = load_dataset(dataset, root, split)
+        subjects = load(split)
     elif dataset != config.dataset:
         raise ValueError(f"the model was trained on {config.dataset!r}, not {dataset!r}; pass --split for {dataset!r}")
     elif config.val_split is not None:
-        subjects = load_dataset(dataset, root, config.val_split)
-    elif config.val_fraction > 0:
-        full = load_dataset(dataset, root, config.train_split)
+        subjects = load(config.val_split)
+    elif config.val_fraction > 0:  # the training run's held-out subjects, chosen as the trainer does
+        full = load(config.train_split)
         _, held = split_indices(len(full), config.val_fraction, config.seed)
         records = list(full)
         subjects = AnnotationSet([records[i] for i in held], full.spec, f"{full.name}[held-out]")
@@ -116,24 +120,6 @@ def evaluation_set(
         raise ValueError("the model's training run had no validation split; pass --split to choose one")
     if max_samples is not None:
         subjects = subjects[:max_samples]
-    if missing_images not in ("error", "warn"):
-        raise ValueError(f"missing_images must be 'error' or 'warn', got {missing_images!r}")
-    exists = {p: os.path.exists(p) for p in {str(r.image) for r in subjects}}
-    missing = sorted(p for p, ok in exists.items() if not ok)
-    if missing:
-        first = ", ".join(missing[:3])
-        if missing_images == "error" or len(missing) == len(exists):
-            raise DataError(
-                f"{subjects.name}: {len(missing)} of {len(exists)} image files are missing under {root} "
-                f"(first: {first}); restore them"
-                + ("" if len(missing) == len(exists) else ", or pass --missing-images warn to evaluate without them")
-            )
-        keep = [r for r in subjects if exists[str(r.image)]]
-        logging.getLogger("hourglass.engine").warning(
-            "%s: %d of %d image files are missing (first: %s); evaluating the %d subjects whose images exist",
-            subjects.name, len(missing), len(exists), first, len(keep),
-        )  # fmt: skip
-        subjects = AnnotationSet(keep, subjects.spec, subjects.name)
     if len(subjects) == 0:
         raise ValueError(f"{subjects.name} holds no subjects to evaluate")
     return subjects

@@ -45,7 +45,6 @@ import csv
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,12 +71,10 @@ __all__ = [
     "TrainingDiverged",
     "train",
     "build_model_from_config",
-    "check_images",
     "validation_metric_name",
 ]
 
 logger = logging.getLogger("hourglass.engine")
-data_logger = logging.getLogger("hourglass.data")
 
 
 class TrainingDiverged(FloatingPointError):
@@ -132,63 +129,9 @@ def _device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
     return device
 
 
-def check_images(
-    annotations: Any, policy: str = "warn", *, split: str = "training", data_root: Any = None, log: bool = True
-) -> tuple[Any, int]:
-    """Leave out (``policy="warn"``) or reject (``"error"``) the subjects whose image file is missing.
-
-    Each distinct image path is checked once with ``os.path.exists``.
-
-    Args:
-        annotations: an :class:`~hourglass.data.AnnotationSet`.
-        policy: ``"warn"``: drop those subjects and log a warning (logger ``hourglass.data``)
-            with their number and the first three paths; ``"error"``: raise.
-        split: ``"training"`` or ``"validation"``, for messages; a training set whose images
-            are ALL missing always raises, naming ``data_root`` and an example path.
-        log: emit the warning (False on the ranks other than 0 of a distributed run).
-
-    Returns:
-        the annotation set without the missing subjects, and how many were left out.
-
-    Raises:
-        DataError: ``policy="error"`` and an image is missing, or no training image exists.
-    """
-    from hourglass.data import AnnotationSet, DataError
-
-    if policy not in ("warn", "error"):
-        raise ValueError(f"policy must be 'warn' or 'error', got {policy!r}")
-    exists = {p: os.path.exists(p) for p in {str(r.image) for r in annotations}}
-    missing = [r for r in annotations if not exists[str(r.image)]]
-    if not missing:
-        return annotations, 0
-    files: dict[str, str] = {}  # missing file -> its first record, in record order
-    for r in missing:
-        files.setdefault(str(r.image), r.source)
-    first = [f"{path} ({source})" for path, source in list(files.items())[:3]]
-    what = f"{len(missing)} of {len(annotations)} subjects of {annotations.name} ({len(files)} image files)"
-    if len(missing) == len(annotations) and split == "training":
-        raise DataError(
-            f"none of the {len(exists)} image files of the training split {annotations.name} exists, e.g. "
-            f"{first[0]}; the data root {data_root} is most likely wrong: pass the folder that holds the "
-            f"dataset's images and annotations with --data-root"
-        )
-    if policy == "error":
-        raise DataError(
-            f"{what} have no image file, e.g. {', '.join(first)}; restore the images, or pass "
-            f"--missing-images warn (TrainConfig.missing_images='warn') to train without those subjects"
-        )
-    if log:
-        data_logger.warning(
-            "%s have no image file and are left out of the %s set, e.g. %s",
-            what, split, ", ".join(first),
-        )  # fmt: skip
-    kept = [r for r in annotations if exists[str(r.image)]]
-    return AnnotationSet(kept, annotations.spec, annotations.name), len(missing)
-
-
 def _load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str, int]]:
     """Training and validation sets (validation may be None) and the subjects left out per split."""
-    from hourglass.data import AnnotationSet, load_dataset, split_indices
+    from hourglass.data import AnnotationSet, drop_missing_images, load_dataset, split_indices
 
     if config.data_root is None:
         raise ValueError(f"no data root given for dataset {config.dataset!r}; pass --data-root DIR")
@@ -198,11 +141,11 @@ def _load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[st
         )
     kw = dict(policy=config.missing_images, data_root=config.data_root, log=log)
     train_set = load_dataset(config.dataset, config.data_root, config.train_split)
-    train_set, missing_train = check_images(train_set, split="training", **kw)
+    train_set, missing_train = drop_missing_images(train_set, split="training", **kw)
     val_set, missing_val = None, 0
     if config.val_split is not None:
         val_set = load_dataset(config.dataset, config.data_root, config.val_split)
-        val_set, missing_val = check_images(val_set, split="validation", **kw)
+        val_set, missing_val = drop_missing_images(val_set, split="validation", **kw)
     elif config.val_fraction > 0:
         tr, va = split_indices(len(train_set), config.val_fraction, config.seed)
         records = list(train_set)
