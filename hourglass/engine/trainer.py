@@ -290,6 +290,8 @@ def _plot(path: Path, history: list[dict[str, Any]], metric_name: str | None) ->
     if metric_name is not None and any(m == m and m is not None for m in metric):
         ax2.plot(epochs, metric, marker="o", color="tab:orange")
     ax2.set(xlabel="epoch", ylabel=metric_name or "no validation", title=f"validation {metric_name or ''}")
+    if metric_name is not None and metric_name.startswith("nme") and any(m and m > 0 for m in metric):
+        ax2.set_yscale("log")  # errors fall over decades; a linear axis hides the late epochs
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
     fig.tight_layout()
