@@ -165,6 +165,8 @@ def _worker(rank: int, world: int, init_file: str, out_dir: str) -> None:
         # a NaN on one rank is a NaN on every rank
         bad = torch.tensor(math.nan if rank == 1 else 1.0)
         assert math.isnan(ddp.reduce_step(bad, 1.0, 1, False)[0])
+        del net  # the DDP reducer goes before the group, and both ranks finish before teardown:
+        dist.barrier()  # a rank leaving early made its peer abort ("terminate called ...") now and then
         Path(out_dir, f"ok{rank}").write_text("ok")
     finally:
         dist.destroy_process_group()

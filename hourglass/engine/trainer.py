@@ -379,7 +379,9 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
     ckpt_path = _resume_path(config, resume)
     created = ddp.init_process_group(info, device)
     try:
-        return _train(config, info, device, ckpt_path, progress)
+        result = _train(config, info, device, ckpt_path, progress)
+        ddp.barrier()  # every rank is done before the group goes away (an early teardown can abort a peer)
+        return result
     finally:
         ddp.cleanup(created)
 
