@@ -206,15 +206,14 @@ class Predictor:
     # --- subjects ---------------------------------------------------------------------------
     def subjects(self, image: np.ndarray, boxes: Any = None, *, whole_image: bool = False):
         """(boxes (N, 4), box_scores (N,), center (N, 2), scale (N,), source) for an RGB image."""
-        from hourglass.detect import center_scale, user_box_to_center_scale
+        from hourglass.detect import WholeImageDetector, center_scale, user_box_to_center_scale
 
-        h, w = image.shape[:2]
         if whole_image and boxes is not None:
             raise ValueError("pass either boxes or whole_image=True, not both")
         if whole_image:
-            b = np.array([[-0.5, -0.5, float(w), float(h)]])
-            c, s = user_box_to_center_scale(b, self.kind)
-            return b, np.ones(1), c, s, "whole-image"
+            det = WholeImageDetector(self.kind)(image)
+            c, s = user_box_to_center_scale(det.boxes, self.kind)
+            return det.boxes, det.scores, c, s, "whole-image"
         if boxes is not None:
             try:
                 b = np.asarray(boxes, dtype=np.float64)

@@ -126,10 +126,6 @@ def evaluation_set(
 
 
 # --- model -> image coordinates --------------------------------------------------------------
-def _flip_permutation(spec: Any) -> list[int]:
-    return [int(i) for i in spec.flip_index]
-
-
 def forward(model: nn.Module, kind: str, images: Tensor, spec: Any, *, flip: bool = False) -> Tensor:
     """Network output for a batch of normalised crops, optionally with the flip test.
 
@@ -154,7 +150,7 @@ def forward(model: nn.Module, kind: str, images: Tensor, spec: Any, *, flip: boo
         from hourglass.codec import flip_test
 
         return flip_test(out, mirrored, spec)
-    back = mirrored[:, _flip_permutation(spec)].clone()
+    back = mirrored[:, list(spec.flip_index)].clone()
     back[..., 0] = 1.0 - back[..., 0]  # u = (x + 0.5) / W and x -> W - 1 - x give u -> 1 - u
     return 0.5 * (out + back)
 
