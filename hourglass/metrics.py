@@ -69,6 +69,7 @@ __all__ = [
     "PCKCurve",
     "pck",
     "pck_curve",
+    "pck_per_image",
     "PCKhTable",
     "MEAN_CONVENTIONS",
     "pckh_table",
@@ -325,6 +326,25 @@ def pck(pred: Any, gt: Any, mask: Any, normalizer: Any, threshold: float = 0.2, 
     t = _threshold(threshold)
     c = pck_curve(pred, gt, mask, normalizer, [t], inclusive=inclusive)
     return PCKResult(c.per_keypoint[0], c.counts, float(c.mean[0]), t)
+
+
+def pck_per_image(
+    pred: Any, gt: Any, mask: Any, normalizer: Any, threshold: float = 0.2, *, inclusive: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image correct and evaluated keypoint counts at one threshold.
+
+    The terms behind :func:`pck`: ``correct.sum() / evaluated.sum()`` equals ``pck(...).mean``,
+    so resampling images (a bootstrap over the test set) resamples these pairs. Arguments as
+    :func:`pck_curve`; leave keypoints out of the count (MPII's pelvis and thorax) by clearing
+    their column of ``mask``.
+
+    Returns:
+        correct (N,) and evaluated (N,), float64.
+    """
+    t = _threshold(threshold)
+    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
+    hit = used & ((scaled <= t) if inclusive else (scaled < t))
+    return hit.sum(axis=1).astype(np.float64), used.sum(axis=1).astype(np.float64)
 
 
 # --- MPII PCKh table -------------------------------------------------------------------------

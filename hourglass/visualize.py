@@ -3,6 +3,9 @@
 - :func:`draw_keypoints`: a spec's skeleton and keypoints on a copy of an RGB image, at
   sub-pixel positions (OpenCV's fixed-point ``shift``), in the library's pixel convention
   (pixel (i, j) centred at (x, y) = (i, j)), which is also OpenCV's.
+- :func:`draw_predictions` and :func:`heatmap_overlay`: a :class:`~hourglass.predictor.Prediction`
+  drawn on the image it was made on (boxes, skeletons, dots sized to the subject) and its
+  heatmaps warped back onto that image as a colour overlay; ``tools/infer.py`` draws with them.
 - :func:`save_sample_grid`: a PNG of a few pipeline samples, each shown as the de-normalised
   input with its keypoints and with its target heatmaps overlaid. Uses matplotlib's Agg
   canvas directly, so the global pyplot backend is never touched.
@@ -10,6 +13,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -18,7 +22,7 @@ import numpy as np
 
 from hourglass.keypoints import KeypointSpec
 
-__all__ = ["draw_keypoints", "save_sample_grid"]
+__all__ = ["draw_keypoints", "draw_predictions", "drawing_style", "heatmap_overlay", "save_sample_grid"]
 
 _SHIFT = 4  # fractional bits of OpenCV drawing coordinates: 1/16 pixel
 _LIMIT = 1 << 20  # coordinates beyond this many pixels are not drawn (fixed-point range)
@@ -100,6 +104,114 @@ def draw_keypoints(
     r = int(round(radius * (1 << _SHIFT)))
     for i in np.flatnonzero(show):
         cv2.circle(out, (int(fixed[i, 0]), int(fixed[i, 1])), r, colors[i], -1, cv2.LINE_AA, _SHIFT)
+    return out
+
+
+# --- drawing predictions ---------------------------------------------------------------------------------
+def drawing_style(spec: KeypointSpec, side: float) -> tuple[float, int]:
+    """(point radius, line width) in pixels for a subject of ``side`` pixels (its box's sqrt(w * h)).
+
+    Proportional to the subject, so a face in a 6000x4000 photo and in a 300x300 crop look the
+    same; dense sets (68 face points) get small dots.
+    """
+    dense = spec.num_keypoints > 30
+    radius = max(1.0, (0.008 if dense else 0.018) * side)
+    width = max(1, int(round((0.004 if dense else 0.009) * side)))
+    return radius, width
+
+
+def subject_side(box: np.ndarray, image_size: tuple[int, int]) -> float:
+    """sqrt(w * h) of a box (x, y, w, h) clipped to an image of size (W, H), at least 1."""
+    from hourglass.detect import boxes_inside
+
+    clipped = boxes_inside(box[None], image_size)[0]
+    return max(1.0, math.sqrt(max(clipped[2], 0.0) * max(clipped[3], 0.0)))
+
+
+def draw_predictions(image: np.ndarray, predictions: Sequence[Any], min_score: float = 0.0) -> np.ndarray:
+    """A copy of the (H, W, 3) RGB ``image`` with each subject's box (thin) and keypoints with skeleton.
+
+    Args:
+        image: the RGB image the predictions were made on.
+        predictions: :class:`hourglass.predictor.Prediction` objects (one per model run).
+        min_score: keypoints scoring below it are not drawn (nor their skeleton lines).
+
+    Sizes follow :func:`drawing_style`; the whole image as a subject gets no box.
+    """
+    import cv2
+
+    out = image.copy()
+    size = (image.shape[1], image.shape[0])
+    shift = _SHIFT
+    for pred in predictions:
+        for i in range(len(pred)):
+            side = subject_side(pred.boxes[i], size)
+            radius, width = drawing_style(pred.spec, side)
+            if pred.source != "whole-image":
+                x, y, w, h = pred.boxes[i]
+                corners = np.clip(np.round(np.array([[x, y], [x + w, y + h]]) * (1 << shift)), -(1 << 28), 1 << 28)
+                p, q = (tuple(int(v) for v in c) for c in corners)
+                cv2.rectangle(out, p, q, (255, 210, 0), max(1, int(round(0.003 * side))), cv2.LINE_AA, shift)
+            mask = np.isfinite(pred.keypoints[i]).all(axis=1)
+            out = draw_keypoints(
+                out, pred.keypoints[i], mask, pred.spec, radius=radius, thickness=width,
+                scores=pred.scores[i], threshold=min_score,
+            )  # fmt: skip
+    return out
+
+
+def heatmap_overlay(image: np.ndarray, predictions: Sequence[Any], alpha: float = 0.75) -> np.ndarray | None:
+    """The RGB ``image`` with the max over keypoints and subjects of the heatmaps, as a colour overlay.
+
+    Each subject's (h, w) maximum map is warped back to image pixels through the inverse of
+    its ``heatmap_matrix`` (image -> heatmap pixels), only over the image region its crop
+    covers. Values are clipped to [0, 1] and coloured with JET on that fixed range (colours
+    compare across images); a pixel is blended by ``alpha * clip((value - 0.05) / 0.45, 0, 1)``,
+    so the faint background of predicted maps leaves the image as it is and peaks of 0.5 and
+    more are fully coloured.
+
+    Returns:
+        (H, W, 3) uint8 RGB, or None when no result has heatmaps (regression models).
+    """
+    import cv2
+
+    from hourglass.geometry import invert_affine, transform_points
+
+    h, w = image.shape[:2]
+    heat = None
+    region = [w, h, 0, 0]  # x0, y0, x1, y1 of everything warped
+    for pred in predictions:
+        if pred.heatmaps is None:
+            continue
+        heat = np.zeros((h, w), np.float32) if heat is None else heat
+        for maps, matrix in zip(pred.heatmaps, pred.heatmap_matrix):
+            peak = np.clip(maps.max(axis=0), 0.0, 1.0).astype(np.float32)  # (h', w')
+            mh, mw = peak.shape
+            corners = np.array([[-0.5, -0.5], [mw - 0.5, -0.5], [-0.5, mh - 0.5], [mw - 0.5, mh - 0.5]])
+            area = transform_points(corners, invert_affine(matrix))  # heatmap corners in the image
+            x0, y0 = (max(0, int(math.floor(v))) for v in area.min(axis=0))
+            x1, y1 = min(w, int(math.ceil(area[:, 0].max())) + 1), min(h, int(math.ceil(area[:, 1].max())) + 1)
+            if x1 <= x0 or y1 <= y0:
+                continue
+            m = np.asarray(matrix, dtype=np.float64).copy()
+            m[:, 2] += m[:, :2] @ np.array([x0, y0], dtype=np.float64)  # region pixel -> heatmap pixel
+            warped = cv2.warpAffine(
+                peak, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
+            )  # fmt: skip
+            np.maximum(heat[y0:y1, x0:x1], warped, out=heat[y0:y1, x0:x1])
+            region = [min(region[0], x0), min(region[1], y0), max(region[2], x1), max(region[3], y1)]
+    if heat is None:
+        return None
+    out = image.copy()
+    x0, y0, x1, y1 = region
+    if x1 > x0 and y1 > y0:
+        value = heat[y0:y1, x0:x1]
+        color = cv2.applyColorMap((value * 255 + 0.5).astype(np.uint8), cv2.COLORMAP_JET)
+        color = cv2.cvtColor(color, cv2.COLOR_BGR2RGB)
+        a = (alpha * np.clip((value - 0.05) / 0.45, 0.0, 1.0))[..., None]  # (h, w, 1)
+        blend = out[y0:y1, x0:x1].astype(np.float32) * (1 - a) + color.astype(np.float32) * a
+        out[y0:y1, x0:x1] = np.clip(blend + 0.5, 0, 255).astype(np.uint8)
     return out
 
 

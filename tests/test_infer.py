@@ -23,7 +23,6 @@ from matplotlib import cbook
 
 from hourglass.engine.checkpoint import save_checkpoint
 from hourglass.engine.config import TrainConfig
-from hourglass.geometry import crop_matrix, invert_affine, transform_points
 from hourglass.keypoints import LSP, W300
 from hourglass.models import build_model
 
@@ -315,39 +314,6 @@ def test_heatmap_overlay_picture(photo, ckpt, tmp_path, capsys):
                            capsys=capsys)  # fmt: skip
     assert status == 0 and "regression, no scores" in out and "no heatmaps: vgg is a regression model" in out
     assert (tmp_path / "v.png").is_file() and not (tmp_path / "v.heatmaps.png").exists()
-
-
-def test_heatmap_overlay_lands_where_the_crop_maps_it():
-    """A blob at heatmap point (u, v) is drawn at inverse(heatmap_matrix) (u, v) in the image."""
-    from hourglass.predictor import Prediction
-
-    h, w = 300, 400
-    center, scale, hm = np.array([[210.3, 140.8]]), np.array([0.9]), (16, 12)  # non-square heatmap (W, H)
-    u, v = 9.3, 4.6
-    y, x = np.mgrid[0 : hm[1], 0 : hm[0]]
-    blob = np.exp(-((x - u) ** 2 + (y - v) ** 2) / (2 * 0.8**2)).astype(np.float32)
-    matrix = crop_matrix(center, scale, hm)  # (1, 2, 3) image -> heatmap
-    pred = Prediction(
-        keypoints=np.zeros((1, 1, 2)), scores=np.ones((1, 1)), boxes=np.array([[100.0, 50.0, 200.0, 200.0]]),
-        box_scores=np.ones(1), center=center, scale=scale, source="boxes", spec=W300, image_size=(w, h),
-        heatmaps=blob[None, None], heatmap_matrix=matrix,
-    )  # fmt: skip
-    gray = np.full((h, w, 3), 128, np.uint8)
-    overlay = infer.heatmap_overlay(gray, [infer.Result(None, pred)])
-    diff = np.abs(overlay.astype(float) - gray).sum(axis=2)
-    yy, xx = np.mgrid[0:h, 0:w]
-    centroid = np.array([(diff * xx).sum(), (diff * yy).sum()]) / diff.sum()
-    expected = transform_points(np.array([[u, v]]), invert_affine(matrix[0]))[0]
-    np.testing.assert_allclose(centroid, expected, atol=0.5)  # 1 heatmap px = 15 image px here
-    assert infer.heatmap_overlay(gray, []) is None
-
-
-def test_drawing_scales_with_the_subject():
-    small = infer.drawing_style(W300, 200.0)
-    large = infer.drawing_style(W300, 4000.0)
-    assert large[0] / small[0] == pytest.approx(20.0) and large[1] > small[1]
-    assert infer.drawing_style(W300, 30.0) == (1.0, 1)  # never vanishing
-    assert infer.drawing_style(LSP, 400.0)[0] > infer.drawing_style(W300, 400.0)[0]  # 68 points: small dots
 
 
 def test_video(tmp_path, ckpt, capsys):

@@ -20,6 +20,7 @@ from hourglass.metrics import (
     oks,
     pck,
     pck_curve,
+    pck_per_image,
     pckh_table,
     torso_size,
 )
@@ -124,6 +125,21 @@ def test_pck_hand_worked_and_tie_at_threshold():
     r = pck(pred, gt, mask, norm, threshold=0.5, inclusive=False)
     np.testing.assert_allclose(r.per_keypoint, [0.5, 0.5, 0.0])
     assert r.mean == pytest.approx(0.4)
+
+
+def test_pck_per_image_hand_worked_and_sums_to_pck():
+    pred, gt, mask, norm = toy_pck_case()
+    # Threshold 0.5: sample 0 scaled {0.3, 0.5 (tie, counted), 0.8} -> 2 of 3; sample 1 {0.6, 0.0} -> 1 of 2.
+    correct, evaluated = pck_per_image(pred, gt, mask, norm, threshold=0.5)
+    np.testing.assert_array_equal(correct, [2.0, 1.0])
+    np.testing.assert_array_equal(evaluated, [3.0, 2.0])
+    assert correct.sum() / evaluated.sum() == pytest.approx(pck(pred, gt, mask, norm, 0.5).mean)
+    strict, _ = pck_per_image(pred, gt, mask, norm, threshold=0.5, inclusive=False)
+    np.testing.assert_array_equal(strict, [1.0, 1.0])
+    left_out = mask & np.array([True, False, True])  # keypoint 1 left out of the count
+    correct, evaluated = pck_per_image(pred, gt, left_out, norm, threshold=0.5)
+    np.testing.assert_array_equal(correct, [1.0, 0.0])
+    np.testing.assert_array_equal(evaluated, [2.0, 1.0])
 
 
 def test_pck_curve_hand_worked():

@@ -8,8 +8,10 @@ import pytest
 import torch
 
 from hourglass.data.pipeline import PipelineConfig, TopDownPipeline
-from hourglass.keypoints import MPII
-from hourglass.visualize import draw_keypoints, save_sample_grid
+from hourglass.geometry import crop_matrix, invert_affine, transform_points
+from hourglass.keypoints import LSP, MPII, W300
+from hourglass.predictor import Prediction
+from hourglass.visualize import draw_keypoints, draw_predictions, drawing_style, heatmap_overlay, save_sample_grid
 
 K = MPII.num_keypoints
 
@@ -100,3 +102,59 @@ def test_sample_grid_leaves_the_pyplot_backend_alone(tmp_path):
         save_sample_grid([], MPII, tmp_path / "none.png")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         save_sample_grid([sample], MPII, tmp_path / "no" / "dir.png")
+
+
+def test_heatmap_overlay_lands_where_the_crop_maps_it():
+    """A blob at heatmap point (u, v) is drawn at inverse(heatmap_matrix) (u, v) in the image."""
+    h, w = 300, 400
+    center, scale, hm = np.array([[210.3, 140.8]]), np.array([0.9]), (16, 12)  # non-square heatmap (W, H)
+    u, v = 9.3, 4.6
+    y, x = np.mgrid[0 : hm[1], 0 : hm[0]]
+    blob = np.exp(-((x - u) ** 2 + (y - v) ** 2) / (2 * 0.8**2)).astype(np.float32)
+    matrix = crop_matrix(center, scale, hm)  # (1, 2, 3) image -> heatmap
+    pred = Prediction(
+        keypoints=np.zeros((1, 1, 2)), scores=np.ones((1, 1)), boxes=np.array([[100.0, 50.0, 200.0, 200.0]]),
+        box_scores=np.ones(1), center=center, scale=scale, source="boxes", spec=W300, image_size=(w, h),
+        heatmaps=blob[None, None], heatmap_matrix=matrix,
+    )  # fmt: skip
+    gray = np.full((h, w, 3), 128, np.uint8)
+    overlay = heatmap_overlay(gray, [pred])
+    diff = np.abs(overlay.astype(float) - gray).sum(axis=2)
+    yy, xx = np.mgrid[0:h, 0:w]
+    centroid = np.array([(diff * xx).sum(), (diff * yy).sum()]) / diff.sum()
+    expected = transform_points(np.array([[u, v]]), invert_affine(matrix[0]))[0]
+    np.testing.assert_allclose(centroid, expected, atol=0.5)  # 1 heatmap px = 15 image px here
+    assert heatmap_overlay(gray, []) is None
+
+
+def test_drawing_scales_with_the_subject():
+    small = drawing_style(W300, 200.0)
+    large = drawing_style(W300, 4000.0)
+    assert large[0] / small[0] == pytest.approx(20.0) and large[1] > small[1]
+    assert drawing_style(W300, 30.0) == (1.0, 1)  # never vanishing
+    assert drawing_style(LSP, 400.0)[0] > drawing_style(W300, 400.0)[0]  # 68 points: small dots
+
+
+def _person(source: str) -> Prediction:
+    """One LSP subject standing in a 300 x 200 image, its box (60, 40, 80, 220)."""
+    x = np.linspace(70.0, 130.0, LSP.num_keypoints)
+    y = np.linspace(250.0, 50.0, LSP.num_keypoints)
+    return Prediction(
+        keypoints=np.stack([x, y], axis=1)[None], scores=np.full((1, LSP.num_keypoints), 0.9),
+        boxes=np.array([[60.0, 40.0, 80.0, 220.0]]), box_scores=np.ones(1), center=np.array([[100.0, 150.0]]),
+        scale=np.array([1.4]), source=source, spec=LSP, image_size=(200, 300),
+    )  # fmt: skip
+
+
+def test_draw_predictions_draws_keypoints_and_the_box_of_detected_subjects():
+    image = np.zeros((300, 200, 3), np.uint8)
+    pred = _person("detector")
+    out = draw_predictions(image, [pred])
+    for k, (x, y) in enumerate(pred.keypoints[0]):
+        assert tuple(out[int(round(y)), int(round(x))]) == LSP.color_of(k), k
+    assert out[40:260, 60].any() and out[40, 60:140].any()  # the box's left and top edges
+    whole = draw_predictions(image, [_person("whole-image")])
+    assert not whole[40:260, 60].any()  # the whole image as a subject gets no box
+    hidden = draw_predictions(image, [pred], min_score=0.95)  # every keypoint below the threshold
+    assert not hidden[50:251, 70:131].any()
+    assert not image.any()  # the input is untouched

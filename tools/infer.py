@@ -226,113 +226,6 @@ def predict(
     return [Result(model, pred, f"whole image: no {found} detected")]
 
 
-# --- drawing ---------------------------------------------------------------------------------
-def drawing_style(spec: Any, side: float) -> tuple[float, int]:
-    """(point radius, line width) in pixels for a subject of ``side`` pixels (its box's sqrt(w * h)).
-
-    Proportional to the subject, so a face in a 6000x4000 photo and in a 300x300 crop look the
-    same; dense sets (68 face points) get small dots.
-    """
-    dense = spec.num_keypoints > 30
-    radius = max(1.0, (0.008 if dense else 0.018) * side)
-    width = max(1, int(round((0.004 if dense else 0.009) * side)))
-    return radius, width
-
-
-def subject_side(box: np.ndarray, image_size: tuple[int, int]) -> float:
-    """sqrt(w * h) of a box (x, y, w, h) clipped to an image of size (W, H), at least 1."""
-    from hourglass.detect import boxes_inside
-
-    clipped = boxes_inside(box[None], image_size)[0]
-    return max(1.0, math.sqrt(max(clipped[2], 0.0) * max(clipped[3], 0.0)))
-
-
-def draw(rgb: np.ndarray, results: list[Result], min_score: float = 0.0) -> np.ndarray:
-    """A copy of the (H, W, 3) RGB image with each subject's box (thin) and keypoints with skeleton.
-
-    Sizes follow :func:`drawing_style`; the whole image as a subject gets no box.
-    """
-    import cv2
-
-    from hourglass.visualize import draw_keypoints
-
-    out = rgb.copy()
-    size = (rgb.shape[1], rgb.shape[0])
-    shift = 4  # 1/16-pixel fixed point, as draw_keypoints
-    for res in results:
-        pred = res.prediction
-        for i in range(len(pred)):
-            side = subject_side(pred.boxes[i], size)
-            radius, width = drawing_style(pred.spec, side)
-            if pred.source != "whole-image":
-                x, y, w, h = pred.boxes[i]
-                corners = np.clip(np.round(np.array([[x, y], [x + w, y + h]]) * (1 << shift)), -(1 << 28), 1 << 28)
-                p, q = (tuple(int(v) for v in c) for c in corners)
-                cv2.rectangle(out, p, q, (255, 210, 0), max(1, int(round(0.003 * side))), cv2.LINE_AA, shift)
-            mask = np.isfinite(pred.keypoints[i]).all(axis=1)
-            out = draw_keypoints(
-                out, pred.keypoints[i], mask, pred.spec, radius=radius, thickness=width,
-                scores=pred.scores[i], threshold=min_score,
-            )  # fmt: skip
-    return out
-
-
-def heatmap_overlay(rgb: np.ndarray, results: list[Result], alpha: float = 0.75) -> np.ndarray | None:
-    """The image with the max over keypoints and subjects of the heatmaps, as a colour overlay.
-
-    Each subject's (h, w) maximum map is warped back to image pixels through the inverse of
-    its ``heatmap_matrix`` (image -> heatmap pixels), only over the image region its crop
-    covers. Values are clipped to [0, 1] and coloured with JET on that fixed range (colours
-    compare across images); a pixel is blended by ``alpha * clip((value - 0.05) / 0.45, 0, 1)``,
-    so the faint background of predicted maps leaves the image as it is and peaks of 0.5 and
-    more are fully coloured.
-
-    Returns:
-        (H, W, 3) uint8 RGB, or None when no result has heatmaps (regression models).
-    """
-    import cv2
-
-    from hourglass.geometry import invert_affine, transform_points
-
-    h, w = rgb.shape[:2]
-    heat = None
-    region = [w, h, 0, 0]  # x0, y0, x1, y1 of everything warped
-    for res in results:
-        pred = res.prediction
-        if pred.heatmaps is None:
-            continue
-        heat = np.zeros((h, w), np.float32) if heat is None else heat
-        for maps, matrix in zip(pred.heatmaps, pred.heatmap_matrix):
-            peak = np.clip(maps.max(axis=0), 0.0, 1.0).astype(np.float32)  # (h', w')
-            mh, mw = peak.shape
-            corners = np.array([[-0.5, -0.5], [mw - 0.5, -0.5], [-0.5, mh - 0.5], [mw - 0.5, mh - 0.5]])
-            area = transform_points(corners, invert_affine(matrix))  # heatmap corners in the image
-            x0, y0 = (max(0, int(math.floor(v))) for v in area.min(axis=0))
-            x1, y1 = min(w, int(math.ceil(area[:, 0].max())) + 1), min(h, int(math.ceil(area[:, 1].max())) + 1)
-            if x1 <= x0 or y1 <= y0:
-                continue
-            m = np.asarray(matrix, dtype=np.float64).copy()
-            m[:, 2] += m[:, :2] @ np.array([x0, y0], dtype=np.float64)  # region pixel -> heatmap pixel
-            warped = cv2.warpAffine(
-                peak, m, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                borderMode=cv2.BORDER_CONSTANT, borderValue=0.0,
-            )  # fmt: skip
-            np.maximum(heat[y0:y1, x0:x1], warped, out=heat[y0:y1, x0:x1])
-            region = [min(region[0], x0), min(region[1], y0), max(region[2], x1), max(region[3], y1)]
-    if heat is None:
-        return None
-    out = rgb.copy()
-    x0, y0, x1, y1 = region
-    if x1 > x0 and y1 > y0:
-        value = heat[y0:y1, x0:x1]
-        color = cv2.applyColorMap((value * 255 + 0.5).astype(np.uint8), cv2.COLORMAP_JET)
-        color = cv2.cvtColor(color, cv2.COLOR_BGR2RGB)
-        a = (alpha * np.clip((value - 0.05) / 0.45, 0.0, 1.0))[..., None]  # (h, w, 1)
-        blend = out[y0:y1, x0:x1].astype(np.float32) * (1 - a) + color.astype(np.float32) * a
-        out[y0:y1, x0:x1] = np.clip(blend + 0.5, 0, 255).astype(np.uint8)
-    return out
-
-
 # --- results as text and JSON ----------------------------------------------------------------
 def subjects_json(results: list[Result], image_id: Any) -> list[dict[str, Any]]:
     """COCO-style subject dicts (:meth:`Prediction.to_coco`) with names, model and source."""
@@ -553,6 +446,7 @@ def process_image(item: Input, models: Models, subjects: Subjects, args: argpars
     """
     from hourglass.data import DataError
     from hourglass.predictor import as_rgb_image
+    from hourglass.visualize import draw_predictions, heatmap_overlay
 
     if item.error is not None:
         raise FileNotFoundError(item.error)
@@ -571,7 +465,7 @@ def process_image(item: Input, models: Models, subjects: Subjects, args: argpars
         note=note,
     )  # fmt: skip
     written = []
-    _write_image(item.drawing, draw(rgb, results, args.min_score))
+    _write_image(item.drawing, draw_predictions(rgb, [r.prediction for r in results], args.min_score))
     written.append(item.drawing)
     entry = {
         "image": item.label, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
@@ -583,7 +477,7 @@ def process_image(item: Input, models: Models, subjects: Subjects, args: argpars
         written.append(item.json)
     extra = ""
     if args.heatmaps:
-        overlay = heatmap_overlay(rgb, results)
+        overlay = heatmap_overlay(rgb, [r.prediction for r in results])
         if overlay is None:
             extra = f" (no heatmaps: {'+'.join(r.model.name for r in results)} is a regression model)"
         else:
@@ -602,6 +496,8 @@ def process_video(models: Models, subjects: Subjects, args: argparse.Namespace) 
     """
     import cv2
     from tqdm.auto import tqdm
+
+    from hourglass.visualize import draw_predictions
 
     src = Path(args.video)
     if not src.is_file():
@@ -653,7 +549,8 @@ def process_video(models: Models, subjects: Subjects, args: argparse.Namespace) 
                     counts[key][1] += bool(len(res.prediction))
                     if len(res.prediction) and res.model.predictor.loaded.kind == "heatmap":
                         scores.append(float(res.prediction.scores.mean()))
-                writer.write(cv2.cvtColor(draw(rgb, results, args.min_score), cv2.COLOR_RGB2BGR))
+                drawing = draw_predictions(rgb, [r.prediction for r in results], args.min_score)
+                writer.write(cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR))
                 if json_path is not None:
                     frames.append({"frame": index, "time": round(index / fps, 4),
                                    "subjects": subjects_json(results, index)})  # fmt: skip

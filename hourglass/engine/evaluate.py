@@ -370,17 +370,8 @@ def _face_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def _correct_terms(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, norm: np.ndarray, t: float, keep: np.ndarray):
-    """Per-image correct counts and labelled counts over the kept joints (``<=``, official)."""
-    used = mask & ~np.isnan(norm)[:, None] & keep[None, :]
-    dist = np.linalg.norm(pred - np.nan_to_num(gt), axis=-1)
-    scaled = np.divide(dist, norm[:, None], out=np.full(dist.shape, np.inf), where=used)
-    correct = used & (scaled <= t)  # the same comparison as hourglass.metrics
-    return correct.sum(axis=1).astype(np.float64), used.sum(axis=1).astype(np.float64)
-
-
 def _mpii_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
-    from hourglass.metrics import head_size, pck_curve, pckh_table
+    from hourglass.metrics import head_size, pck_curve, pck_per_image, pckh_table
 
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
     headboxes = np.stack([np.asarray(r.headbox, dtype=np.float64) for r in annotations])
@@ -388,7 +379,7 @@ def _mpii_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     keep = np.ones(spec.num_keypoints, dtype=bool)
     keep[list(spec.eval_exclude)] = False
     norm = head_size(headboxes)
-    num, den = _correct_terms(pred, gt, mask, norm, 0.5, keep)
+    num, den = pck_per_image(pred, gt, mask & keep, norm, 0.5)
     curve = pck_curve(pred, gt, mask, norm, np.linspace(0, CURVE_MAX["mpii"], 51))
     tables = {
         "pckh@0.5": table.as_dict(),
@@ -404,7 +395,7 @@ def _mpii_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
 
 
 def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
-    from hourglass.metrics import bbox_size, pck, pck_curve, torso_size
+    from hourglass.metrics import bbox_size, pck, pck_curve, pck_per_image, torso_size
 
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
     if spec.torso is not None:
@@ -412,7 +403,7 @@ def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     else:
         norm, norm_name = bbox_size(gt, mask), "bbox"
     result = pck(pred, gt, mask, norm, BODY_THRESHOLD)
-    num, den = _correct_terms(pred, gt, mask, norm, BODY_THRESHOLD, np.ones(spec.num_keypoints, dtype=bool))
+    num, den = pck_per_image(pred, gt, mask, norm, BODY_THRESHOLD)
     curve = pck_curve(pred, gt, mask, norm, np.linspace(0, CURVE_MAX["body"], 51))
     tables = {
         "threshold": BODY_THRESHOLD,
