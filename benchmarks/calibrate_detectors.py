@@ -38,6 +38,7 @@ import numpy as np
 from tqdm import tqdm
 
 from hourglass import detect
+from hourglass.boxes import box_iou
 from hourglass.data import load_dataset
 from hourglass.data.io import read_image
 from hourglass.geometry import PIXEL_STD
@@ -56,7 +57,7 @@ def match(detections: np.ndarray, subject: np.ndarray) -> int | None:
     inside = np.all((c >= subject[:2]) & (c <= subject[:2] + subject[2:]), axis=1)
     if not inside.any():
         return None
-    iou = np.where(inside, detect.box_iou(detections, subject[None])[:, 0], -1.0)
+    iou = np.where(inside, box_iou(detections, subject[None])[:, 0], -1.0)
     return int(np.argmax(iou))
 
 

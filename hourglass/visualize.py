@@ -122,7 +122,7 @@ def drawing_style(spec: KeypointSpec, side: float) -> tuple[float, int]:
 
 def subject_side(box: np.ndarray, image_size: tuple[int, int]) -> float:
     """sqrt(w * h) of a box (x, y, w, h) clipped to an image of size (W, H), at least 1."""
-    from hourglass.detect import boxes_inside
+    from hourglass.boxes import boxes_inside
 
     clipped = boxes_inside(box[None], image_size)[0]
     return max(1.0, math.sqrt(max(clipped[2], 0.0) * max(clipped[3], 0.0)))

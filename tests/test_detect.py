@@ -1,4 +1,4 @@
-"""Tests for hourglass.detect: bundled detectors, box -> crop conversions, user boxes, NMS."""
+"""Tests for hourglass.detect and hourglass.boxes: bundled detectors, box -> crop conversions, user boxes, NMS."""
 
 from __future__ import annotations
 
@@ -10,18 +10,9 @@ import numpy as np
 import pytest
 
 from hourglass import detect
+from hourglass.boxes import box_iou, boxes_inside, load_boxes_json, lookup_boxes, nms, parse_box
 from hourglass.data.io import read_image
-from hourglass.detect import (
-    Detections,
-    HaarFaceDetector,
-    HogPeopleDetector,
-    WholeImageDetector,
-    box_iou,
-    load_boxes_json,
-    lookup_boxes,
-    nms,
-    parse_box,
-)
+from hourglass.detect import Detections, HaarFaceDetector, HogPeopleDetector, WholeImageDetector
 from hourglass.geometry import PIXEL_STD, from_one_based
 
 
@@ -77,7 +68,7 @@ def test_nms_by_hand():
 
 
 def test_boxes_inside_clips_to_the_image():
-    out = detect.boxes_inside(np.array([[-10.0, 5.0, 30.0, 200.0], [50.0, 50.0, 10.0, 10.0]]), (40, 100))
+    out = boxes_inside(np.array([[-10.0, 5.0, 30.0, 200.0], [50.0, 50.0, 10.0, 10.0]]), (40, 100))
     np.testing.assert_allclose(out, [[-0.5, 5.0, 20.5, 94.5], [39.5, 50.0, 0.0, 10.0]])
 
 

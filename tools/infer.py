@@ -408,7 +408,7 @@ class Subjects:
 
     def for_image(self, path: Path) -> tuple[np.ndarray | None, str]:
         """(boxes or None to detect, note for the summary)."""
-        from hourglass.detect import lookup_boxes
+        from hourglass.boxes import lookup_boxes
 
         if self.table is None:
             return self.boxes, ""
@@ -418,7 +418,7 @@ class Subjects:
 
 def parse_subjects(args: argparse.Namespace) -> Subjects:
     """Check --box / --boxes / --whole-image / --kind together and read them."""
-    from hourglass.detect import load_boxes_json, parse_box
+    from hourglass.boxes import load_boxes_json, parse_box
 
     given = [name for name, on in (("--box", args.box), ("--boxes", args.boxes), ("--whole-image", args.whole_image))
              if on]  # fmt: skip
