@@ -83,7 +83,7 @@ def draw_keypoints(
     bad = show & ~np.isfinite(pts).all(axis=1)
     if bad.any():
         raise ValueError(f"keypoints {np.flatnonzero(bad).tolist()} are not finite but the mask says to draw them")
-    show &= (np.abs(np.nan_to_num(pts)) < _LIMIT).all(axis=1)
+    show = show & (np.abs(np.nan_to_num(pts)) < _LIMIT).all(axis=1)  # a new array: the caller's mask is kept
 
     h, w = image.shape[:2]
     if radius is None:

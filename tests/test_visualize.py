@@ -158,3 +158,14 @@ def test_draw_predictions_draws_keypoints_and_the_box_of_detected_subjects():
     hidden = draw_predictions(image, [pred], min_score=0.95)  # every keypoint below the threshold
     assert not hidden[50:251, 70:131].any()
     assert not image.any()  # the input is untouched
+
+
+def test_draw_keypoints_leaves_a_read_only_mask_alone():
+    """A keypoint too far out to draw is dropped from a copy of the mask, never from the caller's."""
+    keypoints = spread_keypoints()
+    keypoints[3] = [5e7, 10.0]  # beyond OpenCV's fixed-point range: not drawn
+    mask = np.ones(K, bool)
+    mask.setflags(write=False)  # as the masks of the loaders' records
+    out = draw_keypoints(np.zeros((120, 200, 3), np.uint8), keypoints, mask, MPII, radius=3)
+    assert mask.all()
+    assert tuple(out[int(round(keypoints[0, 1])), int(round(keypoints[0, 0]))]) == MPII.color_of(0)
