@@ -1,5 +1,6 @@
 """Training engine: configuration and presets, checkpoints, the training loop."""
 
+from hourglass.engine.build import build_model_from_config
 from hourglass.engine.checkpoint import (
     BEST,
     LAST,
@@ -9,7 +10,7 @@ from hourglass.engine.checkpoint import (
     save_checkpoint,
 )
 from hourglass.engine.config import DEFAULT_LR, PRESETS, TrainConfig, list_presets, resolve_config
-from hourglass.engine.trainer import TrainingDiverged, TrainResult, build_model_from_config, train
+from hourglass.engine.trainer import TrainingDiverged, TrainResult, train
 
 __all__ = [
     "BEST",

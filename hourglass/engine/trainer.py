@@ -50,11 +50,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
-from torch import Tensor, nn
 
 import hourglass.engine.distributed as ddp
+from hourglass.engine import build, runlog
 from hourglass.engine.checkpoint import (
     BEST,
     LAST,
@@ -70,8 +69,6 @@ __all__ = [
     "TrainResult",
     "TrainingDiverged",
     "train",
-    "build_model_from_config",
-    "validation_metric_name",
 ]
 
 logger = logging.getLogger("hourglass.engine")
@@ -105,211 +102,6 @@ class TrainResult:
     history: list[dict[str, Any]] = field(default_factory=list)
     interrupted: bool = False
     checkpoint: Path | None = None
-
-
-# --- building blocks -------------------------------------------------------------------------
-def build_model_from_config(config: TrainConfig, num_keypoints: int) -> nn.Module:
-    """The registered model the config names (``hourglass<stacks>`` or ``vgg16_<head>``)."""
-    from hourglass.models import build_model
-
-    if config.model == "hourglass":
-        return build_model(
-            f"hourglass{config.stacks}", num_blocks=config.blocks, channels=config.channels,
-            num_keypoints=num_keypoints, input_size=config.input_size,
-        )  # fmt: skip
-    return build_model(
-        f"vgg16_{config.vgg_head}", num_keypoints=num_keypoints, input_size=config.input_size, width=config.vgg_width
-    )
-
-
-def _device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
-    device = ddp.resolve_device(config.device, info)
-    if config.amp != "none" and device.type != "cuda":
-        raise ValueError(f"amp={config.amp!r} needs a CUDA device, the run uses {device}; use --amp none")
-    return device
-
-
-def _load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str, int]]:
-    """Training and validation sets (validation may be None) and the subjects left out per split."""
-    from hourglass.data import AnnotationSet, drop_missing_images, load_dataset, split_indices
-
-    if config.data_root is None:
-        raise ValueError(f"no data root given for dataset {config.dataset!r}; pass --data-root DIR")
-    if not Path(config.data_root).exists():
-        raise FileNotFoundError(
-            f"data root {config.data_root} does not exist; pass the folder holding the {config.dataset} data"
-        )
-    kw = dict(policy=config.missing_images, data_root=config.data_root, log=log)
-    train_set = load_dataset(config.dataset, config.data_root, config.train_split)
-    train_set, missing_train = drop_missing_images(train_set, split="training", **kw)
-    val_set, missing_val = None, 0
-    if config.val_split is not None:
-        val_set = load_dataset(config.dataset, config.data_root, config.val_split)
-        val_set, missing_val = drop_missing_images(val_set, split="validation", **kw)
-    elif config.val_fraction > 0:
-        tr, va = split_indices(len(train_set), config.val_fraction, config.seed)
-        records = list(train_set)
-        val_set = AnnotationSet([records[i] for i in va], train_set.spec, f"{train_set.name}[held-out]")
-        train_set = AnnotationSet([records[i] for i in tr], train_set.spec, f"{train_set.name}[train]")
-    if config.max_train_samples is not None:
-        train_set = train_set[: config.max_train_samples]
-    if val_set is not None and config.max_val_samples is not None:
-        val_set = val_set[: config.max_val_samples]
-    if len(train_set) == 0:
-        raise ValueError(f"training split {config.train_split!r} of {config.data_root} holds no subjects")
-    if val_set is not None and len(val_set) == 0:
-        if log:
-            logger.warning("the validation set %s holds no subjects; training without validation", val_set.name)
-        val_set = None
-    return train_set, val_set, {"train": missing_train, "val": missing_val}
-
-
-def _datasets(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[Any, Any]:
-    from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
-
-    size, hm = (config.input_size,) * 2, (config.heatmap_size,) * 2
-    train_pipe = TopDownPipeline(PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma), train_set.spec)
-    val_pipe = TopDownPipeline(
-        PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, train=False), train_set.spec
-    )
-    train_ds = KeypointDataset(train_set, train_pipe, seed=config.seed)
-    val_ds = None if val_set is None else KeypointDataset(val_set, val_pipe, seed=config.seed)
-    return train_ds, val_ds
-
-
-def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
-    params, lr, wd = model.parameters(), config.learning_rate, config.weight_decay
-    if config.optimizer == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
-    if config.optimizer == "adam":
-        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=wd if wd > 0 else 1e-4)
-
-
-def _lr_factor(config: TrainConfig, steps_per_epoch: int, total_steps: int):
-    milestones = config.lr_milestones or tuple(
-        m for m in sorted({max(1, round(0.6 * config.epochs)), max(1, round(0.85 * config.epochs))})
-        if m < config.epochs
-    )  # fmt: skip
-    milestone_steps = np.array(milestones, dtype=np.int64) * steps_per_epoch
-
-    def factor(step: int) -> float:
-        warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
-        if config.schedule == "step":
-            return warm * config.lr_gamma ** int(np.searchsorted(milestone_steps, step, side="right"))
-        if config.schedule == "cosine":
-            t = min(1.0, step / max(1, total_steps))
-            return warm * 0.5 * (1.0 + math.cos(math.pi * t))
-        return warm
-
-    return factor
-
-
-def validation_metric_name(spec: Any, has_headboxes: bool) -> tuple[str, bool]:
-    """The validation metric of a keypoint spec, and whether higher is better."""
-    if spec.interocular is not None:
-        return "nme_interocular", False
-    if has_headboxes:
-        return "pckh@0.5", True
-    return "pck@0.2", True
-
-
-# --- loss and prediction ---------------------------------------------------------------------
-def _loss(config: TrainConfig, output: Tensor, batch: Any) -> tuple[Tensor, Tensor | float]:
-    """The batch's loss and its denominator (the number of terms the loss is a mean over)."""
-    from hourglass.losses import heatmap_mse, l1_loss, wing_loss
-
-    output = output.float()
-    if config.model == "hourglass":  # a mean over B * K * H * W: proportional to the subjects
-        return heatmap_mse(output, batch.heatmaps, batch.target_weight), float(output.shape[0])
-    weight = batch.coord_weight.sum()  # a mean over the labelled keypoints
-    if config.coord_loss == "l1":
-        return l1_loss(output, batch.coords_normalized, batch.coord_weight), weight
-    px = float(config.input_size)
-    return wing_loss(output, batch.coords_normalized, batch.coord_weight, w=10.0 / px, epsilon=2.0 / px), weight
-
-
-def _validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, device: torch.device) -> float:
-    """The headline metric of :func:`hourglass.engine.evaluate.evaluate` on the validation crops.
-
-    Under torchrun ``loader`` holds this rank's slice of the set; the predictions of all ranks
-    are gathered (in rank order, which is the set's order) and the metric computed on the whole.
-    """
-    from hourglass.engine.evaluate import evaluate, forward, to_image
-
-    kind = "heatmap" if config.model == "hourglass" else "regression"
-    size = (config.input_size, config.input_size)
-    ddp.broadcast_buffers(model)
-    model.eval()
-    preds = [np.zeros((0, val_set.spec.num_keypoints, 2))]
-    with torch.no_grad(), _autocast(config, device):
-        for batch in loader:
-            image = batch.image.to(device)
-            if config.channels_last:
-                image = image.contiguous(memory_format=torch.channels_last)
-            out = forward(model, kind, image, val_set.spec)
-            coords, _ = to_image(
-                kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
-                input_size=size, sigma=config.sigma,
-            )  # fmt: skip
-            preds.append(coords)
-    model.train()
-    return evaluate(ddp.all_gather_arrays(np.concatenate(preds)), val_set).value
-
-
-def _autocast(config: TrainConfig, device: torch.device):
-    if config.amp == "none":
-        return torch.autocast(device.type, enabled=False)
-    return torch.autocast(device.type, dtype=torch.bfloat16 if config.amp == "bf16" else torch.float16)
-
-
-# --- logs ------------------------------------------------------------------------------------
-_EPOCH_FIELDS = ("epoch", "step", "train_loss", "metric", "lr", "images_per_s", "seconds")
-
-
-def _write_csv(path: Path, fieldnames: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=fieldnames)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
-
-
-def _plot(path: Path, history: list[dict[str, Any]], metric_name: str | None) -> None:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(9, 3.5))
-    FigureCanvasAgg(fig)
-    ax1, ax2 = fig.subplots(1, 2)
-    epochs = [h["epoch"] for h in history]
-    ax1.plot(epochs, [h["train_loss"] for h in history], marker="o")
-    ax1.set(xlabel="epoch", ylabel="training loss", title="training loss", yscale="log")
-    metric = [h["metric"] for h in history]
-    if metric_name is not None and any(m == m and m is not None for m in metric):
-        ax2.plot(epochs, metric, marker="o", color="tab:orange")
-    ax2.set(xlabel="epoch", ylabel=metric_name or "no validation", title=f"validation {metric_name or ''}")
-    if metric_name is not None and metric_name.startswith("nme") and any(m and m > 0 for m in metric):
-        ax2.set_yscale("log")  # errors fall over decades; a linear axis hides the late epochs
-    for ax in (ax1, ax2):
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=100)
-    tmp.replace(path)
-
-
-def _summary_writer_class() -> Any:
-    """``torch.utils.tensorboard.SummaryWriter``, or an error saying how to install TensorBoard."""
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        raise ModuleNotFoundError(
-            "TrainConfig.tensorboard (--tensorboard) needs the tensorboard package, which is not installed; "
-            'run pip install tensorboard (or pip install -e ".[tensorboard]"), or train without --tensorboard'
-        ) from None
-    return SummaryWriter
 
 
 # --- the loop --------------------------------------------------------------------------------
@@ -372,9 +164,9 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     if config.tensorboard:
-        _summary_writer_class()
+        runlog.summary_writer_class()
     info = ddp.env_info()
-    device = _device(config, info)
+    device = build.run_device(config, info)
     ddp.check_batch_size(config.batch_size, info)
     ckpt_path = _resume_path(config, resume)
     created = ddp.init_process_group(info, device)
@@ -393,26 +185,28 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     run_dir = Path(config.out)
     ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
     torch.manual_seed(config.seed)
-    train_set, val_set, missing = _load_sets(config, log=main)
+    train_set, val_set, missing = build.load_sets(config, log=main)
     ddp.check_batch_size(config.batch_size, info, len(train_set))
-    model = build_model_from_config(config, train_set.spec.num_keypoints)
+    model = build.build_model_from_config(config, train_set.spec.num_keypoints)
     if ckpt is not None:
         check_architecture(ckpt, model, source=f"checkpoint {ckpt_path}")
     arch = dict(model.arch)
-    train_ds, val_ds = _datasets(config, train_set, val_set)
+    train_ds, val_ds = build.build_datasets(config, train_set, val_set)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = _optimizer(config, model)
+    optimizer = build.build_optimizer(config, model)
     batches_per_epoch = len(_epoch_order(config, len(train_ds), 0))
     total = config.epochs * batches_per_epoch
     if config.max_steps is not None:
         total = min(total, config.max_steps)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_factor(config, batches_per_epoch, total))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, build.lr_factor(config, batches_per_epoch, total))
     scaler = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
     metric_name, higher_better = (None, True)
     if val_set is not None:
-        metric_name, higher_better = validation_metric_name(val_set.spec, all(r.headbox is not None for r in val_set))
+        metric_name, higher_better = build.validation_metric_name(
+            val_set.spec, all(r.headbox is not None for r in val_set)
+        )
 
     epoch, batch_done, step, best = 0, 0, 0, None
     history: list[dict[str, Any]] = []
@@ -479,7 +273,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
         rng_ranks = ddp.all_gather_objects(rng_state()) if info.distributed else None
         if not main:
             return
-        _write_csv(steps_csv, ("step", "epoch", "loss", "lr"), step_rows)
+        runlog.write_csv(steps_csv, ("step", "epoch", "loss", "lr"), step_rows)
         content = state(rng_ranks)
         for name in names:
             save_checkpoint(content, run_dir / name)
@@ -497,7 +291,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     with ddp.StopFlag(patience=2 if info.distributed else 1) as stop, contextlib.ExitStack() as closing:
         tb = None
         if config.tensorboard and main:
-            tb = _summary_writer_class()(log_dir=str(run_dir / "tensorboard"), purge_step=step if ckpt else None)
+            tb = runlog.summary_writer_class()(log_dir=str(run_dir / "tensorboard"), purge_step=step if ckpt else None)
             closing.callback(tb.close)
         while epoch < config.epochs and (config.max_steps is None or step < config.max_steps) and not interrupted:
             batches = _epoch_order(config, len(train_ds), epoch)[batch_done:]
@@ -519,9 +313,9 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
                     heatmaps=batch.heatmaps.to(device), target_weight=batch.target_weight.to(device),
                     coords_normalized=batch.coords_normalized.to(device), coord_weight=batch.coord_weight.to(device),
                 )  # fmt: skip
-                with _autocast(config, device):
+                with build.autocast(config, device):
                     output = net(image)
-                loss, den = _loss(config, output, batch)
+                loss, den = build.batch_loss(config, output, batch)
                 # the global batch's loss and subjects, and whether any rank was interrupted
                 value, n, stopping, scaled = ddp.reduce_step(loss, den, image.shape[0], stop.set)
                 if not math.isfinite(value):
@@ -566,7 +360,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
                 continue
             metric = math.nan
             if val_loader is not None:
-                metric = _validate(config, model, val_loader, val_set, device)
+                metric = build.validate(config, model, val_loader, val_set, device)
             seconds = time.perf_counter() - t0
             history.append({
                 "epoch": epoch + 1, "step": step, "train_loss": epoch_loss_sum / max(epoch_images, 1),
@@ -579,8 +373,8 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
             if epoch_done:
                 epoch, batch_done, epoch_loss_sum, epoch_images = epoch + 1, 0, 0.0, 0
             if main:
-                _write_csv(run_dir / "log.csv", _EPOCH_FIELDS, history)
-                _plot(run_dir / "curves.png", history, metric_name)
+                runlog.write_csv(run_dir / "log.csv", runlog.EPOCH_FIELDS, history)
+                runlog.plot_history(run_dir / "curves.png", history, metric_name)
             save(*((LAST, BEST) if improved else (LAST,)))
             if tb is not None:
                 row = history[-1]

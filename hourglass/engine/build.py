@@ -1,0 +1,192 @@
+"""What a training run is built from: model, data, optimiser, schedule, loss and validation.
+
+Each function takes the run's :class:`~hourglass.engine.config.TrainConfig`;
+:func:`hourglass.engine.trainer.train` puts them together. The learning-rate factor is a
+function of the step alone (warm-up, then step or cosine decay), so a resumed run follows the
+same schedule; the validation metric is the headline of :func:`hourglass.engine.evaluate.evaluate`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+import hourglass.engine.distributed as ddp
+from hourglass.engine.config import TrainConfig
+
+__all__ = [
+    "build_model_from_config",
+    "run_device",
+    "load_sets",
+    "build_datasets",
+    "build_optimizer",
+    "lr_factor",
+    "validation_metric_name",
+    "batch_loss",
+    "validate",
+    "autocast",
+]
+
+logger = logging.getLogger("hourglass.engine")
+
+
+# --- model, data, optimiser, schedule -------------------------------------------------------------------------
+def build_model_from_config(config: TrainConfig, num_keypoints: int) -> nn.Module:
+    """The registered model the config names (``hourglass<stacks>`` or ``vgg16_<head>``)."""
+    from hourglass.models import build_model
+
+    if config.model == "hourglass":
+        return build_model(
+            f"hourglass{config.stacks}", num_blocks=config.blocks, channels=config.channels,
+            num_keypoints=num_keypoints, input_size=config.input_size,
+        )  # fmt: skip
+    return build_model(
+        f"vgg16_{config.vgg_head}", num_keypoints=num_keypoints, input_size=config.input_size, width=config.vgg_width
+    )
+
+
+def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
+    device = ddp.resolve_device(config.device, info)
+    if config.amp != "none" and device.type != "cuda":
+        raise ValueError(f"amp={config.amp!r} needs a CUDA device, the run uses {device}; use --amp none")
+    return device
+
+
+def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str, int]]:
+    """Training and validation sets (validation may be None) and the subjects left out per split."""
+    from hourglass.data import AnnotationSet, drop_missing_images, load_dataset, split_indices
+
+    if config.data_root is None:
+        raise ValueError(f"no data root given for dataset {config.dataset!r}; pass --data-root DIR")
+    if not Path(config.data_root).exists():
+        raise FileNotFoundError(
+            f"data root {config.data_root} does not exist; pass the folder holding the {config.dataset} data"
+        )
+    kw = dict(policy=config.missing_images, data_root=config.data_root, log=log)
+    train_set = load_dataset(config.dataset, config.data_root, config.train_split)
+    train_set, missing_train = drop_missing_images(train_set, split="training", **kw)
+    val_set, missing_val = None, 0
+    if config.val_split is not None:
+        val_set = load_dataset(config.dataset, config.data_root, config.val_split)
+        val_set, missing_val = drop_missing_images(val_set, split="validation", **kw)
+    elif config.val_fraction > 0:
+        tr, va = split_indices(len(train_set), config.val_fraction, config.seed)
+        records = list(train_set)
+        val_set = AnnotationSet([records[i] for i in va], train_set.spec, f"{train_set.name}[held-out]")
+        train_set = AnnotationSet([records[i] for i in tr], train_set.spec, f"{train_set.name}[train]")
+    if config.max_train_samples is not None:
+        train_set = train_set[: config.max_train_samples]
+    if val_set is not None and config.max_val_samples is not None:
+        val_set = val_set[: config.max_val_samples]
+    if len(train_set) == 0:
+        raise ValueError(f"training split {config.train_split!r} of {config.data_root} holds no subjects")
+    if val_set is not None and len(val_set) == 0:
+        if log:
+            logger.warning("the validation set %s holds no subjects; training without validation", val_set.name)
+        val_set = None
+    return train_set, val_set, {"train": missing_train, "val": missing_val}
+
+
+def build_datasets(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[Any, Any]:
+    from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
+
+    size, hm = (config.input_size,) * 2, (config.heatmap_size,) * 2
+    train_pipe = TopDownPipeline(PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma), train_set.spec)
+    val_pipe = TopDownPipeline(
+        PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, train=False), train_set.spec
+    )
+    train_ds = KeypointDataset(train_set, train_pipe, seed=config.seed)
+    val_ds = None if val_set is None else KeypointDataset(val_set, val_pipe, seed=config.seed)
+    return train_ds, val_ds
+
+
+def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    params, lr, wd = model.parameters(), config.learning_rate, config.weight_decay
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=wd if wd > 0 else 1e-4)
+
+
+def lr_factor(config: TrainConfig, steps_per_epoch: int, total_steps: int):
+    milestones = config.lr_milestones or tuple(
+        m for m in sorted({max(1, round(0.6 * config.epochs)), max(1, round(0.85 * config.epochs))})
+        if m < config.epochs
+    )  # fmt: skip
+    milestone_steps = np.array(milestones, dtype=np.int64) * steps_per_epoch
+
+    def factor(step: int) -> float:
+        warm = min(1.0, (step + 1) / config.warmup_steps) if config.warmup_steps else 1.0
+        if config.schedule == "step":
+            return warm * config.lr_gamma ** int(np.searchsorted(milestone_steps, step, side="right"))
+        if config.schedule == "cosine":
+            t = min(1.0, step / max(1, total_steps))
+            return warm * 0.5 * (1.0 + math.cos(math.pi * t))
+        return warm
+
+    return factor
+
+
+def validation_metric_name(spec: Any, has_headboxes: bool) -> tuple[str, bool]:
+    """The validation metric of a keypoint spec, and whether higher is better."""
+    if spec.interocular is not None:
+        return "nme_interocular", False
+    if has_headboxes:
+        return "pckh@0.5", True
+    return "pck@0.2", True
+
+
+# --- loss and prediction ---------------------------------------------------------------------
+def batch_loss(config: TrainConfig, output: Tensor, batch: Any) -> tuple[Tensor, Tensor | float]:
+    """The batch's loss and its denominator (the number of terms the loss is a mean over)."""
+    from hourglass.losses import heatmap_mse, l1_loss, wing_loss
+
+    output = output.float()
+    if config.model == "hourglass":  # a mean over B * K * H * W: proportional to the subjects
+        return heatmap_mse(output, batch.heatmaps, batch.target_weight), float(output.shape[0])
+    weight = batch.coord_weight.sum()  # a mean over the labelled keypoints
+    if config.coord_loss == "l1":
+        return l1_loss(output, batch.coords_normalized, batch.coord_weight), weight
+    px = float(config.input_size)
+    return wing_loss(output, batch.coords_normalized, batch.coord_weight, w=10.0 / px, epsilon=2.0 / px), weight
+
+
+def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, device: torch.device) -> float:
+    """The headline metric of :func:`hourglass.engine.evaluate.evaluate` on the validation crops.
+
+    Under torchrun ``loader`` holds this rank's slice of the set; the predictions of all ranks
+    are gathered (in rank order, which is the set's order) and the metric computed on the whole.
+    """
+    from hourglass.engine.evaluate import evaluate, forward, to_image
+
+    kind = "heatmap" if config.model == "hourglass" else "regression"
+    size = (config.input_size, config.input_size)
+    ddp.broadcast_buffers(model)
+    model.eval()
+    preds = [np.zeros((0, val_set.spec.num_keypoints, 2))]
+    with torch.no_grad(), autocast(config, device):
+        for batch in loader:
+            image = batch.image.to(device)
+            if config.channels_last:
+                image = image.contiguous(memory_format=torch.channels_last)
+            out = forward(model, kind, image, val_set.spec)
+            coords, _ = to_image(
+                kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
+                input_size=size, sigma=config.sigma,
+            )  # fmt: skip
+            preds.append(coords)
+    model.train()
+    return evaluate(ddp.all_gather_arrays(np.concatenate(preds)), val_set).value
+
+
+def autocast(config: TrainConfig, device: torch.device):
+    if config.amp == "none":
+        return torch.autocast(device.type, enabled=False)
+    return torch.autocast(device.type, dtype=torch.bfloat16 if config.amp == "bf16" else torch.float16)
