@@ -1,4 +1,4 @@
-"""hourglass.engine.evaluate: model output -> image coordinates, reports, bootstrap, plots."""
+"""hourglass.engine evaluate, inference and comparison: outputs to image coordinates, reports, bootstrap, plots."""
 
 from __future__ import annotations
 
@@ -11,16 +11,10 @@ from torch import nn
 
 from hourglass.data import AnnotationSet, DataError, KeypointDataset, PipelineConfig, TopDownPipeline, load_dataset
 from hourglass.data.records import Annotation
+from hourglass.engine.comparison import bootstrap_difference, plot_curves, plot_per_keypoint
 from hourglass.engine.config import TrainConfig
-from hourglass.engine.evaluate import (
-    bootstrap_difference,
-    evaluate,
-    evaluation_set,
-    forward,
-    plot_curves,
-    plot_per_keypoint,
-    to_image,
-)
+from hourglass.engine.evaluate import evaluate, evaluation_set
+from hourglass.engine.inference import forward, to_image
 from hourglass.keypoints import LSP, MPII
 from hourglass.metrics import interocular, nme, pck, pckh_table, torso_size
 

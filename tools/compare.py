@@ -86,14 +86,9 @@ def _group_rows(spec: Any, reports: list[tuple[str, Any]]) -> list[str]:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
-    from hourglass.engine.evaluate import (
-        bootstrap_difference,
-        evaluate,
-        evaluation_set,
-        plot_curves,
-        plot_per_keypoint,
-        predict_dataset,
-    )
+    from hourglass.engine.comparison import bootstrap_difference, plot_curves, plot_per_keypoint
+    from hourglass.engine.evaluate import evaluate, evaluation_set
+    from hourglass.engine.inference import predict_dataset
     from hourglass.models import count_flops, count_parameters, measure_latency
     from hourglass.weights import load_model
 

@@ -54,7 +54,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
     import torch
 
-    from hourglass.engine.evaluate import evaluate, evaluation_set, plot_curves, plot_per_keypoint, predict_dataset
+    from hourglass.engine.comparison import plot_curves, plot_per_keypoint
+    from hourglass.engine.evaluate import evaluate, evaluation_set
+    from hourglass.engine.inference import predict_dataset
     from hourglass.weights import load_model
 
     if args.threads is not None:
@@ -79,7 +81,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result = report.to_dict()
     dataset = args.dataset or loaded.config.dataset
     if dataset == "coco":
-        from hourglass.data.coco import coco_keypoint_ap
+        from hourglass.data.coco_eval import coco_keypoint_ap
 
         root = Path(args.data_root or loaded.config.data_root)
         ann = root / "annotations" / f"person_keypoints_{split_name}.json"

@@ -164,7 +164,8 @@ def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, d
     Under torchrun ``loader`` holds this rank's slice of the set; the predictions of all ranks
     are gathered (in rank order, which is the set's order) and the metric computed on the whole.
     """
-    from hourglass.engine.evaluate import evaluate, forward, to_image
+    from hourglass.engine.evaluate import evaluate
+    from hourglass.engine.inference import forward, to_image
 
     kind = "heatmap" if config.model == "hourglass" else "regression"
     size = (config.input_size, config.input_size)

@@ -1,58 +1,37 @@
-"""Evaluation: predictions for an annotation set, the standard tables, curves, comparisons.
+"""Evaluation: the standard report of predictions on an annotation set.
 
 One path from a model to numbers, shared by training validation, ``tools/eval.py`` and
-``tools/compare.py``:
+``tools/compare.py``: :func:`evaluation_set` picks the subjects (by default the model's own
+held-out split), :func:`hourglass.engine.inference.predict_dataset` predicts them, and
+:func:`evaluate` computes the dataset's standard report:
 
-1. :func:`forward` runs the network on normalised crops, optionally with the flip test
-   (heatmaps: :func:`hourglass.codec.flip_test`; regression: the mirrored prediction's x
-   reflected, ``u -> 1 - u``, and its keypoints permuted by ``spec.flip_index``), and
-   :func:`to_image` decodes the output (heatmaps with the chosen decoder, DARK by default
-   with the training sigma as blur) and maps it back to original image coordinates through
-   the inverse of the crop.
-2. :func:`predict_dataset` does that for every subject of an :class:`AnnotationSet`, using the
-   un-augmented crops of :class:`~hourglass.data.TopDownPipeline` (``train=False``).
-3. :func:`evaluate` computes the dataset's standard report:
+- faces (specs with inter-ocular points): NME inter-ocular (outer eye corners) and
+  inter-pupil per subset and overall, AUC@0.08 and FR@0.08 of the inter-ocular NME (AUC
+  exact, :func:`hourglass.metrics.auc`), per-landmark mean error, and the CED curve.
+  Headline: mean inter-ocular NME (lower is better).
+- MPII (every subject has a head box): :func:`hourglass.metrics.pckh_table` at 0.5 and 0.1
+  with the "weighted" Mean (the official "Total"), per joint, and the PCKh curve.
+  Headline: PCKh@0.5 Mean.
+- other bodies: PCK@0.2 per joint and pooled, normalised by the torso (spec.torso; the
+  bounding box of the labelled joints when the spec has no torso), and the PCK curve.
+  Headline: PCK@0.2.
 
-   - faces (specs with inter-ocular points): NME inter-ocular (outer eye corners) and
-     inter-pupil per subset and overall, AUC@0.08 and FR@0.08 of the inter-ocular NME (AUC
-     exact, :func:`hourglass.metrics.auc`), per-landmark mean error, and the CED curve.
-     Headline: mean inter-ocular NME (lower is better).
-   - MPII (every subject has a head box): :func:`hourglass.metrics.pckh_table` at 0.5 and 0.1
-     with the "weighted" Mean (the official "Total"), per joint, and the PCKh curve.
-     Headline: PCKh@0.5 Mean.
-   - other bodies: PCK@0.2 per joint and pooled, normalised by the torso (spec.torso; the
-     bounding box of the labelled joints when the spec has no torso), and the PCK curve.
-     Headline: PCK@0.2.
-
-   Every headline is ``sum(num) / sum(den)`` of per-image terms (``EvalReport.per_image``),
-   which is what :func:`bootstrap_difference` resamples.
-4. :func:`plot_curves` draws the CED or PCK curves of one or more reports on one plot.
+Every headline is ``sum(num) / sum(den)`` of per-image terms (``EvalReport.per_image``),
+which is what :func:`hourglass.engine.comparison.bootstrap_difference` resamples.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
-import torch
-from torch import Tensor, nn
 
-__all__ = [
-    "EvalReport",
-    "Predictions",
-    "evaluation_set",
-    "bootstrap_difference",
-    "evaluate",
-    "forward",
-    "plot_curves",
-    "plot_per_keypoint",
-    "predict_dataset",
-    "to_image",
-]
+from hourglass.engine.inference import Predictions
+
+__all__ = ["EvalReport", "evaluation_set", "evaluate", "headline"]
 
 FACE_THRESHOLD = 0.08
 """AUC and failure-rate threshold of the 300-W reports (inter-ocular NME)."""
@@ -123,140 +102,6 @@ def evaluation_set(
     if len(subjects) == 0:
         raise ValueError(f"{subjects.name} holds no subjects to evaluate")
     return subjects
-
-
-# --- model -> image coordinates --------------------------------------------------------------
-def forward(model: nn.Module, kind: str, images: Tensor, spec: Any, *, flip: bool = False) -> Tensor:
-    """Network output for a batch of normalised crops, optionally with the flip test.
-
-    Args:
-        model: a stacked hourglass (``kind="heatmap"``) or a regressor (``"regression"``).
-        images: (B, 3, H, W) normalised crops on the model's device.
-        spec: the keypoint spec (its ``flip_index`` un-mirrors the flipped prediction).
-        flip: average with the prediction for the mirrored crops.
-
-    Returns:
-        float32 (B, K, h, w) heatmaps of the last stack, or (B, K, 2) normalised coordinates.
-    """
-    if kind not in ("heatmap", "regression"):
-        raise ValueError(f"kind must be 'heatmap' or 'regression', got {kind!r}")
-    out = model(images)
-    out = (out[:, -1] if kind == "heatmap" else out).float()
-    if not flip:
-        return out
-    mirrored = model(torch.flip(images, dims=[-1]))
-    mirrored = (mirrored[:, -1] if kind == "heatmap" else mirrored).float()
-    if kind == "heatmap":
-        from hourglass.codec import flip_test
-
-        return flip_test(out, mirrored, spec)
-    back = mirrored[:, list(spec.flip_index)].clone()
-    back[..., 0] = 1.0 - back[..., 0]  # u = (x + 0.5) / W and x -> W - 1 - x give u -> 1 - u
-    return 0.5 * (out + back)
-
-
-def to_image(
-    kind: str,
-    output: Tensor,
-    center: Any,
-    scale: Any,
-    rotation: Any = 0.0,
-    *,
-    input_size: Sequence[int],
-    sigma: float = 2.0,
-    decoder: str = "dark",
-) -> tuple[np.ndarray, np.ndarray]:
-    """Decode :func:`forward`'s output and map it to original image coordinates.
-
-    Args:
-        output: (B, K, h, w) heatmaps or (B, K, 2) normalised coordinates.
-        center: (B, 2) crop centres; scale: (B,) crop scales (200-px units); rotation: (B,) or
-            scalar degrees; all as used to cut the (unflipped) crops.
-        input_size: (W, H) of the network input (heatmaps are input / 4).
-        sigma: training heatmap sigma (DARK's blur sigma).
-        decoder: one of :data:`hourglass.codec.DECODE_METHODS` (heatmaps only).
-
-    Returns:
-        coords (B, K, 2) float64 image coordinates, scores (B, K) float64: the decoded heatmap
-        maximum for heatmap models; 1.0 for regression models, which give no confidence.
-    """
-    from hourglass.codec import decode_heatmaps, heatmap_to_image
-    from hourglass.geometry import crop_matrix, from_normalized, invert_affine, transform_points
-
-    output = output.detach().float().cpu()
-    center = np.asarray(center, dtype=np.float64).reshape(-1, 2)
-    scale = np.asarray(scale, dtype=np.float64).reshape(-1)
-    rotation = np.broadcast_to(np.asarray(rotation, dtype=np.float64), scale.shape)
-    if kind == "heatmap":
-        hm_size = (output.shape[-1], output.shape[-2])
-        coords, scores = decode_heatmaps(output, decoder, blur_sigma=sigma)
-        image = heatmap_to_image(coords.numpy().astype(np.float64), center, scale, hm_size, rotation)
-        return np.asarray(image), scores.numpy().astype(np.float64)
-    crop = from_normalized(output.numpy().astype(np.float64), tuple(input_size))  # (B, K, 2)
-    image = transform_points(crop, invert_affine(crop_matrix(center, scale, tuple(input_size), rotation)))
-    return np.asarray(image), np.ones(crop.shape[:2])
-
-
-class Predictions(NamedTuple):
-    """Predictions for N subjects: ``coords`` (N, K, 2) image coordinates, ``scores`` (N, K)."""
-
-    coords: np.ndarray
-    scores: np.ndarray
-
-
-def predict_dataset(
-    loaded: Any,
-    annotations: Any,
-    *,
-    flip: bool = False,
-    decoder: str = "dark",
-    batch_size: int = 32,
-    workers: int = 0,
-    progress: bool = True,
-) -> Predictions:
-    """Predict every subject of an annotation set from its un-augmented crop.
-
-    Args:
-        loaded: a :class:`hourglass.weights.LoadedModel` (see :func:`hourglass.weights.load_model`).
-        annotations: an :class:`~hourglass.data.AnnotationSet` with the model's keypoint spec.
-        flip, decoder: as :func:`forward` and :func:`to_image`.
-        batch_size, workers: DataLoader settings.
-        progress: show a tqdm progress bar.
-
-    Raises:
-        ValueError: the annotation set's spec differs from the model's.
-    """
-    from tqdm.auto import tqdm
-
-    from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
-
-    if annotations.spec != loaded.spec:
-        raise ValueError(
-            f"{annotations.name} has keypoint spec {annotations.spec.name!r} ({annotations.spec.num_keypoints} "
-            f"points) but model {loaded.path} predicts {loaded.spec.name!r} ({loaded.spec.num_keypoints}); "
-            "evaluate it on a dataset of its own keypoints"
-        )
-    size = loaded.input_size
-    hm = loaded.heatmap_size or (size[0] // 4, size[1] // 4)
-    pipe = TopDownPipeline(
-        PipelineConfig(input_size=size, heatmap_size=hm, sigma=loaded.sigma, train=False), loaded.spec
-    )
-    ds = KeypointDataset(annotations, pipe)
-    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
-    coords, scores = [], []
-    with torch.inference_mode():
-        for batch in tqdm(loader, desc=f"predict {annotations.name}", unit="batch", disable=not progress):
-            out = forward(loaded.model, loaded.kind, batch.image.to(loaded.device), loaded.spec, flip=flip)
-            c, s = to_image(
-                loaded.kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
-                input_size=size, sigma=loaded.sigma, decoder=decoder,
-            )  # fmt: skip
-            coords.append(c)
-            scores.append(s)
-    k = loaded.spec.num_keypoints
-    if not coords:
-        return Predictions(np.zeros((0, k, 2)), np.zeros((0, k)))
-    return Predictions(np.concatenate(coords), np.concatenate(scores))
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -453,118 +298,3 @@ def headline(pred: np.ndarray, annotations: Any) -> tuple[str, float]:
     """The headline metric name and value (the training validation metric)."""
     report = evaluate(pred, annotations)
     return report.metric, report.value
-
-
-# --- comparison ------------------------------------------------------------------------------
-def bootstrap_difference(
-    a: EvalReport, b: EvalReport, *, resamples: int = 2000, confidence: float = 0.95, seed: int = 0
-) -> dict[str, float]:
-    """Paired bootstrap of ``a.value - b.value`` over the subjects (the same resample for both).
-
-    Returns:
-        ``{"difference", "low", "high", "confidence", "resamples", "p_other_sign"}``: the observed
-        difference, the percentile interval, and the share of resamples whose difference has
-        the opposite sign (or is zero), a one-sided bootstrap p-value.
-
-    Raises:
-        ValueError: the reports are not on the same subjects or metric.
-    """
-    (na, da), (nb, db) = a.per_image, b.per_image
-    if a.metric != b.metric or na.shape != nb.shape:
-        raise ValueError(
-            f"reports differ ({a.dataset} {a.metric} on {na.shape[0]} subjects vs {b.dataset} {b.metric} on "
-            f"{nb.shape[0]}); compare predictions on the same annotation set"
-        )
-    if not 0 < confidence < 1 or resamples < 10:
-        raise ValueError(f"need 0 < confidence < 1 and resamples >= 10, got {confidence}, {resamples}")
-    rng = np.random.default_rng(seed)
-    n = na.shape[0]
-    diffs = np.empty(resamples)
-    chunk = max(1, 2_000_000 // max(n, 1))
-    for start in range(0, resamples, chunk):
-        idx = rng.integers(0, n, size=(min(chunk, resamples - start), n))
-        va = na[idx].sum(axis=1) / np.maximum(da[idx].sum(axis=1), 1e-12)
-        vb = nb[idx].sum(axis=1) / np.maximum(db[idx].sum(axis=1), 1e-12)
-        diffs[start : start + idx.shape[0]] = va - vb
-    observed = a.value - b.value
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(diffs, [alpha, 1 - alpha])
-    other = np.mean(diffs <= 0) if observed > 0 else np.mean(diffs >= 0)
-    return {
-        "difference": float(observed),
-        "low": float(low),
-        "high": float(high),
-        "confidence": float(confidence),
-        "resamples": int(resamples),
-        "p_other_sign": float(other),
-    }
-
-
-# --- plots -----------------------------------------------------------------------------------
-def _figure(size: tuple[float, float]):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=size)
-    FigureCanvasAgg(fig)
-    return fig
-
-
-def plot_curves(reports: Sequence[tuple[str, EvalReport]], path: str | Path, *, title: str | None = None) -> Path:
-    """CED (faces) or PCK-vs-threshold (bodies) of each ``(label, report)`` on one plot, as a PNG."""
-    if not reports:
-        raise ValueError("no reports to plot")
-    kinds = {r.kind for _, r in reports}
-    if len(kinds) != 1:
-        raise ValueError(f"cannot draw different kinds of report on one plot: {sorted(kinds)}")
-    fig = _figure((6.4, 4.8))
-    ax = fig.subplots()
-    kind = kinds.pop()
-    for label, r in reports:
-        x_label, xs, ys = r.curve
-        if kind == "face":
-            legend = f"{label}: NME {100 * r.value:.2f}%, AUC@0.08 {100 * r.tables['auc@0.08']['all']:.1f}%"
-        else:
-            legend = f"{label}: {r.metric} {100 * r.value:.1f}%"
-        ax.plot(100 * xs if kind == "face" else xs, 100 * ys, label=legend, linewidth=2)
-    first = reports[0][1]
-    if kind == "face":
-        ax.axvline(100 * FACE_THRESHOLD, color="gray", linestyle=":", linewidth=1)
-        ax.set(xlabel=f"{first.curve[0]} (%)", ylabel="images (%)", xlim=(0, 100 * CURVE_MAX["face"]))
-        default_title = f"CED on {first.dataset} ({first.num_subjects} faces)"
-    else:
-        ax.set(xlabel=first.curve[0], ylabel="correct keypoints (%)", xlim=(0, CURVE_MAX[kind]))
-        default_title = f"{'PCKh' if kind == 'mpii' else 'PCK'} on {first.dataset} ({first.num_subjects} people)"
-    ax.set(ylim=(0, 100), title=title or default_title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
-
-
-def plot_per_keypoint(reports: Sequence[tuple[str, EvalReport]], path: str | Path) -> Path:
-    """Grouped bars of each report's per-keypoint headline measure (error or PCK), as a PNG."""
-    if not reports:
-        raise ValueError("no reports to plot")
-    names = reports[0][1].keypoint_names
-    key = next(iter(reports[0][1].per_keypoint))
-    k = len(names)
-    fig = _figure((max(6.4, 0.16 * k * len(reports) + 2), 4.0))
-    ax = fig.subplots()
-    width = 0.8 / len(reports)
-    x = np.arange(k)
-    for i, (label, r) in enumerate(reports):
-        ax.bar(x + (i - (len(reports) - 1) / 2) * width, 100 * r.per_keypoint[key], width, label=label)
-    ax.set_xticks(x)
-    ax.set_xticklabels(names if k <= 20 else [str(i) for i in range(k)], rotation=90 if k <= 20 else 0, fontsize=7)
-    ax.set(ylabel=f"{key} (%)", xlabel="keypoint" if k <= 20 else "keypoint index", title=f"per keypoint: {key}")
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    return path
