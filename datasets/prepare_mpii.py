@@ -18,7 +18,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from hourglass.data.mpii import load_mpii_h5, load_mpii_mat, split_by_reference, write_mpii_json
+from hourglass.data.mpii import split_by_reference, write_mpii_json
+from hourglass.data.mpii_h5 import load_mpii_h5
+from hourglass.data.mpii_mat import load_mpii_mat
 from hourglass.data.records import DataError
 
 

@@ -12,14 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hourglass.data.coco import (
-    COCO_KEYPOINT_STATS,
-    coco_box_to_box,
-    coco_keypoint_ap,
-    coco_results,
-    load_coco,
-    write_coco_results,
-)
+from hourglass.data.coco import coco_box_to_box, load_coco
+from hourglass.data.coco_eval import COCO_KEYPOINT_STATS, coco_keypoint_ap, coco_results, write_coco_results
 from hourglass.data.records import DataError
 from hourglass.keypoints import COCO
 

@@ -19,15 +19,14 @@ import pytest
 import scipy.io
 
 from hourglass.data.mpii import (
-    load_mpii_h5,
-    load_mpii_headboxes,
     load_mpii_json,
-    load_mpii_mat,
     mpii_crop_center_scale,
     mpii_raw_center_scale,
     split_by_reference,
     write_mpii_json,
 )
+from hourglass.data.mpii_h5 import load_mpii_h5
+from hourglass.data.mpii_mat import load_mpii_headboxes, load_mpii_mat
 from hourglass.data.records import DataError
 from hourglass.keypoints import MPII
 

@@ -198,7 +198,8 @@ def test_calibrated_face_crops_on_real_300w(shared_data, faces):
     under 0.2); predicted / true scale 0.81-1.14 (p5-p95). So: at least 5 of these 8 faces are found, and
     every found face's crop centre is within 0.2 and its scale within [0.75, 1.33] of the truth.
     """
-    from hourglass.data.w300 import landmark_center_scale, read_pts
+    from hourglass.data.pts import read_pts
+    from hourglass.data.w300 import landmark_center_scale
 
     folder = shared_data("300w/afw")
     images = sorted(folder.glob("*.jpg"))[:8]

@@ -17,17 +17,17 @@ from hourglass.data.records import Annotation, AnnotationSet, DataError, drop_mi
 _EXPORTS = {
     "read_image": "io",
     "load_300w": "w300",
-    "load_face_coco_json": "w300",
-    "read_pts": "w300",
+    "load_face_coco_json": "face_json",
+    "read_pts": "pts",
     "load_mpii_json": "mpii",
-    "load_mpii_h5": "mpii",
-    "load_mpii_mat": "mpii",
-    "load_mpii_headboxes": "mpii",
+    "load_mpii_h5": "mpii_h5",
+    "load_mpii_mat": "mpii_mat",
+    "load_mpii_headboxes": "mpii_mat",
     "load_lsp": "lsp",
     "split_indices": "lsp",
     "load_coco": "coco",
-    "write_coco_results": "coco",
-    "coco_keypoint_ap": "coco",
+    "write_coco_results": "coco_eval",
+    "coco_keypoint_ap": "coco_eval",
     "load_custom": "custom",
     "PipelineConfig": "pipeline",
     "TopDownPipeline": "pipeline",
@@ -83,10 +83,11 @@ def load_dataset(name: str, root: str | Path, split: str, **kwargs: Any) -> Anno
 
         return load_lsp(root, split=split, **kwargs)
     if key == "mpii":
-        from hourglass.data import mpii
+        from hourglass.data.mpii import load_mpii_json
+        from hourglass.data.mpii_h5 import load_mpii_h5
 
         ann = _one_of(root, [f"annot/{split}.json", f"annot/{split}.h5"], f"MPII split {split!r}")
-        loader = mpii.load_mpii_json if ann.suffix == ".json" else mpii.load_mpii_h5
+        loader = load_mpii_json if ann.suffix == ".json" else load_mpii_h5
         return loader(ann, root / "images", **kwargs)
     if key == "coco":
         from hourglass.data.coco import load_coco

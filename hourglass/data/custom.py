@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from hourglass.data.coco import (
+from hourglass.data.coco_json import (
     Problems,
     area_problem,
     build_records,

@@ -1,0 +1,274 @@
+"""COCO keypoint results files and OKS AP/AR through pycocotools' ``COCOeval``.
+
+:func:`coco_results` and :func:`write_coco_results` turn predictions into COCO's results
+format. Keypoints are written unchanged: COCO's keypoint convention is this library's (see
+:mod:`hourglass.data.coco`), and OKS only compares keypoints with keypoints, so results written
+here are scored exactly as pycocotools scores any other. :func:`coco_keypoint_ap` scores a
+results file or list against a ground-truth file.
+
+Bad input raises :class:`~hourglass.data.records.DataError` naming the file and the entry; a
+missing file raises ``FileNotFoundError``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import logging
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hourglass.data.coco_json import image_table, is_id, numeric_rows, parse_keypoints, read_json, require_list
+from hourglass.data.records import DataError
+from hourglass.keypoints import COCO
+
+__all__ = [
+    "coco_results",
+    "write_coco_results",
+    "coco_keypoint_ap",
+    "KeypointAP",
+    "COCO_KEYPOINT_STATS",
+]
+
+logger = logging.getLogger("hourglass.data")
+
+COCO_KEYPOINT_STATS = ("AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75", "ARm", "ARl")
+"""Names of the 10 numbers of ``COCOeval.summarize()`` for keypoints, in its order."""
+
+
+# --- results --------------------------------------------------------------------------------
+
+
+def coco_results(
+    image_ids: Sequence[Any],
+    keypoints: Any,
+    scores: Any,
+    instance_scores: Any,
+    category_id: int = 1,
+) -> list[dict[str, Any]]:
+    """Predictions -> COCO keypoint results (a list of dicts, ready for ``json.dump``).
+
+    Args:
+        image_ids: N COCO image ids (int or str), one per predicted instance.
+        keypoints: (N, K, 2) predicted keypoints (x, y), image coordinates in this library's
+            convention, which for keypoints is COCO's (written unchanged).
+        scores: (N, K) per-keypoint confidences (written as the third value of each triplet).
+        instance_scores: (N,) instance scores used to rank detections.
+        category_id: COCO category of the predictions (1 = person).
+
+    Returns:
+        N dicts ``{"image_id", "category_id", "keypoints": [x, y, score] * K, "score"}``.
+    """
+    kp = np.asarray(keypoints, dtype=np.float64)
+    if kp.ndim != 3 or kp.shape[-1] != 2:
+        raise ValueError(f"keypoints must have shape (N, K, 2), got {kp.shape}")
+    n, k = kp.shape[:2]
+    sc = np.asarray(scores, dtype=np.float64)
+    inst = np.asarray(instance_scores, dtype=np.float64)
+    if sc.shape != (n, k):
+        raise ValueError(f"scores must have shape (N, K) = ({n}, {k}), got {sc.shape}")
+    if inst.shape != (n,):
+        raise ValueError(f"instance_scores must have shape (N,) = ({n},), got {inst.shape}")
+    ids = list(image_ids)
+    if len(ids) != n:
+        raise ValueError(f"got {len(ids)} image ids for {n} predicted instances")
+    for name, arr in (("keypoints", kp), ("scores", sc), ("instance_scores", inst)):
+        if not np.all(np.isfinite(arr)):
+            bad = np.argwhere(~np.isfinite(arr))[0].tolist()
+            raise ValueError(f"{name} must be finite; entry {bad} is {arr[tuple(bad)]}")
+    ids = [i.item() if isinstance(i, np.generic) else i for i in ids]
+    for i in ids:
+        if not is_id(i):
+            raise ValueError(f"image ids must be integers or strings, got {i!r}")
+    flat = np.concatenate([kp, sc[..., None]], axis=-1).reshape(n, 3 * k)  # (N, K*3) as [x, y, s] * K
+    return [
+        {"image_id": ids[i], "category_id": int(category_id), "keypoints": flat[i].tolist(), "score": float(inst[i])}
+        for i in range(n)
+    ]
+
+
+def write_coco_results(
+    path: str | os.PathLike,
+    image_ids: Sequence[Any],
+    keypoints: Any,
+    scores: Any,
+    instance_scores: Any,
+    category_id: int = 1,
+) -> Path:
+    """Write predictions as a COCO keypoint results JSON (see :func:`coco_results` for the arguments).
+
+    The file is written to a temporary file beside ``path`` and renamed into place, so a
+    crash never leaves a half-written results file. Parent folders are created. Returns the path.
+    """
+    results = coco_results(image_ids, keypoints, scores, instance_scores, category_id)
+    out = Path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(results, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return out
+
+
+# --- evaluation -----------------------------------------------------------------------------
+
+
+class KeypointAP(dict):
+    """The 10 COCO keypoint numbers by name (:data:`COCO_KEYPOINT_STATS`), as floats in [0, 1].
+
+    A number is NaN where pycocotools prints -1 (no ground truth in that area range). The
+    ``text`` attribute holds pycocotools' printed summary table.
+    """
+
+    text: str = ""
+
+
+def _load_results(results: Any) -> tuple[list, str]:
+    if isinstance(results, (str, os.PathLike)):
+        path = Path(results)
+        data = read_json(path)
+        if not isinstance(data, list):
+            raise DataError(f"{path}: COCO results are a JSON list of detections, got a {type(data).__name__}")
+        return data, str(path)
+    if not isinstance(results, list):
+        raise TypeError(f"results must be a JSON file path or a list of dicts, got {type(results).__name__}")
+    return copy.deepcopy(results), "results"
+
+
+def coco_keypoint_ap(
+    ann_json: str | os.PathLike,
+    results: Any,
+    *,
+    category_id: int = 1,
+    sigmas: Any = None,
+) -> KeypointAP:
+    """OKS-based keypoint AP/AR with pycocotools' ``COCOeval`` (iouType ``"keypoints"``).
+
+    Args:
+        ann_json: COCO ground-truth file (annotations need ``keypoints``, ``bbox``, ``area``;
+            where absent, ``num_keypoints`` is the count of ``v > 0`` and ``iscrowd`` is 0).
+        results: a results JSON file (e.g. from :func:`write_coco_results`) or the list of
+            dicts from :func:`coco_results`; not modified.
+        category_id: the category evaluated.
+        sigmas: (K,) OKS constants; default :data:`hourglass.keypoints.COCO` ``.oks_sigmas``
+            (pycocotools' own), required when K != 17.
+
+    Returns:
+        :class:`KeypointAP`: ``{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75",
+        "ARm", "ARl"}`` and ``.text``, the summary table pycocotools would print. Its prints
+        are captured, never shown; the progress lines go to the ``hourglass.data`` debug log.
+    """
+    from pycocotools.coco import COCO as CocoApi
+    from pycocotools.cocoeval import COCOeval
+
+    gt_path = Path(ann_json)
+    gt = read_json(gt_path)
+    if not isinstance(gt, dict):
+        raise DataError(f"{gt_path}: a COCO annotation file is a JSON object, got a {type(gt).__name__}")
+    gt_images = image_table(require_list(gt, "images", gt_path), gt_path)
+    gt_anns = []
+    gt_ids: dict[Any, int] = {}
+    gt_where: list[str] = []
+    k = None
+    for i, a in enumerate(require_list(gt, "annotations", gt_path)):
+        if not isinstance(a, dict) or a.get("category_id") != category_id:
+            continue
+        where = f"{gt_path} annotations[{i}] (id {a.get('id')!r})"
+        missing = [key for key in ("id", "image_id", "keypoints", "bbox", "area") if key not in a]
+        if missing:
+            raise DataError(f"{where}: missing the key(s) {missing} needed by COCOeval")
+        if not is_id(a["image_id"]) or a["image_id"] not in gt_images:
+            raise DataError(f"{where}: image_id {a['image_id']!r} is not in the file's 'images'")
+        if not isinstance(a["keypoints"], list) or len(a["keypoints"]) % 3 or (k and len(a["keypoints"]) != 3 * k):
+            raise DataError(f"{where}: keypoints must be a flat [x, y, v] * K list, the same K for every annotation")
+        k = len(a["keypoints"]) // 3
+        if a["id"] in gt_ids:
+            raise DataError(f"{where}: duplicate annotation id (also annotations[{gt_ids[a['id']]}])")
+        gt_ids[a["id"]] = i
+        gt_anns.append(a)
+        gt_where.append(where)
+    if k is None:
+        raise DataError(f"{gt_path}: no annotation with category_id {category_id}; nothing to evaluate")
+    names = COCO.names if k == COCO.num_keypoints else tuple(str(j) for j in range(k))
+    _, gt_vis, gt_why = parse_keypoints([a["keypoints"] for a in gt_anns], names)
+    for where, why in zip(gt_where, gt_why, strict=True):
+        if why is not None:
+            raise DataError(f"{where}: {why}")
+    # COCOeval needs num_keypoints (it ignores ground truths with 0) and iscrowd; fill them in
+    # where the file omits them: the count of v > 0, and not crowd.
+    gt_anns = [
+        {"num_keypoints": int(np.count_nonzero(v)), "iscrowd": 0, **a} for a, v in zip(gt_anns, gt_vis, strict=True)
+    ]
+    if sigmas is None:
+        if k != COCO.num_keypoints:
+            raise ValueError(f"{gt_path} has K = {k} keypoints; pass sigmas (K,) for its OKS constants")
+        sigmas = COCO.oks_sigmas
+    sig = np.asarray(sigmas, dtype=np.float64)
+    if sig.shape != (k,) or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ValueError(f"sigmas must be K = {k} positive numbers, got {sigmas!r}")
+
+    dets, source = _load_results(results)
+    for i, d in enumerate(dets):
+        if not isinstance(d, dict) or any(key not in d for key in ("image_id", "keypoints", "score")):
+            raise DataError(
+                f"{source}[{i}]: a detection is an object with 'image_id', 'keypoints' and 'score', got {d!r:.200}"
+            )
+        if not is_id(d["image_id"]) or d["image_id"] not in gt_images:
+            raise DataError(
+                f"{source}[{i}]: image_id {d['image_id']!r} is not in {gt_path}; results must use its image ids"
+            )
+        d.setdefault("category_id", category_id)
+    values, why = numeric_rows([d["keypoints"] for d in dets], 3 * k, "keypoints [x, y, score] * K")
+    det_scores, score_why = numeric_rows([[d["score"]] for d in dets], 1, "score")
+    finite = np.all(np.isfinite(values), axis=1) & np.isfinite(det_scores[:, 0])
+    for i in np.flatnonzero(~finite):
+        reason = why[i] or score_why[i] or f"keypoints and score must be finite numbers, got {dets[i]!r:.200}"
+        raise DataError(f"{source}[{i}]: {reason}")
+
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        coco_gt = CocoApi()
+        coco_gt.dataset = {
+            "images": list(gt_images.values()),
+            "categories": gt.get("categories", []),
+            "annotations": gt_anns,
+        }
+        coco_gt.createIndex()
+        if dets:
+            coco_dt = coco_gt.loadRes(dets)
+        else:  # loadRes cannot take an empty list; no detections scores 0
+            coco_dt = CocoApi()
+            coco_dt.dataset = {
+                "images": list(gt_images.values()),
+                "categories": gt.get("categories", []),
+                "annotations": [],
+            }
+            coco_dt.createIndex()
+        ev = COCOeval(coco_gt, coco_dt, iouType="keypoints")
+        ev.params.kpt_oks_sigmas = sig
+        ev.params.catIds = [category_id]
+        ev.evaluate()
+        ev.accumulate()
+        before = log.tell()
+        ev.summarize()
+    text = log.getvalue()
+    logger.debug("pycocotools output:\n%s", text[:before])
+    out = KeypointAP(
+        {name: (float("nan") if v == -1 else float(v)) for name, v in zip(COCO_KEYPOINT_STATS, ev.stats, strict=True)}
+    )
+    out.text = text[before:]
+    return out
