@@ -1,34 +1,12 @@
-"""Heatmap codec: keypoints <-> Gaussian heatmaps, flip test, heatmap -> image coordinates.
+"""Heatmap decoding (argmax, quarter, DARK, soft-argmax) and heatmap -> image coordinates.
 
-Every function here uses the pixel convention of :mod:`hourglass.geometry`: the centre of
-heatmap pixel (column i, row j) is at (x, y) = (i, j), so the argmax index of a heatmap *is*
-its coordinate and a map of size (W, H) covers ``[-0.5, W - 0.5) x [-0.5, H - 0.5)``. No +-0.5
-is added anywhere. (The popular implementations disagree here: after the quarter-pixel step
-some add +0.5, some subtract 0.5 and some add nothing, and several truncate the final image
-coordinates to integers. Their numbers are reproduced by shifting this module's float output,
-never by changing it.)
-
-Encoding is *unbiased* (DARK): the Gaussian sits at the exact sub-pixel keypoint, evaluated at
-the pixel centres. Decoding offers four methods, see :func:`decode_heatmaps`. Round trip on a
-48x64 map with sigma 2 (points at least 3 sigma inside; ``tests/test_codec.py``): mean
-absolute error per coordinate 1e-5 px for ``dark``, 0.0024 px for ``soft-argmax``, 0.125 px
-for ``quarter`` and 0.25 px for ``argmax``. Within about 3 sigma of the map border every
-method is worse (the Gaussian is cut off there); DARK's replicate-border blur pulls toward
-the border by up to ~0.8 px, more than ``quarter``'s error there.
-
-All functions are pure and batched: B batch, K keypoints, H/W heatmap height and width,
-coordinates are (x, y) and a size tuple is (W, H). They take numpy arrays or torch tensors
-(CPU or CUDA) and return the same kind; tensors stay on their device and inputs are never
-modified. Internally everything is computed with torch (numpy inputs are wrapped without a
-copy), with two CPU shortcuts: the argmax is taken by numpy, which is several times faster
-than torch's on many short rows, and large outputs are allocated by numpy, which asks the
-kernel for huge pages.
+:func:`decode_heatmaps` gives coordinates on the heatmaps and scores; :func:`heatmap_to_image`
+maps the coordinates back through the inverse of the crop that placed the image on the maps.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,168 +14,13 @@ import numpy as np
 import torch
 
 from hourglass._array import ArrayLike, is_tensor
+from hourglass.codec._tensors import _NUMPY_DTYPES, _check_positive, _check_size, _float, _heatmap_batch, _result
 from hourglass.geometry import crop_matrix, invert_affine, transform_points
-from hourglass.keypoints import KeypointSpec
-
-__all__ = [
-    "DECODE_METHODS",
-    "encode_heatmaps",
-    "decode_heatmaps",
-    "flip_heatmaps",
-    "flip_test",
-    "heatmap_to_image",
-]
 
 DECODE_METHODS = ("argmax", "quarter", "dark", "soft-argmax")
 """Names accepted by :func:`decode_heatmaps`."""
 
 _LOG_EPS = 1e-10  # DARK: blurred values are clamped here before the log
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
-
-
-# --- array plumbing ---------------------------------------------------------------------------
-def _as_tensor(x: Any, name: str) -> tuple[torch.Tensor, bool]:
-    """``x`` as a tensor (numpy input wrapped without a copy) and whether it was not a tensor."""
-    if is_tensor(x):
-        return x, False
-    a = np.asarray(x)
-    if a.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a numpy array or torch tensor of numbers, got dtype {a.dtype}")
-    a = np.ascontiguousarray(a)
-    with warnings.catch_warnings():  # read-only arrays are fine: nothing here writes to inputs
-        warnings.simplefilter("ignore", UserWarning)
-        return torch.from_numpy(a), True
-
-
-def _float(t: torch.Tensor) -> torch.Tensor:
-    """float32/float64 kept; half precision computed in float32; integers and bool in float64."""
-    if t.dtype in (torch.float32, torch.float64):
-        return t
-    return t.to(torch.float32 if t.is_floating_point() else torch.float64)
-
-
-def _result(t: torch.Tensor, as_numpy: bool) -> ArrayLike:
-    return t.numpy() if as_numpy else t
-
-
-def _empty(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    if device.type == "cpu" and dtype in _NUMPY_DTYPES:
-        # numpy madvises large buffers into huge pages: filling a fresh 64 MB torch buffer
-        # page-faults about three times slower than filling a numpy one.
-        return torch.from_numpy(np.empty(shape, dtype=_NUMPY_DTYPES[dtype]))
-    return torch.empty(shape, dtype=dtype, device=device)
-
-
-def _check_size(size: Sequence[int]) -> tuple[int, int]:
-    try:
-        w, h = (int(v) for v in size)
-        ok = w > 0 and h > 0 and (w, h) == tuple(size)
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise ValueError(f"heatmap_size must be a (W, H) pair of positive integers, got {size!r}")
-    return w, h
-
-
-def _check_positive(value: Any, name: str) -> float:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        v = math.nan
-    if not (math.isfinite(v) and v > 0):
-        raise ValueError(f"{name} must be a finite positive number, got {value!r}")
-    return v
-
-
-def _torch_dtype(dtype: Any) -> torch.dtype:
-    if isinstance(dtype, torch.dtype):
-        out = dtype
-    else:
-        try:
-            out = {np.dtype(np.float16): torch.float16, np.dtype(np.float32): torch.float32,
-                   np.dtype(np.float64): torch.float64}.get(np.dtype(dtype))  # fmt: skip
-        except TypeError:
-            out = None
-    if out is None or not out.is_floating_point:
-        raise ValueError(f"dtype must be a floating dtype such as float32 or float64, got {dtype!r}")
-    return out
-
-
-def _heatmap_batch(heatmaps: Any, name: str = "heatmaps") -> tuple[torch.Tensor, bool, bool]:
-    """(B, K, H, W) tensor view, whether the input was numpy, whether it had no batch axis."""
-    t, as_numpy = _as_tensor(heatmaps, name)
-    if t.dim() not in (3, 4):
-        raise ValueError(f"{name} must have shape (B, K, H, W) or (K, H, W), got {tuple(t.shape)}")
-    return (t if t.dim() == 4 else t.unsqueeze(0)), as_numpy, t.dim() == 3
-
-
-# --- encoding ---------------------------------------------------------------------------------
-def encode_heatmaps(
-    keypoints: ArrayLike,
-    visible: ArrayLike | None,
-    heatmap_size: Sequence[int],
-    sigma: float = 2.0,
-    dtype: Any = np.float32,
-) -> tuple[ArrayLike, ArrayLike]:
-    """Unnormalised Gaussian target heatmaps centred at the exact sub-pixel keypoints.
-
-    Pixel (i, j) of map k holds ``exp(-((i - x)^2 + (j - y)^2) / (2 sigma^2))``, built as the
-    outer product of two 1-D Gaussians; the peak is 1 only when (x, y) is a pixel centre.
-
-    Args:
-        keypoints: (B, K, 2) or (K, 2) keypoints (x, y) in heatmap coordinates (map image
-            points with ``geometry.crop_matrix`` at the heatmap size).
-        visible: (B, K) or (K,) bool mask, or None when every keypoint is visible.
-        heatmap_size: (W, H) of the maps.
-        sigma: Gaussian standard deviation in heatmap pixels.
-        dtype: floating dtype of the result (numpy or torch dtype).
-
-    Returns:
-        heatmaps (B, K, H, W) and weights (B, K) (without the B axis for (K, 2) input), of
-        ``dtype``, of the keypoints' kind (numpy, or tensors on the keypoints' device), not
-        tracked by autograd. The weight is 1, or 0 with an all-zero map for a keypoint that is
-        invisible, non-finite, or outside the map extent ``[-0.5, W - 0.5) x [-0.5, H - 0.5)``.
-    """
-    kp, as_numpy = _as_tensor(keypoints, "keypoints")
-    if kp.dim() not in (2, 3) or kp.shape[-1] != 2:
-        raise ValueError(f"keypoints must have shape (B, K, 2) or (K, 2), got {tuple(kp.shape)}")
-    w, h = _check_size(heatmap_size)
-    sigma = _check_positive(sigma, "sigma")
-    out_dtype = _torch_dtype(dtype)
-    with torch.no_grad():
-        heatmaps, weights = _encode(kp, visible, w, h, sigma, out_dtype)
-    return _result(heatmaps, as_numpy), _result(weights, as_numpy)
-
-
-def _encode(
-    kp: torch.Tensor, visible: Any, w: int, h: int, sigma: float, out_dtype: torch.dtype
-) -> tuple[torch.Tensor, torch.Tensor]:
-    device = kp.device
-    kp = kp.to(torch.float64)  # the centre exactly; the 1-D Gaussians are small
-    x, y = kp[..., 0], kp[..., 1]
-    valid = torch.isfinite(x) & torch.isfinite(y) & (x >= -0.5) & (x < w - 0.5) & (y >= -0.5) & (y < h - 0.5)
-    if visible is not None:
-        vis, _ = _as_tensor(visible, "visible")
-        if vis.dtype != torch.bool:
-            raise TypeError(f"visible must be a bool mask, got dtype {vis.dtype}; pass e.g. visible > 0")
-        if tuple(vis.shape) != tuple(kp.shape[:-1]):
-            raise ValueError(
-                f"visible must have shape {tuple(kp.shape[:-1])} to match keypoints, got {tuple(vis.shape)}"
-            )
-        valid &= vis.to(device)
-    # In units of sigma * sqrt(2), so that a profile is exp(-d^2). An invalid keypoint is moved
-    # to infinity: its profile is exp(-inf) = 0 without NaN, and its map is all zeros.
-    k = 1.0 / (sigma * math.sqrt(2.0))
-    x = torch.where(valid, x * k, math.inf)
-    y = torch.where(valid, y * k, math.inf)
-    cols = torch.arange(w, dtype=torch.float64, device=device) * k
-    rows = torch.arange(h, dtype=torch.float64, device=device) * k
-    gx = (cols - x[..., None]).square_().neg_().exp_().to(out_dtype)  # (B, K, W)
-    gy = (rows - y[..., None]).square_().neg_().exp_().to(out_dtype)  # (B, K, H)
-
-    heatmaps = _empty(tuple(kp.shape[:-1]) + (h, w), out_dtype, device)
-    torch.mul(gy[..., :, None], gx[..., None, :], out=heatmaps)
-    return heatmaps, valid.to(out_dtype)
 
 
 # --- decoding ---------------------------------------------------------------------------------
@@ -391,81 +214,6 @@ def decode_heatmaps(
     if unbatched:
         coords, scores = coords[0], scores[0]
     return _result(coords, as_numpy), _result(scores, as_numpy)
-
-
-# --- flip test --------------------------------------------------------------------------------
-def _flip_permutation(flip_index: KeypointSpec | Sequence[int], k: int) -> list[int]:
-    if isinstance(flip_index, KeypointSpec):
-        perm = list(flip_index.flip_index)
-    else:
-        a = np.asarray(flip_index.cpu() if is_tensor(flip_index) else flip_index)
-        if a.ndim != 1 or (a.size and a.dtype.kind not in "iu"):
-            raise TypeError(f"flip_index must be a KeypointSpec or a sequence of ints, got {flip_index!r}")
-        perm = [int(v) for v in a]
-    if len(perm) != k:
-        raise ValueError(f"flip_index has {len(perm)} entries but the heatmaps have K = {k} channels")
-    if sorted(perm) != list(range(k)) or any(perm[j] != i for i, j in enumerate(perm)):
-        raise ValueError(
-            f"flip_index must be an involution of range({k}) (each keypoint maps to its mirror partner "
-            f"and back), got {perm}"
-        )
-    return perm
-
-
-def _flip(t: torch.Tensor, flip_index: KeypointSpec | Sequence[int]) -> torch.Tensor:
-    """(B, K, H, W) -> the same maps mirrored along W with channels permuted (a new tensor)."""
-    index = torch.tensor(_flip_permutation(flip_index, t.shape[1]), dtype=torch.long, device=t.device)
-    return t.index_select(1, index).flip(-1)
-
-
-def flip_heatmaps(heatmaps: ArrayLike, flip_index: KeypointSpec | Sequence[int]) -> ArrayLike:
-    """Heatmaps of the horizontally mirrored image: mirror along W and swap left/right channels.
-
-    Channel k of the result is channel ``flip_index[k]`` mirrored. Mirroring a map of width W
-    sends pixel column i to W - 1 - i, and under this library's convention that is exactly the
-    continuous map x -> W - 1 - x of ``geometry.crop_matrix(..., flip=True)``: no one-pixel
-    shift is needed (repositories that encode at shifted pixel positions need one).
-
-    Args:
-        heatmaps: (B, K, H, W) or (K, H, W).
-        flip_index: a :class:`~hourglass.keypoints.KeypointSpec` or its K-entry flip permutation.
-
-    Returns:
-        (B, K, H, W) (or (K, H, W)), a new array or tensor of the input's kind and dtype.
-    """
-    t, as_numpy, unbatched = _heatmap_batch(heatmaps)
-    out = _flip(t, flip_index)
-    return _result(out[0] if unbatched else out, as_numpy)
-
-
-def flip_test(
-    heatmaps: ArrayLike, heatmaps_of_flipped_image: ArrayLike, flip_index: KeypointSpec | Sequence[int]
-) -> ArrayLike:
-    """Average of ``heatmaps`` and the un-flipped heatmaps of the mirrored input image.
-
-    Args:
-        heatmaps: (B, K, H, W) or (K, H, W) maps predicted for the image.
-        heatmaps_of_flipped_image: same shape, predicted for the horizontally mirrored image.
-        flip_index: a KeypointSpec or its flip permutation (see :func:`flip_heatmaps`).
-
-    Returns:
-        (B, K, H, W) (or (K, H, W)) averaged float maps, of the inputs' kind.
-    """
-    if is_tensor(heatmaps) != is_tensor(heatmaps_of_flipped_image):
-        raise TypeError("heatmaps and heatmaps_of_flipped_image must both be numpy arrays or both torch tensors")
-    t, as_numpy, unbatched = _heatmap_batch(heatmaps)
-    tf, _, _ = _heatmap_batch(heatmaps_of_flipped_image, "heatmaps_of_flipped_image")
-    if t.shape != tf.shape:
-        raise ValueError(
-            f"heatmaps {tuple(heatmaps.shape)} and heatmaps_of_flipped_image "
-            f"{tuple(heatmaps_of_flipped_image.shape)} must have the same shape"
-        )
-    out = _flip(_float(tf), flip_index)  # a new tensor: safe to update in place
-    if out.dtype == torch.promote_types(out.dtype, t.dtype):
-        out = out.add_(t).mul_(0.5)
-    else:
-        out = (out + t) * 0.5
-    return _result(out[0] if unbatched else out, as_numpy)
 
 
 # --- back to the image ------------------------------------------------------------------------

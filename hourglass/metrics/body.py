@@ -1,0 +1,122 @@
+"""Body-pose metrics: PCK with any normaliser (one threshold, a curve, per-image counts) and COCO OKS.
+
+The MPII PCKh table, which builds on the same counts, is in :mod:`hourglass.metrics.pckh`; the
+conventions (masks, normalisers, ``<=``) are in :mod:`hourglass.metrics`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from hourglass.metrics._common import (
+    _check_finite,
+    _correct_counts,
+    _mask,
+    _pair,
+    _ratio,
+    _scaled_errors,
+    _threshold,
+    _thresholds,
+)
+
+
+# --- PCK -------------------------------------------------------------------------------------
+class PCKResult(NamedTuple):
+    """PCK at one threshold. ``per_keypoint`` (K,) is NaN where a keypoint is never labelled;
+    ``counts`` (K,) are the labelled keypoints evaluated; ``mean`` pools all of them."""
+
+    per_keypoint: np.ndarray
+    counts: np.ndarray
+    mean: float
+    threshold: float
+
+
+class PCKCurve(NamedTuple):
+    """PCK against threshold: ``thresholds`` (T,), ``per_keypoint`` (T, K), ``mean`` (T,), ``counts`` (K,)."""
+
+    thresholds: np.ndarray
+    per_keypoint: np.ndarray
+    mean: np.ndarray
+    counts: np.ndarray
+
+
+def pck_curve(pred: Any, gt: Any, mask: Any, normalizer: Any, thresholds: Any, *, inclusive: bool = True) -> PCKCurve:
+    """PCK for several thresholds at once (for PCK-vs-threshold plots).
+
+    Args:
+        pred, gt: (N, K, 2) predicted and ground-truth points.
+        mask: (N, K) bool, True where the ground truth is labelled (None: all).
+        normalizer: (N,) per-sample normaliser (:func:`torso_size`, :func:`bbox_size`,
+            :func:`head_size`); NaN leaves the sample out.
+        thresholds: (T,) non-negative thresholds on error / normaliser.
+        inclusive: count ``<=`` (default) or ``<`` as correct.
+    """
+    ts = _thresholds(thresholds)
+    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
+    correct = _correct_counts(scaled, used, ts, inclusive)  # (T, K)
+    counts = used.sum(axis=0)
+    return PCKCurve(ts, _ratio(correct, counts), _ratio(correct.sum(axis=1), counts.sum()), counts)
+
+
+def pck(pred: Any, gt: Any, mask: Any, normalizer: Any, threshold: float = 0.2, *, inclusive: bool = True) -> PCKResult:
+    """Percentage of correct keypoints (as a fraction) at one threshold.
+
+    A labelled keypoint is correct when ``||pred - gt|| / normalizer <= threshold``. Arguments
+    as :func:`pck_curve`. ``mean`` pools every evaluated keypoint (NaN when there is none).
+    """
+    t = _threshold(threshold)
+    c = pck_curve(pred, gt, mask, normalizer, [t], inclusive=inclusive)
+    return PCKResult(c.per_keypoint[0], c.counts, float(c.mean[0]), t)
+
+
+def pck_per_image(
+    pred: Any, gt: Any, mask: Any, normalizer: Any, threshold: float = 0.2, *, inclusive: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-image correct and evaluated keypoint counts at one threshold.
+
+    The terms behind :func:`pck`: ``correct.sum() / evaluated.sum()`` equals ``pck(...).mean``,
+    so resampling images (a bootstrap over the test set) resamples these pairs. Arguments as
+    :func:`pck_curve`; leave keypoints out of the count (MPII's pelvis and thorax) by clearing
+    their column of ``mask``.
+
+    Returns:
+        correct (N,) and evaluated (N,), float64.
+    """
+    t = _threshold(threshold)
+    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
+    hit = used & ((scaled <= t) if inclusive else (scaled < t))
+    return hit.sum(axis=1).astype(np.float64), used.sum(axis=1).astype(np.float64)
+
+
+# --- COCO OKS --------------------------------------------------------------------------------
+def oks(pred: Any, gt: Any, gt_visible: Any, area: Any, sigmas: Any) -> np.ndarray:
+    """Object keypoint similarity (N,) of each prediction with its ground truth, as COCO defines it.
+
+    ``e = d^2 / ((2 sigma)^2 * (area + eps) * 2)``, OKS = mean of ``exp(-e)`` over the labelled
+    ground-truth keypoints (eps = ``np.spacing(1)``, as pycocotools).
+
+    Args:
+        pred, gt: (N, K, 2) points.
+        gt_visible: (N, K) bool, True where the ground truth is labelled (COCO ``v > 0``).
+        area: (N,) ground-truth object areas (segment area in COCO), non-negative.
+        sigmas: (K,) per-keypoint constants, e.g. ``COCO.oks_sigmas`` (already divided by 10).
+
+    Returns NaN for a sample without labelled keypoints (pycocotools then measures the distance
+    to the box instead; that case and the matching belong to COCOeval).
+    """
+    p, g = _pair(pred, gt)
+    m = _mask(gt_visible, p.shape[:2], "gt_visible")
+    _check_finite(g, m, "gt")
+    _check_finite(p, m, "pred")
+    a = np.asarray(area, dtype=np.float64)
+    if a.shape != (p.shape[0],) or not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise ValueError(f"area must be finite, non-negative and of shape (N,) = ({p.shape[0]},), got {a!r}")
+    s = np.asarray(sigmas, dtype=np.float64)
+    if s.shape != (p.shape[1],) or not np.all(np.isfinite(s)) or np.any(s <= 0):
+        raise ValueError(f"sigmas must be finite, positive and of shape (K,) = ({p.shape[1]},), got {s!r}")
+    variances = (2.0 * s) ** 2
+    d2 = np.where(m, ((p - g) ** 2).sum(axis=-1), 0.0)
+    e = d2 / variances / (a[:, None] + np.spacing(1)) / 2.0  # (N, K), operation order of pycocotools
+    return _ratio(np.where(m, np.exp(-e), 0.0).sum(axis=1), m.sum(axis=1))
