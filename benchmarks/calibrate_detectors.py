@@ -13,9 +13,9 @@ It prints the detection rate, the fitted constants with their spread (1.4826 x M
 5-95 % range), and how the crop predicted from a detection compares with the true training
 crop: centre error / true crop side, predicted / true scale and the IoU of the two square
 crops, for the calibrated conversion (``face_box_to_center_scale`` /
-``person_box_to_center_scale`` with the constants currently in ``hourglass/detect.py``, and
-with the constants just fitted) and for the uncalibrated one (the detection box padded like a
-user box). A two-fold check fits on even-numbered subjects and evaluates on odd ones.
+``person_box_to_center_scale`` with the constants currently in ``hourglass/detect/crops.py``,
+and with the constants just fitted) and for the uncalibrated one (the detection box padded like
+a user box). A two-fold check fits on even-numbered subjects and evaluates on odd ones.
 
     python -m benchmarks.calibrate_detectors --data-root /work/shared/data   # ~4 min on 2 cores
     python -m benchmarks.calibrate_detectors --faces 200 --people 100        # quicker
@@ -24,7 +24,7 @@ Faces: every 300-W train face present (1207 on the shared copy; its images are c
 landmark box, so the faces fill about half the image). People: 1000 LSPET people evenly spaced
 (HOG finds about a quarter of these sports poses, so fewer than 300 give a noisy fit). The fit
 is in-sample; the two-fold check shows how much that matters. Copy the printed constants into
-``hourglass/detect.py``. Nothing is written to disk.
+``hourglass/detect/crops.py``. Nothing is written to disk.
 """
 
 from __future__ import annotations
@@ -138,7 +138,7 @@ def calibrate(name: str, records: list, detector: detect.Detector, padding: floa
     fitted_c = boxes[:, :2] + boxes[:, 2:] / 2 + offset * s[:, None]
     fitted_s = ratio * s * padding / PIXEL_STD
     rows = {
-        "calibrated (detect.py constants)": current(boxes),
+        "calibrated (hourglass.detect constants)": current(boxes),
         "calibrated (fitted now)": (fitted_c, fitted_s),
         "uncalibrated (box padded as a user box)": detect.user_box_to_center_scale(boxes, detector.kind),
     }

@@ -13,6 +13,7 @@ from hourglass import detect
 from hourglass.boxes import box_iou, boxes_inside, load_boxes_json, lookup_boxes, nms, parse_box
 from hourglass.data.io import read_image
 from hourglass.detect import Detections, HaarFaceDetector, HogPeopleDetector, WholeImageDetector
+from hourglass.detect.detectors import _rects_to_boxes, _working_copy
 from hourglass.geometry import PIXEL_STD, from_one_based
 
 
@@ -267,9 +268,9 @@ def test_hog_finds_the_person_in_a_real_lspet_image(shared_data):
 def test_hog_maps_upscaled_boxes_back():
     # Small images are upscaled (min_side) and bordered; a box's centre maps back through both.
     d = HogPeopleDetector(border=0.0)
-    work, sx, sy = detect._working_copy(np.zeros((80, 40), np.uint8), d.max_side, d.min_side)
+    work, sx, sy = _working_copy(np.zeros((80, 40), np.uint8), d.max_side, d.min_side)
     assert work.shape == (320, 160) and sx == sy == 0.25
-    boxes = detect._rects_to_boxes(np.array([[8, 4, 64, 128]]), sx, sy, shift=(4, 0))
+    boxes = _rects_to_boxes(np.array([[8, 4, 64, 128]]), sx, sy, shift=(4, 0))
     # rect corner (8, 4) minus the border (4, 0) -> working (4, 4) - 0.5 -> full (4 * 0.25 - 0.5, ...)
     np.testing.assert_allclose(boxes, [[0.5, 0.5, 16.0, 32.0]])
 

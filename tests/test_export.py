@@ -21,7 +21,6 @@ from hourglass.engine.checkpoint import save_checkpoint
 from hourglass.engine.config import TrainConfig
 from hourglass.export import (
     InferenceWrapper,
-    _adaptive_pool_matrix,
     export_metadata,
     export_onnx,
     export_torchscript,
@@ -29,11 +28,12 @@ from hourglass.export import (
     read_metadata,
     torchscript_max_difference,
 )
+from hourglass.export.graph import _adaptive_pool_matrix
 from hourglass.keypoints import KeypointSpec
 from hourglass.models import build_model
 from hourglass.weights import load_model
 
-# torch 2.13 deprecates both exporters used here (see hourglass/export.py); they still work.
+# torch 2.13 deprecates both exporters used here (see hourglass/export/__init__.py); they still work.
 pytestmark = [
     pytest.mark.filterwarnings("ignore:You are using the legacy TorchScript-based ONNX export:DeprecationWarning"),
     pytest.mark.filterwarnings("ignore:The feature will be removed:DeprecationWarning"),
