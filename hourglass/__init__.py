@@ -12,6 +12,7 @@ Submodules (import what you need; importing this package has no side effects):
 - :mod:`hourglass.metrics`: PCK, MPII PCKh, NME, AUC, failure rate, CED, OKS.
 - :mod:`hourglass.data`: dataset loaders, the training-sample pipeline, the torch dataset.
 - :mod:`hourglass.visualize`: drawing keypoints and skeletons.
+- :mod:`hourglass.annotate`: keypoints on a user's images and videos (behind ``tools/infer.py``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ _SUBMODULES = (
     "predictor",
     "detect",
     "export",
+    "annotate",
 )
 _EXPORTS = {
     "KeypointSpec": "keypoints",

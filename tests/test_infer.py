@@ -1,8 +1,11 @@
-"""tools/infer.py: drawings, JSON, several inputs, user errors, heatmap overlays, videos.
+"""tools/infer.py end to end: drawings, JSON, several inputs, user errors, heatmap overlays, videos.
 
-The CLI runs in-process (its ``main(argv)``), with tiny random models saved as checkpoints
-(the plumbing is tested, not the accuracy); one subprocess run checks that a user error
-prints one line and no traceback.
+The tool is a thin wrapper over :mod:`hourglass.annotate`; these tests run it in-process (its
+``main(argv)``, which calls :func:`hourglass.annotate.cli.main`), so they also cover the
+library's run, image and video processing end to end (its parts are tested on their own in
+tests/test_annotate_*.py). Tiny random models are saved as checkpoints (the plumbing is
+tested, not the accuracy); one subprocess run checks that a user error prints one line and
+no traceback.
 """
 
 from __future__ import annotations
@@ -30,8 +33,7 @@ PORTRAIT = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)  # 512 x 6
 FACE_BOX = "154,104,222,222"  # about where the Haar detector finds the face
 
 _spec = importlib.util.spec_from_file_location("infer_tool", REPO / "tools" / "infer.py")
-infer = importlib.util.module_from_spec(_spec)
-sys.modules["infer_tool"] = infer  # dataclasses look their module up while it runs
+infer = importlib.util.module_from_spec(_spec)  # tools/ is not a package: load the file itself
 _spec.loader.exec_module(infer)
 
 
@@ -80,6 +82,14 @@ def cli(*argv, capsys):
 
 def read_rgb(path):
     return cv2.cvtColor(cv2.imread(str(path), cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
+
+
+def test_help_shows_the_usage_text_above_the_options(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        infer.main(["--help"])
+    out = capsys.readouterr().out
+    assert exit_info.value.code == 0
+    assert infer.__doc__.strip().splitlines()[0] in out and "Exit status: 0 done" in out and "--whole-image" in out
 
 
 def test_portrait_with_a_box(photo, ckpt, capsys):

@@ -1,0 +1,188 @@
+"""One image or one video through the models: the drawing, the JSON, the summary line.
+
+- :func:`process_image`: read the image upright (EXIF orientation applied), predict
+  (:func:`hourglass.annotate.subjects.predict`), write the drawing
+  (:func:`hourglass.visualize.draw_predictions`), the JSON entry when planned and the heatmap
+  overlay when asked for (a regression model has none: said in the summary line, nothing
+  written). The entry is ``{"image", "width", "height", "model", "subjects"}``, each subject a
+  COCO-style dict (:meth:`hourglass.predictor.Prediction.to_coco`: keypoints [x, y, score] * K
+  as 0-based pixel centres in the upright image, "bbox" in the library's box convention)
+  with ``keypoint_names``, ``model``, ``kind``, ``source`` and the ``note`` of how it was found.
+- :func:`process_video`: every frame drawn into an mp4v video (``clip.keypoints.mp4`` beside
+  the input by default), a progress bar, and optionally one JSON file
+  ``{"video", "width", "height", "fps", "model", "frames": [{"frame", "time", "subjects"}]}``.
+  A frame with nobody in it is not an error.
+- :func:`write_json` (atomic: a temporary file then a rename) and :func:`write_image`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hourglass.annotate.inputs import VIDEO_SUFFIXES, Input, json_target
+from hourglass.annotate.subjects import NOUNS, Models, Subjects, describe, predict, subjects_json
+
+__all__ = ["write_json", "write_image", "process_image", "process_video"]
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write ``data`` as one line of JSON, through a temporary file so no half-written file is left."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(data) + "\n")
+    os.replace(tmp, path)
+
+
+def write_image(path: Path, rgb: np.ndarray) -> None:
+    """Write an (H, W, 3) RGB image, its folder created; ValueError when OpenCV cannot."""
+    import cv2
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
+        raise ValueError(f"could not write {path}; check the folder is writable and the suffix an image format")
+
+
+def process_image(item: Input, models: Models, subjects: Subjects, args: argparse.Namespace) -> tuple[str, dict]:
+    """Predict, draw and write one image; return its summary line and JSON entry.
+
+    Raises:
+        FileNotFoundError / DataError: the image is missing or unreadable.
+        ValueError: no subject found (with --model), or an output cannot be written.
+    """
+    from hourglass.data import DataError
+    from hourglass.predictor import as_rgb_image
+    from hourglass.visualize import draw_predictions, heatmap_overlay
+
+    if item.error is not None:
+        raise FileNotFoundError(item.error)
+    assert item.path is not None and item.drawing is not None
+    if not item.path.exists():
+        raise FileNotFoundError(f"{item.path} does not exist")
+    try:
+        rgb = as_rgb_image(item.path)
+    except DataError as e:
+        if item.path.suffix.lower() in VIDEO_SUFFIXES:
+            raise DataError(f"{item.path} is a video; process it with --video {item.path} --out OUT.mp4") from None
+        raise e
+    boxes, note = subjects.for_image(item.path)
+    results = predict(
+        models, rgb, boxes=boxes, whole_image=subjects.whole_image, kind=subjects.kind, heatmaps=args.heatmaps,
+        note=note,
+    )  # fmt: skip
+    written = []
+    write_image(item.drawing, draw_predictions(rgb, [r.prediction for r in results], args.min_score))
+    written.append(item.drawing)
+    entry = {
+        "image": item.label, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
+        "model": "+".join(dict.fromkeys(r.model.name for r in results)) or models.label,
+        "subjects": subjects_json(results, item.path.name),
+    }  # fmt: skip
+    if item.json is not None:
+        write_json(item.json, entry)
+        written.append(item.json)
+    extra = ""
+    if args.heatmaps:
+        overlay = heatmap_overlay(rgb, [r.prediction for r in results])
+        if overlay is None:
+            extra = f" (no heatmaps: {'+'.join(r.model.name for r in results)} is a regression model)"
+        else:
+            write_image(item.heatmaps, overlay)
+            written.append(item.heatmaps)
+    line = f"{item.label}: {describe(results)} -> {', '.join(str(p) for p in written)}{extra}"
+    return line, entry
+
+
+def process_video(models: Models, subjects: Subjects, args: argparse.Namespace) -> str:
+    """Predict and draw every frame of ``args.video``; write the video (and JSON); return the summary.
+
+    Raises:
+        FileNotFoundError: the video does not exist. ValueError: it cannot be opened or read,
+        or the output cannot be written.
+    """
+    import cv2
+    from tqdm.auto import tqdm
+
+    from hourglass.visualize import draw_predictions
+
+    src = Path(args.video)
+    if not src.is_file():
+        raise FileNotFoundError(f"video file {src} does not exist" if not src.exists() else f"{src} is not a file")
+    out = Path(args.out) if args.out else src.with_name(f"{src.stem}.keypoints.mp4")
+    if out.suffix.lower() not in (".mp4", ".m4v", ".mov", ".avi"):
+        raise ValueError(f"--out {out}: the output video must be .mp4, .mov or .avi (written with the mp4v codec)")
+    if out.resolve() == src.resolve():
+        raise ValueError(f"--out {out} would overwrite the input video")
+    json_path = json_target(args.json, "video")
+    if args.json is True:
+        json_path = out.with_suffix(".json")
+    elif json_path is not None and json_path.suffix.lower() != ".json":
+        json_path = json_path / f"{out.stem}.json"  # a folder
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # quiet: our error says it; set 16 to see FFmpeg's
+    cap = cv2.VideoCapture(str(src))
+    if not cap.isOpened():
+        raise ValueError(f"cannot open video {src}: not a video OpenCV can read, or an unsupported codec")
+    writer = None
+    frames: list[dict[str, Any]] = []
+    counts: dict[str, list[int]] = {}
+    scores: list[float] = []
+    fps = cap.get(cv2.CAP_PROP_FPS)
+    fps = fps if math.isfinite(fps) and fps > 0 else 25.0
+    total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    size = (0, 0)
+    index = 0
+    try:
+        with tqdm(total=total if total > 0 else None, unit="frame", desc=src.name, disable=args.no_progress) as bar:
+            while True:
+                ok, frame = cap.read()
+                if not ok:
+                    break
+                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+                if writer is None:
+                    size = (rgb.shape[1], rgb.shape[0])
+                    out.parent.mkdir(parents=True, exist_ok=True)
+                    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+                    if not writer.isOpened():
+                        raise ValueError(f"cannot write video {out} with the mp4v codec; check the folder and suffix")
+                results = predict(
+                    models, rgb, boxes=subjects.boxes, whole_image=subjects.whole_image, kind=subjects.kind,
+                    require=False,
+                )  # fmt: skip
+                for res in results:
+                    key = f"{res.model.name}:{res.model.kind}"
+                    counts.setdefault(key, [0, 0])
+                    counts[key][0] += len(res.prediction)
+                    counts[key][1] += bool(len(res.prediction))
+                    if len(res.prediction) and res.model.predictor.loaded.kind == "heatmap":
+                        scores.append(float(res.prediction.scores.mean()))
+                drawing = draw_predictions(rgb, [r.prediction for r in results], args.min_score)
+                writer.write(cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR))
+                if json_path is not None:
+                    frames.append({"frame": index, "time": round(index / fps, 4),
+                                   "subjects": subjects_json(results, index)})  # fmt: skip
+                index += 1
+                bar.update(1)
+    finally:
+        cap.release()
+        if writer is not None:
+            writer.release()
+    if index == 0:
+        raise ValueError(f"cannot read any frame of video {src}: it is empty or its codec is unsupported")
+    written = [out]
+    if json_path is not None:
+        data = {"video": str(src), "width": size[0], "height": size[1], "fps": fps, "model": models.label,
+                "frames": frames}  # fmt: skip
+        write_json(json_path, data)
+        written.append(json_path)
+    found = ", ".join(
+        f"{n} {NOUNS[key.split(':')[1]][0 if n == 1 else 1]} in {f} frames ({key.split(':')[0]})"
+        for key, (n, f) in counts.items()
+    )  # fmt: skip
+    mean = f", mean score {np.mean(scores):.2f}" if scores else ""
+    return f"{src}: {index} frames, {found or 'no subjects'}{mean} -> {', '.join(map(str, written))}"

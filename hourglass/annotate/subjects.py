@@ -1,0 +1,240 @@
+"""Which models run, on which subjects, and how their results read.
+
+Routing (:func:`predict`): with one model (``--model``) every subject goes to it, from the
+given boxes, the whole image, or else the bundled detector of its keypoints (Haar faces for a
+face model, HOG people otherwise); a still image in which that detector finds nobody is an
+error that says how to give the subject. Without ``--model`` (:func:`load_models`) the
+shipped face model (300w-hg2) runs on the Haar faces and the shipped body model (lspet-hg2)
+on the HOG people; when neither finds anyone the whole image is one person (one face when
+only the face model is shipped). A shipped model whose file is absent is left out with a
+note. Given boxes or the whole image go to the shipped model of ``--kind`` (default face).
+
+- :class:`Subjects` / :func:`parse_subjects`: ``--box``, ``--boxes``, ``--whole-image`` and
+  ``--kind`` checked together; an image the boxes file does not list is detected.
+- :func:`subjects_json` and :func:`describe`: the JSON subjects and the summary line.
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "NOUNS",
+    "Model",
+    "Models",
+    "load_models",
+    "Result",
+    "predict",
+    "Subjects",
+    "parse_subjects",
+    "subjects_json",
+    "describe",
+]
+
+NOUNS = {"face": ("face", "faces"), "person": ("person", "people")}
+
+
+# --- models ----------------------------------------------------------------------------------
+@dataclass
+class Model:
+    """A predictor and what the summary calls it."""
+
+    predictor: Any
+    name: str
+    kind: str  # "face" or "person"
+
+
+@dataclass
+class Models:
+    """The models of a run: ``fixed`` (--model) or the shipped ``face`` / ``person`` ones."""
+
+    fixed: Model | None = None
+    face: Model | None = None
+    person: Model | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def all(self) -> list[Model]:
+        return [m for m in (self.fixed, self.face, self.person) if m is not None]
+
+    @property
+    def label(self) -> str:
+        return "+".join(m.name for m in self.all())
+
+
+def _model(path: Any, args: argparse.Namespace) -> Model:
+    from hourglass.predictor import Predictor
+
+    predictor = Predictor.from_checkpoint(
+        path, device=args.device, flip=args.flip, decoder=args.decoder, batch_size=args.batch_size
+    )
+    return Model(predictor, predictor.loaded.name, predictor.kind)
+
+
+def load_models(args: argparse.Namespace) -> Models:
+    """The model given with --model, or the shipped face and body models that exist.
+
+    Raises:
+        FileNotFoundError: --model names nothing, or no shipped model exists and none was given.
+        ValueError: a model file is unreadable or does not fit its stored architecture.
+    """
+    from hourglass.weights import DEFAULT_MODELS, resolve_weights, weights_dir
+
+    if args.model:
+        return Models(fixed=_model(args.model, args))
+    models = Models()
+    for kind in ("face", "person"):
+        name = DEFAULT_MODELS[kind]
+        try:
+            path = resolve_weights(name)
+        except FileNotFoundError:
+            what = "faces" if kind == "face" else "people"
+            models.notes.append(f"shipped {kind} model {name} is not in {weights_dir()}; {what} are skipped")
+            continue
+        setattr(models, kind, _model(path, args))
+    if models.face is None and models.person is None:
+        raise FileNotFoundError(
+            f"no shipped model in {weights_dir()} ({', '.join(DEFAULT_MODELS.values())} are absent); "
+            "pass --model with a weights file, checkpoint or run folder (e.g. --model runs/face-hg)"
+        )
+    if args.box or args.boxes or args.whole_image:
+        kind = args.kind or "face"
+        if getattr(models, kind) is None:
+            raise FileNotFoundError(
+                f"given subjects go to the shipped {kind} model {DEFAULT_MODELS[kind]}, which is not in "
+                f"{weights_dir()}; pass --model, or --kind {'person' if kind == 'face' else 'face'}"
+            )
+    return models
+
+
+# --- subjects and predictions ----------------------------------------------------------------
+@dataclass
+class Result:
+    """One model's prediction on one image; ``note`` says how its subjects were found."""
+
+    model: Model
+    prediction: Any
+    note: str = ""
+
+
+def predict(
+    models: Models,
+    rgb: np.ndarray,
+    *,
+    boxes: np.ndarray | None = None,
+    whole_image: bool = False,
+    kind: str | None = None,
+    heatmaps: bool = False,
+    require: bool = True,
+    note: str = "",
+) -> list[Result]:
+    """Keypoints of every subject of an (H, W, 3) RGB image, by the rules of the module docstring.
+
+    Args:
+        boxes: (N, 4) subject boxes (x, y, w, h), or None to detect (or ``whole_image``).
+        kind: without --model, the shipped model given boxes go to (default face).
+        require: with one model, raise when its detector finds nobody (still images).
+
+    Raises:
+        ValueError: ``require`` and no subject was found.
+    """
+    given = boxes is not None or whole_image
+    if models.fixed is not None or given:
+        model = models.fixed or getattr(models, kind or "face")
+        pred = model.predictor(rgb, boxes, whole_image=whole_image, return_heatmaps=heatmaps)
+        if require and not given and len(pred) == 0:
+            what = NOUNS[model.kind][0]
+            detector = "Haar face" if model.kind == "face" else "HOG people"
+            raise ValueError(
+                f"no {what} found by the {detector} detector; give the subject with --box x,y,w,h "
+                "(or --boxes FILE.json), or use --whole-image if the image is cropped to it"
+            )
+        return [Result(model, pred, note or ("whole image" if whole_image else ""))]
+    results = []
+    for model in (models.face, models.person):
+        if model is not None:
+            pred = model.predictor(rgb, return_heatmaps=heatmaps)
+            if len(pred):
+                results.append(Result(model, pred, note))
+    if results:
+        return results
+    model = models.person or models.face
+    found = " or ".join(NOUNS[m.kind][0] for m in (models.face, models.person) if m is not None)
+    pred = model.predictor(rgb, whole_image=True, return_heatmaps=heatmaps)
+    return [Result(model, pred, f"whole image: no {found} detected")]
+
+
+@dataclass
+class Subjects:
+    """How subjects are given: fixed boxes, a table of boxes per image, the whole image, or detection."""
+
+    boxes: np.ndarray | None = None
+    table: dict[str, np.ndarray] | None = None
+    table_name: str = ""
+    whole_image: bool = False
+    kind: str | None = None
+
+    def for_image(self, path: Path) -> tuple[np.ndarray | None, str]:
+        """(boxes or None to detect, note for the summary)."""
+        from hourglass.boxes import lookup_boxes
+
+        if self.table is None:
+            return self.boxes, ""
+        found = lookup_boxes(self.table, path)
+        return (found, "") if found is not None else (None, f"not in {self.table_name}: detected")
+
+
+def parse_subjects(args: argparse.Namespace) -> Subjects:
+    """Check --box / --boxes / --whole-image / --kind together and read them."""
+    from hourglass.boxes import load_boxes_json, parse_box
+
+    given = [name for name, on in (("--box", args.box), ("--boxes", args.boxes), ("--whole-image", args.whole_image))
+             if on]  # fmt: skip
+    if len(given) > 1:
+        raise ValueError(f"give only one of --box, --boxes and --whole-image, got {' and '.join(given)}")
+    if args.kind and args.model:
+        raise ValueError("--kind picks a shipped model for given boxes; with --model the model decides")
+    if args.kind and not given:
+        raise ValueError("--kind only says which shipped model given boxes go to; add --box, --boxes or --whole-image")
+    subjects = Subjects(whole_image=bool(args.whole_image), kind=args.kind)
+    if args.box:
+        subjects.boxes = np.stack([parse_box(text) for text in args.box])
+    if args.boxes:
+        subjects.table = load_boxes_json(args.boxes)
+        subjects.table_name = Path(args.boxes).name
+    return subjects
+
+
+# --- results as text and JSON ----------------------------------------------------------------
+def subjects_json(results: list[Result], image_id: Any) -> list[dict[str, Any]]:
+    """COCO-style subject dicts (:meth:`Prediction.to_coco`) with names, model and source."""
+    out = []
+    for res in results:
+        names = list(res.prediction.spec.names)
+        for entry in res.prediction.to_coco(image_id):
+            entry.update(keypoint_names=names, model=res.model.name, kind=res.model.kind,
+                         source=res.prediction.source)  # fmt: skip
+            if res.note:
+                entry["note"] = res.note
+            out.append(entry)
+    return out
+
+
+def describe(results: list[Result]) -> str:
+    """'1 face (300w-hg2, 68 points, mean score 0.83)' for each model's subjects."""
+    parts = []
+    for res in results:
+        pred, model = res.prediction, res.model
+        n = len(pred)
+        noun = NOUNS[model.kind][0 if n == 1 else 1]
+        if model.predictor.loaded.kind == "regression":
+            score = "regression, no scores"
+        else:
+            score = f"mean score {pred.scores.mean():.2f}" if n else "no scores"
+        note = f"; {res.note}" if res.note else ""
+        parts.append(f"{n} {noun} ({model.name}, {pred.spec.num_keypoints} points, {score}{note})")
+    return ", ".join(parts) if parts else "no subjects"

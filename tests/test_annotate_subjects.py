@@ -1,0 +1,166 @@
+"""hourglass.annotate.subjects: which model sees which subject, given boxes, summary and JSON.
+
+Stand-in predictors (no network) find a set number of subjects, so the routing rules are
+tested on their own; tests/test_infer.py runs real (tiny) models through the tool.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from hourglass.annotate.subjects import (
+    Model,
+    Models,
+    Result,
+    describe,
+    load_models,
+    parse_subjects,
+    predict,
+    subjects_json,
+)
+from hourglass.keypoints import LSP, W300
+from hourglass.predictor import Prediction
+
+RGB = np.zeros((120, 160, 3), np.uint8)
+
+
+class FakePredictor:
+    """Finds ``found`` subjects when it detects, one per given box, the image when told; keypoints at box centres."""
+
+    def __init__(self, spec, found: int = 1, kind: str = "heatmap", score: float = 0.5):
+        self.spec, self.found, self.score = spec, found, score
+        self.loaded = SimpleNamespace(kind=kind)
+        self.calls: list[str] = []
+
+    def __call__(self, rgb, boxes=None, *, whole_image=False, return_heatmaps=False):
+        h, w = rgb.shape[:2]
+        if whole_image:
+            b, source = np.array([[-0.5, -0.5, w, h]]), "whole-image"
+        elif boxes is not None:
+            b, source = np.asarray(boxes, np.float64).reshape(-1, 4), "boxes"
+        else:
+            b, source = np.tile([[10.0, 20.0, 40.0, 50.0]], (self.found, 1)), "detector:test"
+        self.calls.append(source)
+        n, k = len(b), self.spec.num_keypoints
+        centres = b[:, :2] + b[:, 2:] / 2  # (N, 2)
+        return Prediction(
+            keypoints=np.repeat(centres[:, None], k, axis=1), scores=np.full((n, k), self.score), boxes=b,
+            box_scores=np.ones(n), center=centres, scale=b[:, 3] / 200, source=source, spec=self.spec,
+            image_size=(w, h),
+        )  # fmt: skip
+
+
+def fake_model(name="300w-hg2", kind="face", found=1, model_kind="heatmap") -> Model:
+    return Model(FakePredictor(W300 if kind == "face" else LSP, found, model_kind), name, kind)
+
+
+def subject_options(**kw) -> argparse.Namespace:
+    defaults = {"box": [], "boxes": None, "whole_image": False, "kind": None, "model": None}
+    return argparse.Namespace(**{**defaults, **kw})
+
+
+def test_one_model_sees_every_subject():
+    model = fake_model("tiny", found=2)
+    (res,) = predict(Models(fixed=model), RGB)
+    assert res.model is model and len(res.prediction) == 2 and res.note == ""
+    (res,) = predict(Models(fixed=model), RGB, whole_image=True)
+    assert res.prediction.source == "whole-image" and res.note == "whole image"
+    (res,) = predict(Models(fixed=model), RGB, boxes=np.array([[1.0, 2, 30, 40]]), note="from the file")
+    assert res.prediction.source == "boxes" and res.note == "from the file"
+
+
+def test_one_model_finding_nobody_is_an_error_for_images_only():
+    models = Models(fixed=fake_model("tiny", kind="person", found=0))
+    with pytest.raises(ValueError, match=r"no person found by the HOG people detector; give the subject with --box"):
+        predict(models, RGB)
+    (res,) = predict(models, RGB, require=False)  # a video frame with nobody in it
+    assert len(res.prediction) == 0
+
+
+def test_shipped_models_each_on_their_own_detections():
+    face, person = fake_model(found=1), fake_model("lspet-hg2", "person", found=2)
+    results = predict(Models(face=face, person=person), RGB)
+    assert [(r.model.name, len(r.prediction)) for r in results] == [("300w-hg2", 1), ("lspet-hg2", 2)]
+    face.predictor.found = 0
+    results = predict(Models(face=face, person=person), RGB)
+    assert [(r.model.name, len(r.prediction)) for r in results] == [("lspet-hg2", 2)]
+
+
+@pytest.mark.parametrize(
+    "shipped, used, note",
+    [(("face", "person"), "lspet-hg2", "whole image: no face or person detected"),
+     (("face",), "300w-hg2", "whole image: no face detected")],
+)  # fmt: skip
+def test_nobody_detected_takes_the_whole_image(shipped, used, note):
+    models = Models(
+        face=fake_model(found=0) if "face" in shipped else None,
+        person=fake_model("lspet-hg2", "person", found=0) if "person" in shipped else None,
+    )
+    (res,) = predict(models, RGB)
+    assert res.model.name == used and res.note == note and res.prediction.source == "whole-image"
+
+
+def test_given_boxes_go_to_the_model_of_kind():
+    models = Models(face=fake_model(), person=fake_model("lspet-hg2", "person"))
+    (res,) = predict(models, RGB, boxes=np.array([[1.0, 2, 30, 40]]), kind="person")
+    assert res.model.name == "lspet-hg2" and models.face.predictor.calls == []
+    (res,) = predict(models, RGB, whole_image=True)
+    assert res.model.name == "300w-hg2"
+    assert models.label == "300w-hg2+lspet-hg2"
+
+
+def test_parse_subjects_reads_boxes_and_a_boxes_file(tmp_path):
+    subjects = parse_subjects(subject_options(box=["1,2,30,40", "5,6,7,8"], model="tiny"))
+    assert subjects.boxes.shape == (2, 4) and subjects.for_image(tmp_path / "a.jpg")[1] == ""
+    table = tmp_path / "boxes.json"
+    table.write_text(json.dumps({"a.jpg": [[1, 2, 30, 40]]}))
+    subjects = parse_subjects(subject_options(boxes=str(table), kind="person"))
+    boxes, note = subjects.for_image(tmp_path / "a.jpg")
+    assert boxes.tolist() == [[1, 2, 30, 40]] and note == "" and subjects.kind == "person"
+    assert subjects.for_image(tmp_path / "b.jpg") == (None, "not in boxes.json: detected")
+
+
+@pytest.mark.parametrize(
+    "kw, pattern",
+    [
+        ({"box": ["1,2,3,4"], "whole_image": True}, r"only one of --box, --boxes and --whole-image, got --box and"),
+        ({"kind": "face", "model": "tiny", "whole_image": True}, r"with --model the model decides"),
+        ({"kind": "person"}, r"add --box, --boxes or --whole-image"),
+        ({"box": ["1,2,3"]}, r"expected 'x,y,w,h'"),
+    ],
+)
+def test_parse_subjects_refuses(kw, pattern):
+    with pytest.raises(ValueError, match=pattern):
+        parse_subjects(subject_options(**kw))
+
+
+def test_no_shipped_model_says_to_pass_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOURGLASS_WEIGHTS", str(tmp_path))
+    args = argparse.Namespace(model=None, device="cpu", flip=False, decoder="dark", batch_size=16, **{
+        "box": [], "boxes": None, "whole_image": False, "kind": None})  # fmt: skip
+    with pytest.raises(FileNotFoundError, match=r"no shipped model in .*pass --model"):
+        load_models(args)
+
+
+def test_describe_and_json():
+    face = fake_model("tiny", found=2)
+    vgg = fake_model("vgg", "person", found=1, model_kind="regression")
+    results = [Result(face, face.predictor(RGB)), Result(vgg, vgg.predictor(RGB), "whole image")]
+    assert describe(results) == (
+        "2 faces (tiny, 68 points, mean score 0.50), 1 person (vgg, 14 points, regression, no scores; whole image)"
+    )
+    empty = fake_model("tiny", found=0)
+    assert describe([Result(empty, empty.predictor(RGB))]) == "0 faces (tiny, 68 points, no scores)"
+    assert describe([]) == "no subjects"
+    entries = subjects_json(results, "a.jpg")
+    assert [(e["model"], e["kind"], e["source"], e.get("note")) for e in entries] == [
+        ("tiny", "face", "detector:test", None), ("tiny", "face", "detector:test", None),
+        ("vgg", "person", "detector:test", "whole image"),
+    ]  # fmt: skip
+    assert entries[2]["keypoint_names"] == list(LSP.names) and len(entries[2]["keypoints"]) == 14 * 3
+    assert all(e["image_id"] == "a.jpg" for e in entries)
