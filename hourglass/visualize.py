@@ -243,7 +243,7 @@ def save_sample_grid(
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from hourglass.data.pipeline import IMAGENET_MEAN, IMAGENET_STD
+    from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD
 
     samples = list(samples)[:max_samples]
     if not samples:

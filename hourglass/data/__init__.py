@@ -29,7 +29,7 @@ _EXPORTS = {
     "write_coco_results": "coco_eval",
     "coco_keypoint_ap": "coco_eval",
     "load_custom": "custom",
-    "PipelineConfig": "pipeline",
+    "PipelineConfig": "pipeline_config",
     "TopDownPipeline": "pipeline",
     "KeypointDataset": "dataset",
 }

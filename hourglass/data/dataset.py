@@ -59,7 +59,8 @@ import numpy as np
 import torch.utils.data
 
 from hourglass.data.io import read_image
-from hourglass.data.pipeline import Augmentation, PipelineConfig, Sample, TopDownPipeline
+from hourglass.data.pipeline import Augmentation, Sample, TopDownPipeline
+from hourglass.data.pipeline_config import PipelineConfig
 from hourglass.data.records import Annotation, AnnotationSet, DataError
 from hourglass.geometry import PIXEL_STD, compose_affine, crop_matrix, invert_affine, warp_image
 

@@ -4,7 +4,7 @@ Both formats hold the same graph, :class:`InferenceWrapper` around the trained n
 
 - input ``"image"``: (B, 3, H, W) float32, RGB, normalised as in training:
   ``(pixel / 255 - mean) / std`` with the ImageNet mean and std
-  (:data:`hourglass.data.pipeline.IMAGENET_MEAN` / ``IMAGENET_STD``); (W, H) is the model's
+  (:data:`hourglass.data.pipeline_config.IMAGENET_MEAN` / ``IMAGENET_STD``); (W, H) is the model's
   input size, the batch B is free (ONNX: a dynamic axis named ``"batch"`` unless exported with
   ``dynamic_batch=False``, then B = 1).
 - output ``"heatmaps"`` (heatmap models): (B, K, h, w), the LAST stack's heatmaps, h = H / 4,

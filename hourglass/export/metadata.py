@@ -74,7 +74,7 @@ def export_metadata(model_or_loaded: Any, *, spec: KeypointSpec | None = None) -
         spec: keypoint spec; default the loaded model's (None for a bare module: no names).
     """
     from hourglass import __version__
-    from hourglass.data.pipeline import IMAGENET_MEAN, IMAGENET_STD
+    from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD
 
     t = model_or_loaded if isinstance(model_or_loaded, _Target) else _Target(model_or_loaded, spec)
     w, h = t.model.input_size
