@@ -1,10 +1,11 @@
-"""Shared fixtures. Real data is read from ../shared/data (or $HOURGLASS_DATA) and never copied."""
+"""Shared fixtures and helpers. Real data is read from ../shared/data (or $HOURGLASS_DATA) and never copied."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,6 +27,14 @@ def shared_data():
         return path
 
     return get
+
+
+@pytest.fixture
+def holdout_faces(shared_data):
+    """The first 6 faces of the 300-W holdout split (real data; skips where it is absent)."""
+    from hourglass.data import load_dataset
+
+    return load_dataset("300w", shared_data("300w"), "holdout")[:6]
 
 
 def make_checkpoint(
@@ -58,3 +67,33 @@ def make_checkpoint(
         cfg = TrainConfig(model="vgg", vgg_width=0.125, input_size=input_size, dataset=spec_name, **config)
     state = {"model": net.state_dict(), "arch": net.arch, "spec": spec.to_dict(), "config": cfg.to_dict(), "step": 3}
     return save_checkpoint(state, path)
+
+
+# ----------------------------------------------------------------------------- 300-W .pts files
+
+POINTS = np.round(np.random.default_rng(300).uniform(20, 180, (68, 2)), 3)  # 1-based file coordinates
+
+
+def pts_text(points=POINTS, header=True, n_points=None, newline="\n") -> str:
+    body = [f"{x} {y}" for x, y in points]
+    if header:
+        n = len(points) if n_points is None else n_points
+        body = ["version: 1", f"n_points:  {n}", "{", *body, "}"]
+    return newline.join(body) + newline
+
+
+def with_point_line(k: int, line: str) -> str:
+    """A header .pts whose point k (file line 4 + k) reads ``line``."""
+    text = pts_text().split("\n")
+    text[3 + k] = line
+    return "\n".join(text)
+
+
+def write_face(folder: Path, name: str, text: str | None = None, image: str | None = ".jpg") -> Path:
+    """A .pts (and an image file, which the loader never opens) in folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pts = folder / f"{name}.pts"
+    pts.write_text(pts_text() if text is None else text, newline="")
+    if image:
+        (folder / f"{name}{image}").write_bytes(b"\xff\xd8\xff\xd9")
+    return pts

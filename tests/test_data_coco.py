@@ -1,9 +1,8 @@
-"""COCO keypoints: loader conventions, bad input, results writing, OKS AP through pycocotools."""
+"""COCO keypoints: loader conventions, bad input, OKS against pycocotools' COCOeval."""
 
 from __future__ import annotations
 
 import contextlib
-import copy
 import io
 import json
 import logging
@@ -13,7 +12,7 @@ import numpy as np
 import pytest
 
 from hourglass.data.coco import coco_box_to_box, load_coco
-from hourglass.data.coco_eval import COCO_KEYPOINT_STATS, coco_keypoint_ap, coco_results, write_coco_results
+from hourglass.data.coco_eval import coco_results
 from hourglass.data.records import DataError
 from hourglass.keypoints import COCO
 
@@ -187,7 +186,7 @@ def test_skip_logs_and_keeps_the_good(tmp_path, caplog):
         load_coco(path, tmp_path, on_error="ignore")
 
 
-# --- results and AP -------------------------------------------------------------------------------
+# --- OKS against COCOeval ------------------------------------------------------------------------
 
 
 def _gt_predictions(data, noise=0.0, seed=0):
@@ -195,75 +194,6 @@ def _gt_predictions(data, noise=0.0, seed=0):
     kp = kp + np.random.default_rng(seed).normal(0.0, noise, kp.shape) if noise else kp
     n = len(data)
     return [r.image_id for r in data], kp, np.ones((n, 17)), np.ones(n)
-
-
-def test_results_file_round_trip(tmp_path, shared_data):
-    path = shared_data(SAMPLE)
-    data = load_coco(path, path.parent)
-    ids, kp, scores, inst = _gt_predictions(data)
-    scores = scores * 0.5
-    out = write_coco_results(tmp_path / "sub" / "res.json", ids, kp, scores, inst * 0.9)
-    assert sorted(p.name for p in out.parent.iterdir()) == ["res.json"]  # no temporary file left
-    res = json.loads(out.read_text())
-    assert len(res) == 12 and res[0]["image_id"] == ids[0] and res[0]["category_id"] == 1
-    assert res[0]["score"] == pytest.approx(0.9)
-    flat = np.asarray(res[1]["keypoints"]).reshape(17, 3)
-    np.testing.assert_array_equal(flat[:, :2], kp[1])  # COCO keypoint convention = ours
-    np.testing.assert_array_equal(flat[:, 2], 0.5)
-    ap = coco_keypoint_ap(path, out)
-    assert ap["AP"] == 1.0
-
-
-def test_results_bad_input():
-    kp = np.zeros((2, 17, 2))
-    with pytest.raises(ValueError, match=r"scores must have shape \(N, K\) = \(2, 17\)"):
-        coco_results([1, 2], kp, np.ones((2, 16)), np.ones(2))
-    with pytest.raises(ValueError, match="got 1 image ids for 2"):
-        coco_results([1], kp, np.ones((2, 17)), np.ones(2))
-    kp[1, 3, 0] = np.nan
-    with pytest.raises(ValueError, match=r"keypoints must be finite; entry \[1, 3, 0\]"):
-        coco_results([1, 2], kp, np.ones((2, 17)), np.ones(2))
-
-
-def test_ap_of_ground_truth_is_one_and_noise_lowers_it(shared_data, capsys):
-    path = shared_data(SAMPLE)
-    data = load_coco(path, path.parent)
-    perfect = coco_keypoint_ap(path, coco_results(*_gt_predictions(data)))
-    assert list(perfect) == list(COCO_KEYPOINT_STATS)
-    assert all(v == 1.0 for v in perfect.values())
-    assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets= 20 ] = 1.000" in perfect.text
-    assert capsys.readouterr().out == ""  # pycocotools' prints are captured
-    small = coco_keypoint_ap(path, coco_results(*_gt_predictions(data, noise=2.0)))
-    large = coco_keypoint_ap(path, coco_results(*_gt_predictions(data, noise=8.0)))
-    assert 1.0 > small["AP"] > large["AP"] > 0.0
-    assert coco_keypoint_ap(path, [])["AP"] == 0.0
-
-
-def test_ap_input_is_not_modified_and_bad_results_are_named(shared_data):
-    path = shared_data(SAMPLE)
-    res = coco_results(*_gt_predictions(load_coco(path, path.parent)))
-    before = copy.deepcopy(res)
-    coco_keypoint_ap(path, res)
-    assert res == before  # pycocotools' loadRes adds keys; we hand it a copy
-    with pytest.raises(DataError, match=r"results\[0\]: image_id 5 is not in"):
-        coco_keypoint_ap(path, [dict(res[0], image_id=5)])
-    with pytest.raises(DataError, match=r"results\[1\]: keypoints .* has 3 values, expected 51"):
-        coco_keypoint_ap(path, [res[0], dict(res[1], keypoints=[1, 2, 3])])
-    with pytest.raises(ValueError, match="sigmas must be K = 17"):
-        coco_keypoint_ap(path, res, sigmas=[0.1] * 5)
-
-
-def test_ap_ground_truth_checks(tmp_path):
-    gt = _person(7)
-    del gt["iscrowd"]  # optional for COCOeval; num_keypoints is derived when absent
-    path = _write(tmp_path, [gt])
-    res = coco_results([1], np.array([[[14.0, 25.0]] + [[12.0, 30.0]] * 16]), np.ones((1, 17)), np.ones(1))
-    assert coco_keypoint_ap(path, res)["AP"] == pytest.approx(1.0)  # pycocotools: tp / (tp + fp + eps)
-    gt["keypoints"][2] = 4
-    with pytest.raises(DataError, match=r"annotations\[0\] \(id 7\): keypoint 0 \('nose'\) has visibility 4"):
-        coco_keypoint_ap(_write(tmp_path, [gt]), res)
-    with pytest.raises(DataError, match=r"annotations\[0\] \(id 7\): missing the key\(s\) \['area'\]"):
-        coco_keypoint_ap(_write(tmp_path, [{k: v for k, v in _person(7).items() if k != "area"}]), res)
 
 
 def test_oks_matches_cocoeval(shared_data):

@@ -11,7 +11,6 @@ import functools
 import importlib.util
 import json
 import logging
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -222,22 +221,6 @@ def test_release_mat_matches_json_and_h5(real, tmp_path, shared_data):
         assert size == pytest.approx(b.extra["head_size"], rel=1e-6)
 
 
-def test_release_mat_odd_cases(tmp_path, shared_data, caplog):
-    mat = _synthetic_release(tmp_path, shared_data)
-    one = load_mpii_mat(mat, tmp_path, split="train")[0]
-    assert one.labelled.sum() == 1 and one.labelled[9] and not one.visible[9]
-    np.testing.assert_allclose(one.keypoints[9], [29.5, 19.25])
-    np.testing.assert_allclose(one.headbox, [[10, 20], [40, 60]])
-    np.testing.assert_allclose(one.center, [30, 89 + 15 * 1.5])
-    assert one.scale == pytest.approx(1.875)
-    with caplog.at_level(logging.INFO, logger="hourglass.data"):
-        test = load_mpii_mat(mat, tmp_path, split="test")
-    assert "1 without keypoints" in caplog.text
-    assert len(test) == 1 and not test[0].labelled.any() and test[0].headbox is None
-    assert test[0].extra == {"image_index": 2, "person_index": 0, "img_train": False, "single_person": True}
-    assert len(load_mpii_mat(mat, tmp_path, split="all")) == 7
-
-
 def test_write_json_round_trip(tmp_path, shared_data):
     mat = _synthetic_release(tmp_path, shared_data)
     people = load_mpii_mat(mat, tmp_path, split="all")
@@ -286,44 +269,6 @@ def test_headboxes_order_is_checked(shared_data):
         load_mpii_h5(shared_data("mpii/annot/valid.h5"), ".", headboxes=boxes[::-1])
 
 
-def test_h5_needs_h5py(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "h5py", None)
-    with pytest.raises(ImportError, match=r"pip install h5py.*hourglass\[hdf5\]"):
-        load_mpii_h5(tmp_path / "valid.h5", tmp_path)
-
-
-def _write_h5(path: Path, n: int = 2, **override) -> Path:
-    import h5py
-
-    part = np.tile(np.arange(1, 33, dtype=np.float64).reshape(16, 2), (n, 1, 1))
-    data = {"imgname": np.array([b"a.jpg"] * n), "center": np.full((n, 2), 50.0), "scale": np.ones(n),
-            "part": part, "visible": np.ones((n, 16))}  # fmt: skip
-    data.update(override)
-    with h5py.File(path, "w") as f:
-        for k, v in data.items():
-            if v is not None:
-                f[k] = v
-    return path
-
-
-def test_h5_bad_input(tmp_path, caplog):
-    with pytest.raises(FileNotFoundError, match="absent.h5"):
-        load_mpii_h5(tmp_path / "absent.h5", tmp_path)
-    with pytest.raises(DataError, match=r"missing datasets \['part'\]"):
-        load_mpii_h5(_write_h5(tmp_path / "a.h5", part=None), tmp_path)
-    with pytest.raises(DataError, match=r"'visible' has shape \(2, 14\)"):
-        load_mpii_h5(_write_h5(tmp_path / "b.h5", visible=np.ones((2, 14))), tmp_path)
-    part = np.tile(np.arange(1, 33, dtype=np.float64).reshape(16, 2), (2, 1, 1))
-    part[1, 3] = 0  # missing joint, but visible = 1
-    path = _write_h5(tmp_path / "c.h5", part=part)
-    with pytest.raises(DataError, match=r"c.h5\[1\]: a joint at \(0, 0\)"):
-        load_mpii_h5(path, tmp_path)
-    with caplog.at_level(logging.WARNING, logger="hourglass.data"):
-        kept = load_mpii_h5(path, tmp_path, on_error="skip")
-    assert len(kept) == 1 and "skipped 1 of 2" in caplog.text
-    np.testing.assert_array_equal(kept[0].keypoints, np.arange(32.0).reshape(16, 2))  # 1-based -> 0-based
-
-
 def _write_json(path: Path, entries) -> Path:
     path.write_text(json.dumps(entries))
     return path
@@ -369,43 +314,6 @@ def test_json_bad_files_and_skip(tmp_path, caplog):
     assert not test[0].labelled.any() and np.all(np.isnan(test[0].keypoints))
     zero = load_mpii_json(path, tmp_path, one_based=False, on_error="skip")
     np.testing.assert_allclose(zero[0].center, [51, 61 + 30])
-
-
-def _one_person_release(tmp_path: Path, points, **person) -> Path:
-    args = {"x1": 1, "y1": 1, "x2": 9, "y2": 9, "points": points, "scale": 1.0, "objpos": (5, 5), **person}
-    return write_release(tmp_path / "r.mat", [{"name": "a.jpg", "train": True, "people": [_person(**args)]}])
-
-
-@pytest.mark.parametrize(
-    ("points", "person", "message"),
-    [
-        ([(3, 1, 1, 1), (3, 2, 2, 1)], {}, "joint id 3 is annotated twice"),
-        ([(16, 1, 1, 1)], {}, "not an MPII joint id"),
-        ([(3, 1, 1, 2)], {}, "is_visible of joint 3"),
-        ([(3, 1, 1, "yes")], {}, "is_visible of joint 3"),
-        ([(3, 1, 1, 1)], {"scale": None}, "without objpos or scale"),
-    ],
-)
-def test_mat_bad_people(tmp_path, points, person, message):
-    path = _one_person_release(tmp_path, points, **person)
-    with pytest.raises(DataError, match=rf"annolist\[0\] \(a.jpg\) annorect\[0\]: .*{message}"):
-        load_mpii_mat(path, tmp_path)
-    assert len(load_mpii_mat(path, tmp_path, on_error="skip")) == 0
-
-
-def test_mat_bad_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match="absent.mat"):
-        load_mpii_mat(tmp_path / "absent.mat", tmp_path)
-    scipy.io.savemat(tmp_path / "other.mat", {"joints": np.zeros((3, 14, 2))})
-    with pytest.raises(DataError, match=r"no RELEASE struct.*\['joints'\]"):
-        load_mpii_mat(tmp_path / "other.mat", tmp_path)
-    (tmp_path / "junk.mat").write_bytes(b"not a mat file at all" * 10)
-    with pytest.raises(DataError, match="not a readable MATLAB file"):
-        load_mpii_mat(tmp_path / "junk.mat", tmp_path)
-    with pytest.raises(ValueError, match="split"):
-        load_mpii_mat(tmp_path / "other.mat", tmp_path, split="valid")
-    with pytest.raises(DataError, match="no 'headboxes_src'"):
-        load_mpii_headboxes(tmp_path / "other.mat")
 
 
 def test_split_by_reference_checks(tmp_path):

@@ -1,4 +1,4 @@
-"""hourglass.engine evaluate, inference and comparison: outputs to image coordinates, reports, bootstrap, plots."""
+"""hourglass.engine.evaluate: reports that match the metrics, bad predictions, the evaluation set."""
 
 from __future__ import annotations
 
@@ -6,82 +6,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from torch import nn
 
-from hourglass.data import AnnotationSet, DataError, KeypointDataset, PipelineConfig, TopDownPipeline, load_dataset
+from hourglass.data import AnnotationSet, DataError
 from hourglass.data.records import Annotation
-from hourglass.engine.comparison import bootstrap_difference, plot_curves, plot_per_keypoint
 from hourglass.engine.config import TrainConfig
 from hourglass.engine.evaluate import evaluate, evaluation_set
-from hourglass.engine.inference import forward, to_image
 from hourglass.keypoints import LSP, MPII
 from hourglass.metrics import interocular, nme, pck, pckh_table, torso_size
 
 
-class Fixed(nn.Module):
-    """Returns preset outputs; ``flipped`` is returned for inputs whose marker pixel says mirrored."""
-
-    def __init__(self, out: torch.Tensor, flipped: torch.Tensor | None = None) -> None:
-        super().__init__()
-        self.out, self.flipped = out, flipped
-
-    def forward(self, x):
-        mirrored = bool(x[0, 0, 0, -1] > x[0, 0, 0, 0])  # the marker sits top-left in the original
-        return self.flipped if mirrored and self.flipped is not None else self.out
-
-
-@pytest.fixture
-def faces(shared_data):
-    return load_dataset("300w", shared_data("300w"), "holdout")[:6]
-
-
-def _samples(subjects, size=(128, 128), flip=False):
-    pipe = TopDownPipeline(PipelineConfig(input_size=size, heatmap_size=(size[0] // 4, size[1] // 4), sigma=1.5,
-                                          train=False), subjects.spec)  # fmt: skip
-    ds = KeypointDataset(subjects, pipe)
-    return [ds[i] for i in range(len(ds))]
-
-
-def test_heatmap_targets_decode_back_to_the_annotation(faces):
-    samples = _samples(faces)
-    heat = torch.stack([s.heatmaps for s in samples])  # (B, K, 32, 32) Gaussian targets
-    out = forward(Fixed(heat[:, None]), "heatmap", torch.stack([s.image for s in samples]), faces.spec)
-    center = np.stack([s.center for s in samples])
-    coords, scores = to_image("heatmap", out, center, [s.scale for s in samples], input_size=(128, 128), sigma=1.5)
-    err = np.linalg.norm(coords - faces.keypoints(), axis=-1)  # image pixels
-    px = 200 * np.array([s.scale for s in samples])[:, None] / 32  # image pixels per heatmap pixel (~7 here)
-    assert np.median(err) < 1e-3, np.median(err)
-    # Gaussians cut by the heatmap border (jaw points near the crop edge) bias DARK slightly
-    assert (err / px).max() < 0.1, (err / px).max()
-    assert scores.shape == (6, 68) and np.all(scores > 0.85)  # exp(-0.5 / (2 * 1.5**2)) off-grid
-
-
-def test_regression_targets_map_back_exactly(faces):
-    samples = _samples(faces)
-    u = torch.stack([s.coords_normalized for s in samples]).double()
-    out = forward(Fixed(u), "regression", torch.stack([s.image for s in samples]), faces.spec)
-    coords, scores = to_image(
-        "regression", out, np.stack([s.center for s in samples]), [s.scale for s in samples], input_size=(128, 128)
-    )
-    assert np.abs(coords - faces.keypoints()).max() < 1e-3  # float32 targets
-    assert np.all(scores == 1.0)
-
-
-def test_regression_flip_test_unmirrors(faces):
-    samples = _samples(faces[:1])
-    image = samples[0].image[None].clone()
-    image[..., 0, 0] = 10.0  # marker: the original has it top-left, the mirror top-right
-    u = samples[0].coords_normalized[None]
-    mirrored = u[:, list(faces.spec.flip_index)].clone()
-    mirrored[..., 0] = 1 - mirrored[..., 0]  # what a perfect model predicts for the mirrored crop
-    out = forward(Fixed(u, mirrored), "regression", image, faces.spec, flip=True)
-    assert torch.allclose(out, u, atol=1e-6)
-    wrong = forward(Fixed(u, u), "regression", image, faces.spec, flip=True)  # an un-mirrored flip would differ
-    assert not torch.allclose(wrong, u, atol=1e-3)
-
-
-def test_face_report_matches_metrics(faces):
+def test_face_report_matches_metrics(holdout_faces):
+    faces = holdout_faces
     gt = faces.keypoints()
     rng = np.random.default_rng(0)
     pred = gt + rng.normal(0, 3, gt.shape)
@@ -138,46 +73,6 @@ def test_evaluate_rejects_bad_predictions():
         evaluate(np.zeros((3, 13, 2)), people)
     with pytest.raises(ValueError, match="NaN"):
         evaluate(np.full((3, 14, 2), np.nan), people)
-
-
-def test_bootstrap_interval():
-    people = _people(LSP, n=200)
-    gt = np.nan_to_num(people.keypoints())
-    rng = np.random.default_rng(3)
-    good = evaluate(gt + rng.normal(0, 4, gt.shape), people)
-    bad = evaluate(gt + rng.normal(0, 12, gt.shape), people)
-    d = bootstrap_difference(good, bad, resamples=500)
-    assert d["difference"] == pytest.approx(good.value - bad.value)
-    assert 0 < d["low"] < d["difference"] < d["high"] and d["p_other_sign"] == 0.0
-    same = bootstrap_difference(good, good, resamples=100)
-    assert same["low"] == same["high"] == same["difference"] == 0.0
-    with pytest.raises(ValueError, match="same annotation set"):
-        bootstrap_difference(good, evaluate(gt[:50] + 1, people[:50]))
-
-
-def test_plots_are_written(tmp_path):
-    people = _people(LSP, n=20)
-    gt = np.nan_to_num(people.keypoints())
-    a, b = evaluate(gt + 3, people), evaluate(gt + 9, people)
-    import matplotlib.image as mpimg
-
-    for path in (plot_curves([("a", a), ("b", b)], tmp_path / "pck.png"),
-                 plot_per_keypoint([("a", a), ("b", b)], tmp_path / "kp.png")):  # fmt: skip
-        img = mpimg.imread(path)
-        assert img.ndim == 3 and img.shape[0] > 300 and img.std() > 0.05  # not blank
-    faces = evaluate(np.zeros((1, 68, 2)) + 1, _one_face())
-    with pytest.raises(ValueError, match="different kinds"):
-        plot_curves([("a", a), ("f", faces)], tmp_path / "x.png")
-
-
-def _one_face():
-    from hourglass.keypoints import W300
-
-    kp = np.random.default_rng(0).uniform(0, 100, (68, 2))
-    ones = np.ones(68, bool)
-    rec = Annotation(image=Path("/x.jpg"), keypoints=kp, labelled=ones, visible=ones, center=np.array([50.0, 50.0]),
-                     scale=0.6, spec=W300, source="synthetic")  # fmt: skip
-    return AnnotationSet([rec], W300, "one-face")
 
 
 def test_evaluation_set_defaults_and_missing_images(shared_data, tmp_path):
