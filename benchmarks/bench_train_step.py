@@ -1,9 +1,10 @@
-"""Training-step speed: forward, heatmap loss, backward and an Adam step, in two memory layouts.
+"""Training-step speed: forward, heatmap loss, backward and an Adam step, by layout and precision.
 
 Times the optimiser step of a stacked hourglass on random input (speed does not depend on the
-values) with the default contiguous (NCHW) tensors and with channels-last (NHWC) model and
-input, as ``TrainConfig.channels_last`` / ``--channels-last`` trains. Prints the median
-milliseconds per step and images per second over ``--repeats`` timed steps after ``--warmup``.
+values) with the default contiguous (NCHW) tensors, with channels-last (NHWC) model and input
+(``--channels-last``), and with channels-last under bfloat16 autocast (``--amp bf16``; the
+weights, the loss and the optimiser stay float32). Prints the median milliseconds per step and
+images per second over ``--repeats`` timed steps after ``--warmup``.
 
     python -m benchmarks.bench_train_step                   # the CPU presets' model: hg2, 128 ch, 128 px
     python -m benchmarks.bench_train_step --stacks 8 --channels 256 --size 256 --device cuda --batch 32
@@ -27,7 +28,7 @@ def _synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_steps(args: argparse.Namespace, channels_last: bool) -> list[float]:
+def time_steps(args: argparse.Namespace, channels_last: bool, bf16: bool) -> list[float]:
     """Seconds per training step, ``args.repeats`` of them."""
     device = torch.device(args.device)
     torch.manual_seed(0)
@@ -44,7 +45,9 @@ def time_steps(args: argparse.Namespace, channels_last: bool) -> list[float]:
     for i in range(args.warmup + args.repeats):
         _synchronize(device)
         t = time.perf_counter()
-        loss = heatmap_mse(model(image), target)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            output = model(image)
+        loss = heatmap_mse(output.float(), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -72,8 +75,13 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.device}" + (f", {args.threads} threads" if args.device == "cpu" else "")
     )
     base = None
-    for layout, channels_last in (("contiguous (NCHW)", False), ("channels-last (NHWC)", True)):
-        ms = 1000 * statistics.median(time_steps(args, channels_last))
+    cases = (
+        ("contiguous (NCHW)", False, False),
+        ("channels-last (NHWC)", True, False),
+        ("channels-last, bf16", True, True),
+    )
+    for layout, channels_last, bf16 in cases:
+        ms = 1000 * statistics.median(time_steps(args, channels_last, bf16))
         base = base or ms
         print(f"{layout:22s} {ms:8.1f} ms/step  {1000 * args.batch / ms:7.1f} images/s  x{base / ms:.2f}")
     return 0

@@ -127,3 +127,14 @@ def test_resume_in_process_matches(shared_data, tmp_path, one_thread):
     resumed = train(_config(root, tmp_path / "part"), resume=True, progress=False)
     assert resumed.step == 4
     assert resumed.final_loss == full.final_loss
+
+
+def test_bf16_autocast_trains_on_the_cpu(shared_data, tmp_path, one_thread):
+    """--amp bf16 runs on the CPU: finite losses, a validation metric, fp32 weights in the checkpoint."""
+    result = train(_config(shared_data("mpii"), tmp_path / "bf16", amp="bf16", val_split="test_mpii"), progress=False)
+    assert result.step == 4 and np.isfinite(result.final_loss)
+    assert result.best_metric is not None and np.isfinite(result.best_metric)
+    ckpt = load_checkpoint(tmp_path / "bf16" / "last.pt")
+    assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
+    with pytest.raises(ValueError, match=r"amp='fp16' needs a CUDA device.*--amp bf16"):
+        train(_config(shared_data("mpii"), tmp_path / "fp16", amp="fp16"), progress=False)

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--warmup-steps", type=int)
     a("--workers", type=int, help="DataLoader worker processes")
     a("--device", help="auto, cpu, cuda, cuda:N")
-    a("--amp", choices=["none", "bf16", "fp16"], help="autocast on CUDA")
+    a("--amp", choices=["none", "bf16", "fp16"], help="autocast: bf16 on CUDA or the CPU, fp16 on CUDA")
     a("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     a("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     a("--seed", type=int)

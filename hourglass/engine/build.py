@@ -53,8 +53,13 @@ def build_model_from_config(config: TrainConfig, num_keypoints: int) -> nn.Modul
 
 def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
     device = ddp.resolve_device(config.device, info)
-    if config.amp != "none" and device.type != "cuda":
-        raise ValueError(f"amp={config.amp!r} needs a CUDA device, the run uses {device}; use --amp none")
+    if config.amp == "fp16" and device.type != "cuda":
+        raise ValueError(
+            f"amp='fp16' needs a CUDA device, the run uses {device}; use --amp bf16 (CPUs with AVX512-BF16 or "
+            "AMX run it fastest) or --amp none"
+        )
+    if config.amp == "bf16" and device.type not in ("cuda", "cpu"):
+        raise ValueError(f"amp='bf16' runs on CUDA or the CPU, the run uses {device}; use --amp none")
     return device
 
 

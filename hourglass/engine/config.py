@@ -71,7 +71,9 @@ class TrainConfig:
             warmup_steps of linear warm-up from 0 in front of any of them.
         workers: DataLoader worker processes (0 = load in the main process).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
-        amp: ``"none"``, ``"bf16"`` or ``"fp16"`` autocast (CUDA only; fp16 uses a grad scaler).
+        amp: ``"none"``, ``"bf16"`` or ``"fp16"`` autocast. bf16 runs on CUDA and on the CPU
+            (where AVX512-BF16 or AMX makes a training step about 2x faster,
+            ``benchmarks/bench_train_step.py``); fp16 is CUDA only and uses a grad scaler.
         channels_last, compile: memory format and ``torch.compile`` of the model.
         seed: seeds the model initialisation, the data order and the augmentation.
         out: the run folder (checkpoints, ``config.json``, logs, plots).
@@ -260,12 +262,13 @@ PRESETS: dict[str, dict[str, Any]] = {
         schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
     ),
     # The shipped CPU body model (weights/lspet-hg2.pt): the face model's size on LSPET's seeded
-    # 90/10 split, sigma 1.5 at 32x32, 36 epochs (about 3.8 min each on 2 threads; channels-last
-    # memory makes a CPU training step 1.3x faster: python -m benchmarks.bench_train_step).
+    # 90/10 split, sigma 1.5 at 32x32, 42 epochs. Channels-last memory and bf16 autocast halve a
+    # training step on a CPU with AVX512-BF16 (python -m benchmarks.bench_train_step): about
+    # 2.2 min per epoch on 2 threads; use --amp none on a CPU without native bf16.
     "lspet-hg-cpu": dict(
         model="hourglass", stacks=2, channels=128, input_size=128, sigma=1.5, dataset="lspet",
-        train_split="train", val_split="val", epochs=36, batch_size=16, optimizer="adam", lr=1e-3,
-        schedule="cosine", warmup_steps=200, device="cpu", ckpt_every_steps=100, channels_last=True,
+        train_split="train", val_split="val", epochs=42, batch_size=16, optimizer="adam", lr=1e-3,
+        schedule="cosine", warmup_steps=200, device="cpu", ckpt_every_steps=100, channels_last=True, amp="bf16",
     ),
     # The regression baseline for 300-W: VGG-16-BN, Wing loss, HRNet's face schedule.
     "300w-vgg": dict(
