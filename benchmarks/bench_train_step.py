@@ -2,8 +2,9 @@
 
 Times the optimiser step of a stacked hourglass on random input (speed does not depend on the
 values) with the default contiguous (NCHW) tensors, with channels-last (NHWC) model and input
-(``--channels-last``), and with channels-last under bfloat16 autocast (``--amp bf16``; the
-weights, the loss and the optimiser stay float32). Prints the median milliseconds per step and
+(what ``tools/train.py --channels-last`` trains with), and with channels-last under bfloat16
+autocast (``tools/train.py --amp bf16``; the weights, the loss and the optimiser stay float32).
+It always runs the three cases. Prints the median milliseconds per step and
 images per second over ``--repeats`` timed steps after ``--warmup``.
 
     python -m benchmarks.bench_train_step                   # the CPU presets' model: hg2, 128 ch, 128 px

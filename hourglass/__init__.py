@@ -11,7 +11,10 @@ Submodules (import what you need; importing this package has no side effects):
 - :mod:`hourglass.losses`: heatmap MSE, L1, smooth-L1, Wing.
 - :mod:`hourglass.metrics`: PCK, MPII PCKh, NME, AUC, failure rate, CED, OKS.
 - :mod:`hourglass.data`: dataset loaders, the training-sample pipeline, the torch dataset.
-- :mod:`hourglass.visualize`: drawing keypoints and skeletons.
+- :mod:`hourglass.visualize`: drawing keypoints, skeletons, predictions and heatmap overlays.
+- :mod:`hourglass.predictor`: ``Predictor``, keypoints on any image.
+- :mod:`hourglass.detect`, :mod:`hourglass.boxes`: bundled face and people detectors; boxes.
+- :mod:`hourglass.weights`, :mod:`hourglass.export`: shipped weights; ONNX and TorchScript.
 - :mod:`hourglass.annotate`: keypoints on a user's images and videos (behind ``tools/infer.py``).
 """
 
@@ -35,6 +38,7 @@ _SUBMODULES = (
     "weights",
     "predictor",
     "detect",
+    "boxes",
     "export",
     "annotate",
 )

@@ -267,6 +267,19 @@ def test_soft_argmax_is_differentiable():
         assert torch.autograd.gradcheck(partial(decode_heatmaps, method="soft-argmax", beta=3.0, window=window), small)
 
 
+@pytest.mark.parametrize("method", DECODE_METHODS)
+def test_decode_ignores_a_callers_bf16_autocast(method, round_trip):
+    """Under CPU bf16 autocast (as in bf16 training) decoding is computed in float32 all the same."""
+    _, maps = round_trip
+    t = torch.from_numpy(maps)
+    plain = decode_heatmaps(t, method)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        under = decode_heatmaps(t, method)
+    for a, b in zip(plain, under, strict=True):
+        assert b.dtype == torch.float32
+        torch.testing.assert_close(b, a, rtol=0, atol=0)
+
+
 # --- decoding: kinds, dtypes, errors -------------------------------------------------------------
 @pytest.mark.parametrize("method", DECODE_METHODS)
 def test_decode_numpy_torch_and_dtypes_agree(method, round_trip):

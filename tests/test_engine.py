@@ -131,10 +131,29 @@ def test_resume_in_process_matches(shared_data, tmp_path, one_thread):
 
 def test_bf16_autocast_trains_on_the_cpu(shared_data, tmp_path, one_thread):
     """--amp bf16 runs on the CPU: finite losses, a validation metric, fp32 weights in the checkpoint."""
-    result = train(_config(shared_data("mpii"), tmp_path / "bf16", amp="bf16", val_split="test_mpii"), progress=False)
+    root = shared_data("mpii")
+    result = train(_config(root, tmp_path / "bf16", amp="bf16", val_split="test_mpii", device="cpu"), progress=False)
+    plain = train(_config(root, tmp_path / "fp32", val_split="test_mpii", device="cpu"), progress=False)
     assert result.step == 4 and np.isfinite(result.final_loss)
+    assert result.final_loss != plain.final_loss  # the autocast did run (same seed and data otherwise)
     assert result.best_metric is not None and np.isfinite(result.best_metric)
     ckpt = load_checkpoint(tmp_path / "bf16" / "last.pt")
     assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
     with pytest.raises(ValueError, match=r"amp='fp16' needs a CUDA device.*--amp bf16"):
-        train(_config(shared_data("mpii"), tmp_path / "fp16", amp="fp16"), progress=False)
+        train(_config(root, tmp_path / "fp16", amp="fp16", device="cpu"), progress=False)
+
+
+def test_resume_with_a_changed_config_says_what_changed(shared_data, tmp_path, one_thread, caplog):
+    root = shared_data("mpii")
+    train(_config(root, tmp_path / "run", max_steps=2), progress=False)
+    with caplog.at_level("INFO", logger="hourglass.engine"):
+        train(_config(root, tmp_path / "run", max_steps=3), resume=True, progress=False)
+    resumed = [r for r in caplog.records if r.getMessage().startswith("resumed from")]
+    assert resumed and resumed[0].levelname == "INFO" and "config changed" not in resumed[0].getMessage()
+    caplog.clear()
+    with caplog.at_level("INFO", logger="hourglass.engine"):
+        train(_config(root, tmp_path / "run", epochs=3, lr=5e-4), resume=True, progress=False)
+    resumed = [r for r in caplog.records if r.getMessage().startswith("resumed from")]
+    message = resumed[0].getMessage()
+    assert resumed[0].levelname == "WARNING"
+    assert "the config changed: epochs 2 -> 3, lr None -> 0.0005 (" in message, message  # None: the default lr

@@ -198,7 +198,10 @@ def decode_heatmaps(
     b, k, h, w = t.shape
     flat = _float(t).reshape(b, k, h * w)
 
-    with torch.set_grad_enabled(method == "soft-argmax" and torch.is_grad_enabled()):
+    # Autocast off: under a caller's bf16 autocast DARK's blur GEMMs would round to bf16
+    # (errors of ~5e-3 heatmap px instead of ~1e-7).
+    no_autocast = torch.autocast(flat.device.type, enabled=False)
+    with no_autocast, torch.set_grad_enabled(method == "soft-argmax" and torch.is_grad_enabled()):
         idx = _argmax(flat).to(flat.device)  # (B, K)
         scores = flat.gather(-1, idx[..., None]).squeeze(-1)
         _check_maxima(scores, unbatched)

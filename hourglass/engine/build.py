@@ -177,12 +177,13 @@ def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, d
     ddp.broadcast_buffers(model)
     model.eval()
     preds = [np.zeros((0, val_set.spec.num_keypoints, 2))]
-    with torch.no_grad(), autocast(config, device):
+    with torch.no_grad():
         for batch in loader:
             image = batch.image.to(device)
             if config.channels_last:
                 image = image.contiguous(memory_format=torch.channels_last)
-            out = forward(model, kind, image, val_set.spec)
+            with autocast(config, device):  # the network only; decoding stays float32
+                out = forward(model, kind, image, val_set.spec)
             coords, _ = to_image(
                 kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
                 input_size=size, sigma=config.sigma,

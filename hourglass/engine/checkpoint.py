@@ -31,6 +31,7 @@ __all__ = [
     "load_checkpoint",
     "check_architecture",
     "latest_checkpoint",
+    "config_changes",
     "rng_state",
     "set_rng_state",
 ]
@@ -125,3 +126,39 @@ def set_rng_state(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"].cpu())
     if state.get("cuda") and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+RUN_CONTROL_FIELDS = frozenset(("out", "max_steps", "log_every", "ckpt_every_steps", "tensorboard", "workers"))
+"""TrainConfig fields a resumed run may change without changing what it computes."""
+
+
+def config_changes(saved: dict[str, Any] | None, config: Any) -> str:
+    """What differs between a checkpoint's saved config and the config a run resumes with.
+
+    Args:
+        saved: the checkpoint's ``"config"`` (``TrainConfig.to_dict()``), or None.
+        config: the resuming :class:`~hourglass.engine.config.TrainConfig`.
+
+    Fields that only control the run and not what it computes (:data:`RUN_CONTROL_FIELDS`:
+    the folder, when to stop, logging, checkpoint frequency, loader workers) are not changes.
+
+    Returns:
+        ``""`` when nothing else differs; else ``"; the config changed: epochs 36 -> 44,
+        amp 'none' -> 'bf16' (the run no longer repeats an uninterrupted one)"``, to append to
+        the resume message.
+    """
+    if not saved:
+        return ""
+    now = config.to_dict()
+    changed = [
+        f"{k} {saved[k]!r} -> {now[k]!r}"
+        for k in sorted(now)
+        if k not in RUN_CONTROL_FIELDS and k in saved and _comparable(saved[k]) != _comparable(now[k])
+    ]
+    if not changed:
+        return ""
+    return f"; the config changed: {', '.join(changed)} (the run no longer repeats an uninterrupted one)"
+
+
+def _comparable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value

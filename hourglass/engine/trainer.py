@@ -15,7 +15,7 @@ What a run writes to its folder (``config.out``):
   every ``log_every`` steps; per epoch the mean training loss, the validation metric and images/s).
 
 Before training, every image path of the training and validation sets is checked
-(:func:`check_images`): missing ones are left out with a warning or are an error
+(:func:`hourglass.data.drop_missing_images`): missing ones are left out with a warning or are an error
 (``TrainConfig.missing_images``), so a run never stops on a missing file mid-epoch.
 
 Under ``torchrun`` the run is data-parallel (:mod:`hourglass.engine.distributed`: global batch,
@@ -58,6 +58,7 @@ from hourglass.engine.checkpoint import (
     BEST,
     LAST,
     check_architecture,
+    config_changes,
     latest_checkpoint,
     load_checkpoint,
     rng_state,
@@ -65,11 +66,7 @@ from hourglass.engine.checkpoint import (
 )
 from hourglass.engine.config import TrainConfig
 
-__all__ = [
-    "TrainResult",
-    "TrainingDiverged",
-    "train",
-]
+__all__ = ["TrainResult", "TrainingDiverged", "train"]
 
 logger = logging.getLogger("hourglass.engine")
 
@@ -225,7 +222,9 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
         last_loss = float(ckpt.get("last_loss", math.nan))
         ddp.restore_rng_state(ckpt, info, config.seed)
         if main:
-            logger.info("resumed from %s at epoch %d, batch %d, step %d", ckpt_path, epoch, batch_done, step)
+            changed = config_changes(ckpt.get("config"), config)  # "" or "; the config changed: ..."
+            msg = f"resumed from {ckpt_path} at epoch {epoch}, batch {batch_done}, step {step}{changed}"
+            logger.log(logging.WARNING if changed else logging.INFO, msg)
 
     ddp.check_same(
         "the data and the resume position (subjects, validation subjects, epoch, batch, step)",
