@@ -84,3 +84,20 @@ def test_user_errors_exit_2_with_one_line(checkpoints, tmp_path, capsys):
     run = subprocess.run([sys.executable, str(REPO / "tools" / "eval.py"), str(bad)], capture_output=True, text=True)
     assert run.returncode == 2 and "Traceback" not in run.stderr
     assert run.stderr.count("\n") == 1 and "corrupt.pt" in run.stderr
+
+
+def test_eval_scores_a_coco_split_with_oks_ap(shared_data, tmp_path, capsys):
+    """A COCO-layout root (symlinks to the shared sample): the report gains pycocotools' OKS AP."""
+    pytest.importorskip("pycocotools")
+    sample = shared_data("samples/coco")
+    root = tmp_path / "coco"
+    (root / "annotations").mkdir(parents=True)
+    (root / "annotations" / "person_keypoints_val.json").symlink_to(sample / "test_coco.json")
+    (root / "val").symlink_to(sample, target_is_directory=True)
+    ckpt = make_checkpoint(tmp_path / "hg" / "best.pt", spec_name="coco", data_root=str(root))
+    out = tmp_path / "ev"
+    assert _tool("eval").main([str(ckpt), "--split", "val", "--out", str(out), "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    ap = json.loads((out / "metrics.json").read_text())["tables"]["coco_oks"]
+    assert set(ap) >= {"AP", "AP50", "AR"} and all(0.0 <= v <= 1.0 or v == -1.0 for v in ap.values())
+    assert "Average Precision" in printed

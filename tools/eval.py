@@ -81,17 +81,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result = report.to_dict()
     dataset = args.dataset or loaded.config.dataset
     if dataset == "coco":
-        from hourglass.data.coco_eval import coco_keypoint_ap
+        from hourglass.data.coco_eval import coco_keypoint_ap, coco_results
 
         root = Path(args.data_root or loaded.config.data_root)
         ann = root / "annotations" / f"person_keypoints_{split_name}.json"
         ids = [r.image_id for r in subjects]
-        results = [
-            {"image_id": i, "category_id": 1, "keypoints": np.concatenate([c, s[:, None]], 1).ravel().tolist(),
-             "score": float(s.mean())}
-            for i, c, s in zip(ids, pred.coords, pred.scores)
-        ]  # fmt: skip
-        ap = coco_keypoint_ap(ann, results)
+        ap = coco_keypoint_ap(ann, coco_results(ids, pred.coords, pred.scores, pred.scores.mean(axis=1)))
         result["tables"]["coco_oks"] = dict(ap)
         print(ap.text)
     curve_name = "ced.png" if report.kind == "face" else "pck.png"
