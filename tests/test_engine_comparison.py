@@ -1,16 +1,18 @@
-"""hourglass.engine.comparison: the paired bootstrap of two reports, and the comparison plots."""
+"""hourglass.engine.comparison: the paired bootstrap of two reports, the comparison plots, the model report."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import make_checkpoint
 from test_evaluate import _people
 
 from hourglass.data import AnnotationSet
 from hourglass.data.records import Annotation
-from hourglass.engine.comparison import bootstrap_difference, plot_curves, plot_per_keypoint
+from hourglass.engine.comparison import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
 from hourglass.engine.evaluate import evaluate
 from hourglass.keypoints import LSP
 
@@ -53,3 +55,25 @@ def _one_face():
     rec = Annotation(image=Path("/x.jpg"), keypoints=kp, labelled=ones, visible=ones, center=np.array([50.0, 50.0]),
                      scale=0.6, spec=W300, source="synthetic")  # fmt: skip
     return AnnotationSet([rec], W300, "one-face")
+
+
+def test_compare_models_writes_the_report(shared_data, tmp_path):
+    kw = dict(data_root=str(shared_data("300w")), train_split="fit", val_split="holdout")
+    models = [make_checkpoint(tmp_path / "hg.pt", **kw), make_checkpoint(tmp_path / "vgg.pt", model="vgg", **kw)]
+    lines, out = [], tmp_path / "cmp"
+    result = compare_models(models, out=out, max_samples=5, bootstrap=50, latency_runs=0, progress=False,
+                            log=lines.append)  # fmt: skip
+    assert result == json.loads((out / "report.json").read_text())
+    assert [m["label"] for m in result["models"]] == ["hg", "vgg"] and result["subjects"] == 5
+    assert all(m["latency"] is None for m in result["models"]) and list(result["differences_vs_first"]) == ["vgg"]
+    md = (out / "report.md").read_text()
+    assert md.startswith("# Comparison on 300w:holdout (5 subjects)") and "| Mouth |" in md
+    table = [line for line in md.splitlines() if line.startswith(("| model |", "|---|---:", "| hg |", "| vgg |"))]
+    assert lines[0] == "\n".join(table[:4]) and table[2].endswith("| 64x64 | n/a |")
+    assert lines[1].startswith("vgg - hg: ") and lines[2].startswith(f"wrote {out / 'report.md'}")
+    assert (out / "ced.png").is_file() and (out / "per_keypoint.png").is_file()
+    for labels, match in ((["a"], "1 labels for 2 models"), (["a", "a"], "labels must differ")):
+        with pytest.raises(ValueError, match=match):
+            compare_models(models, out=tmp_path / "x", labels=labels, log=lines.append)
+    with pytest.raises(ValueError, match="at least two models"):
+        compare_models(models[:1], out=tmp_path / "x")

@@ -1,26 +1,36 @@
-"""Comparing evaluation reports: a paired bootstrap of the headline difference, and plots.
+"""Comparing models: a paired bootstrap of the headline difference, plots, a side-by-side report.
 
 - :func:`bootstrap_difference` resamples the subjects of two reports of the same set (their
   per-image ``(num, den)`` terms) to give the difference of the headlines with a confidence
   interval;
 - :func:`plot_curves` draws the CED or PCK curves of one or more reports on one plot;
-- :func:`plot_per_keypoint` draws their per-keypoint headline errors or accuracies as bars.
+- :func:`plot_per_keypoint` draws their per-keypoint headline errors or accuracies as bars;
+- :func:`compare_models` evaluates two or more models on the same subjects and writes the
+  report of ``tools/compare.py`` (report.md, report.json and both plots).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import torch
 
-from hourglass.engine.evaluate import CURVE_MAX, FACE_THRESHOLD
+from hourglass.engine.evaluate import CURVE_MAX, FACE_THRESHOLD, evaluate, evaluation_set
+from hourglass.engine.inference import predict_dataset
+from hourglass.models import count_flops, count_parameters, measure_latency
+from hourglass.weights import load_model
 
 if TYPE_CHECKING:
     from hourglass.engine.evaluate import EvalReport
+    from hourglass.keypoints import KeypointSpec
 
-__all__ = ["bootstrap_difference", "plot_curves", "plot_per_keypoint"]
+__all__ = ["bootstrap_difference", "compare_models", "plot_curves", "plot_per_keypoint"]
 
 
 # --- comparison ------------------------------------------------------------------------------
@@ -136,3 +146,169 @@ def plot_per_keypoint(reports: Sequence[tuple[str, EvalReport]], path: str | Pat
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     return path
+
+
+# --- side-by-side report ---------------------------------------------------------------------
+def compare_models(
+    models: Sequence[str | os.PathLike],
+    *,
+    out: str | Path = "compare",
+    labels: Sequence[str] | None = None,
+    dataset: str | None = None,
+    data_root: str | os.PathLike | None = None,
+    split: str | None = None,
+    flip: bool = False,
+    decoder: str = "dark",
+    bootstrap: int = 2000,
+    confidence: float = 0.95,
+    latency_runs: int = 20,
+    max_samples: int | None = None,
+    missing_images: str = "error",
+    batch_size: int = 32,
+    device: str = "cpu",
+    threads: int | None = None,
+    progress: bool = True,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """Evaluate two or more models on the same subjects and write one side-by-side report.
+
+    Every model is evaluated on the annotation set :func:`evaluation_set` picks from the FIRST
+    model's config (``dataset``, ``data_root``, ``split``, ``max_samples``, ``missing_images``
+    override it), with the same flip test and heatmap decoder. Written to ``out``: report.md
+    (headline table with parameters, GFLOPs and batch-1 CPU latency, the paired-bootstrap
+    interval of each model's headline minus the first's, the per-group keypoint table),
+    report.json (the returned dict), ced.png (faces) or pck.png (bodies), per_keypoint.png.
+
+    Args:
+        models: checkpoints, run folders, weights files or shipped names (at least two).
+        labels: one distinct label per model (default: the model names).
+        bootstrap, confidence: resamples and level of :func:`bootstrap_difference`.
+        latency_runs: timed forward passes of :func:`measure_latency` per model (0: skip).
+        threads: sets torch's CPU threads (also used for the latency); None keeps them.
+        progress: progress bars while predicting.
+        log: called with each summary line (the headline table, the differences, the files).
+
+    Returns:
+        ``{"dataset", "subjects", "metric", "higher_better", "models", "differences_vs_first",
+        "reports"}``: one row per model (label, parameters, gflops, latency, ...), the
+        bootstrap dict per later model, and each model's full ``EvalReport.to_dict()``.
+
+    Raises:
+        ValueError: fewer than two models, labels that do not match them, or models of
+            different keypoint specs; and whatever loading the models or the data raises.
+    """
+    if len(models) < 2:
+        raise ValueError(f"compare needs at least two models, got {len(models)}")
+    if threads is not None:
+        torch.set_num_threads(threads)
+    loaded = [load_model(m, device=device) for m in models]
+    labels = list(labels) if labels else [m.name for m in loaded]
+    if len(labels) != len(loaded):
+        raise ValueError(f"--labels gives {len(labels)} labels for {len(loaded)} models")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"labels must differ, got {labels}; pass --labels a,b,...")
+    specs = {m.spec.name for m in loaded}
+    if len(specs) != 1:
+        raise ValueError(f"the models predict different keypoints ({sorted(specs)}); compare models of one dataset")
+    subjects = evaluation_set(
+        loaded[0].config, data_root=data_root, dataset=dataset, split=split,
+        max_samples=max_samples, missing_images=missing_images,
+    )  # fmt: skip
+    reports, rows = [], []
+    for label, m in zip(labels, loaded):
+        pred = predict_dataset(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress)
+        used = decoder if m.kind == "heatmap" else None
+        settings = {"model": str(m.path), "flip": flip, "kind": m.kind, "decoder": used}
+        reports.append((label, evaluate(pred, subjects, settings=settings)))
+        latency = measure_latency(m.model, runs=latency_runs) if latency_runs > 0 else None
+        rows.append({
+            "label": label, "model": str(m.path), "kind": m.kind, "arch": m.model.arch,
+            "parameters": count_parameters(m.model), "gflops": count_flops(m.model) / 1e9,
+            "input_size": list(m.input_size), "latency": latency,
+        })  # fmt: skip
+    base_label, base = reports[0]
+    diffs = {
+        label: bootstrap_difference(r, base, resamples=bootstrap, confidence=confidence) for label, r in reports[1:]
+    }
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    curve = out / ("ced.png" if base.kind == "face" else "pck.png")
+    plot_curves(reports, curve)
+    plot_per_keypoint(reports, out / "per_keypoint.png")
+    setup = (
+        f"Flip test: {'on' if flip else 'off'}; heatmap decoder: {decoder}. Latency: median batch-1 "
+        f"forward pass, {torch.get_num_threads()} CPU threads, {latency_runs} runs."
+    )
+    table = _model_table(reports, rows)
+    md = [f"# Comparison on {base.dataset} ({base.num_subjects} subjects)", "", setup, "", *table, ""]
+    md += [f"Difference in {base.metric} against {base_label} (paired bootstrap over subjects, "
+           f"{bootstrap} resamples, {100 * confidence:g}% interval, percentage points):", ""]  # fmt: skip
+    for label, d in diffs.items():
+        md.append(
+            f"- {label} - {base_label}: {100 * d['difference']:+.2f} [{100 * d['low']:+.2f}, {100 * d['high']:+.2f}]; "
+            f"share of resamples with the other sign: {d['p_other_sign']:.4f}"
+        )
+    md += ["", *_group_rows(loaded[0].spec, reports), "", f"![curves]({curve.name})", "",
+           "![per keypoint](per_keypoint.png)", ""]  # fmt: skip
+    (out / "report.md").write_text("\n".join(md))
+    result = {
+        "dataset": base.dataset,
+        "subjects": base.num_subjects,
+        "metric": base.metric,
+        "higher_better": base.higher_better,
+        "models": rows,
+        "differences_vs_first": diffs,
+        "reports": {label: r.to_dict() for label, r in reports},
+    }
+    (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
+    log("\n".join(table))
+    for label, d in diffs.items():
+        log(f"{label} - {base_label}: {100 * d['difference']:+.2f} pp [{100 * d['low']:+.2f}, {100 * d['high']:+.2f}]")
+    log(f"wrote {out / 'report.md'}, {out / 'report.json'}, {curve}, {out / 'per_keypoint.png'}")
+    return result
+
+
+def _pct(v: float | None, digits: int = 2) -> str:
+    return "n/a" if v is None or not math.isfinite(v) else f"{100 * v:.{digits}f}"
+
+
+def _columns(report: EvalReport) -> list[tuple[str, str]]:
+    """(header, value) pairs of a report's standard columns."""
+    t = report.tables
+    if report.kind == "face":
+        cols = [("NME io %", _pct(t["nme_interocular"]["all"]))]
+        if "nme_interpupil" in t:
+            cols.append(("NME ip %", _pct(t["nme_interpupil"]["all"])))
+        return cols + [("AUC@0.08 %", _pct(t["auc@0.08"]["all"])), ("FR@0.08 %", _pct(t["fr@0.08"]["all"]))]
+    if report.kind == "mpii":
+        return [("PCKh@0.5 %", _pct(report.value)), ("PCKh@0.1 %", _pct(t["pckh@0.1_mean"]))]
+    return [(f"{report.metric.upper()} %", _pct(report.value))]
+
+
+def _model_table(reports: Sequence[tuple[str, EvalReport]], rows: Sequence[dict[str, Any]]) -> list[str]:
+    """The markdown headline table: one row per model, its standard columns and its cost."""
+    headers = [h for h, _ in _columns(reports[0][1])]
+    lines = [
+        "| model | " + " | ".join(headers) + " | params (M) | GFLOPs | input | latency (ms) |",
+        "|---|" + "---:|" * (len(headers) + 4),
+    ]
+    for (label, r), row in zip(reports, rows):
+        lat = "n/a" if row["latency"] is None else f"{row['latency']['median_ms']:.1f}"
+        size = "x".join(str(s) for s in row["input_size"])
+        lines.append(
+            f"| {label} | " + " | ".join(v for _, v in _columns(r))
+            + f" | {row['parameters'] / 1e6:.2f} | {row['gflops']:.2f} | {size} | {lat} |"
+        )  # fmt: skip
+    return lines
+
+
+def _group_rows(spec: KeypointSpec, reports: Sequence[tuple[str, EvalReport]]) -> list[str]:
+    """The markdown per-group table: the first per-keypoint measure averaged over each group."""
+    key = next(iter(reports[0][1].per_keypoint))
+    groups = list(spec.groups) or [(n, (i,)) for i, n in enumerate(spec.names)]
+    lines = [f"| group | {' | '.join(label for label, _ in reports)} |", "|---|" + "---:|" * len(reports)]
+    for name, idx in groups:
+        vals = [np.nanmean(r.per_keypoint[key][list(idx)]) for _, r in reports]
+        lines.append(f"| {name} | {' | '.join(_pct(v) for v in vals)} |")
+    return [f"Per keypoint group: {key} in % (mean over the group's keypoints).", "", *lines]
