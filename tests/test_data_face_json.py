@@ -107,7 +107,7 @@ def test_json_missing_image_and_skip(tmp_path, caplog):
 def test_json_not_json(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{"images": [\n')
-    with pytest.raises(DataError, match=r"broken\.json:2: not valid JSON"):
+    with pytest.raises(DataError, match=r"broken\.json:2:\d+: invalid JSON"):
         load_face_coco_json(path)
     path.write_text("[]")
     with pytest.raises(DataError, match="'images' and 'annotations'"):

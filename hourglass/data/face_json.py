@@ -19,7 +19,6 @@ The crop (``crop_from``, ``padding``, ``center_shift``) follows the face crop ru
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from hourglass.data.coco_json import read_json
 from hourglass.data.records import Annotation, AnnotationSet, DataError
 from hourglass.data.w300 import _check_crop_options, _check_on_error, landmark_center_scale
 from hourglass.geometry import box_to_center_scale, from_one_based
@@ -107,16 +107,7 @@ def load_face_coco_json(
         raise ValueError(f"visible_flags must be a non-empty subset of (1, 2), got {visible_flags!r}")
     json_path = Path(json_path)
     image_root = json_path.parent if image_root is None else Path(image_root)
-    try:
-        text = json_path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise FileNotFoundError(f"annotation file {json_path} does not exist") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"{json_path}: cannot read the file as UTF-8 text ({e})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise DataError(f"{json_path}:{e.lineno}: not valid JSON ({e.msg}); re-download or re-export it") from None
+    data = read_json(json_path)
     if (
         not isinstance(data, dict)
         or not isinstance(data.get("images"), list)
