@@ -97,3 +97,13 @@ def write_face(folder: Path, name: str, text: str | None = None, image: str | No
     if image:
         (folder / f"{name}{image}").write_bytes(b"\xff\xd8\xff\xd9")
     return pts
+
+
+def frozen(*arrays):
+    """Read-only copies: a function that writes into its input raises."""
+    out = []
+    for a in arrays:
+        a = np.array(a)
+        a.setflags(write=False)
+        out.append(a)
+    return out

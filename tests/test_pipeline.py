@@ -328,6 +328,11 @@ def test_cache_matches_the_uncached_sample_and_follows_the_source(tmp_path):
     meta = json.loads(next((tmp_path / "cache").glob("*.json")).read_text())
     assert meta["source_mtime_ns"] == os.stat(source).st_mtime_ns
 
+    # A source deleted after caching is an error naming the record's image, not a stale crop.
+    source.unlink()
+    with pytest.raises(FileNotFoundError, match=r"dots\.jpg does not exist; check the dataset root"):
+        cached[0]
+
 
 def test_dataset_is_reproducible_per_epoch_and_picklable(tmp_path):
     image, keypoints, _, center, scale = dot_scene()

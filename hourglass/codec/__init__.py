@@ -10,7 +10,7 @@ never by changing it.)
 
 Encoding is *unbiased* (DARK): the Gaussian sits at the exact sub-pixel keypoint, evaluated at
 the pixel centres. Decoding offers four methods, see :func:`decode_heatmaps`. Round trip on a
-48x64 map with sigma 2 (points at least 3 sigma inside; ``tests/test_codec.py``): mean
+48x64 map with sigma 2 (points at least 3 sigma inside; ``tests/test_codec_decode.py``): mean
 absolute error per coordinate 1e-5 px for ``dark``, 0.0024 px for ``soft-argmax``, 0.125 px
 for ``quarter`` and 0.25 px for ``argmax``. Within about 3 sigma of the map border every
 method is worse (the Gaussian is cut off there); DARK's replicate-border blur pulls toward

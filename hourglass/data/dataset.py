@@ -123,6 +123,16 @@ def _is_jpeg(path: Path) -> bool:
     return path.suffix.lower() in _JPEG_SUFFIXES
 
 
+def _stat_source(record: Annotation) -> os.stat_result:
+    """``os.stat`` of the record's image, with an error that names the record and what to check."""
+    try:
+        return os.stat(record.image)
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{record.source}: image file {record.image} does not exist; check the dataset root and layout"
+        ) from None
+
+
 @dataclass(frozen=True)
 class _CacheEntry:
     image: Path  # the cached crop
@@ -260,12 +270,7 @@ class KeypointDataset(torch.utils.data.Dataset):
         assert self.cache_dir is not None
         key, matrix, size = self._key(record)
         image_path, meta_path = self._paths(key)
-        try:
-            st = os.stat(record.image)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"{record.source}: image file {record.image} does not exist; check the dataset root and layout"
-            ) from None
+        st = _stat_source(record)
         density = math.hypot(matrix[0, 0], matrix[1, 0])  # crop pixels per image pixel
         r = 1
         if _is_jpeg(record.image):
@@ -316,12 +321,7 @@ class KeypointDataset(torch.utils.data.Dataset):
         import cv2
 
         entry = self._entries[i]
-        try:
-            st = os.stat(record.image)
-        except FileNotFoundError:
-            raise FileNotFoundError(
-                f"{record.source}: image file {record.image} does not exist; check the dataset root and layout"
-            ) from None
+        st = _stat_source(record)
         if entry is None or (st.st_size, st.st_mtime_ns) != (entry.source_size, entry.source_mtime_ns):
             # Changed source: another worker may have rebuilt the crop already.
             entry = self._read_entry(record)

@@ -1,4 +1,5 @@
-"""Heatmap encoding, decoding, flip test and heatmap -> image mapping (hourglass.codec)."""
+"""Heatmap decoding and heatmap -> image mapping (hourglass.codec.decode): hand-worked peaks, round
+trips on a non-square map, dtypes and devices, errors."""
 
 import math
 from functools import partial
@@ -8,16 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from hourglass.codec import (
-    DECODE_METHODS,
-    decode_heatmaps,
-    encode_heatmaps,
-    flip_heatmaps,
-    flip_test,
-    heatmap_to_image,
-)
+from hourglass.codec import DECODE_METHODS, decode_heatmaps, encode_heatmaps, flip_test, heatmap_to_image
 from hourglass.geometry import crop_matrix, transform_points
-from hourglass.keypoints import MPII, W300
 
 SIZE = (48, 64)  # (W, H): non-square, so a swapped axis cannot pass
 SIGMA = 2.0
@@ -41,89 +34,6 @@ def peak_map(size, peaks):
     return m
 
 
-# --- encoding ---------------------------------------------------------------------------------
-def test_encode_at_integer_location_hand_worked():
-    hm, weight = encode_heatmaps(np.array([[5.0, 7.0]]), np.array([True]), (12, 10), sigma=SIGMA)
-    assert hm.shape == (1, 10, 12) and weight.shape == (1,)  # (K, H, W) for (K, 2) input
-    assert hm.dtype == np.float32 and weight[0] == 1.0
-    m = hm[0]
-    assert m[7, 5] == 1.0  # exp(0), exactly: the peak pixel is row y=7, column x=5
-    one = math.exp(-1 / (2 * SIGMA**2))
-    for y, x in [(7, 6), (7, 4), (6, 5), (8, 5)]:
-        assert m[y, x] == pytest.approx(one, rel=1e-6)
-    assert m[8, 6] == pytest.approx(math.exp(-2 / (2 * SIGMA**2)), rel=1e-6)
-    assert m[7, 11] == pytest.approx(math.exp(-36 / (2 * SIGMA**2)), rel=1e-5)
-    assert np.unravel_index(m.argmax(), m.shape) == (7, 5)
-
-
-def test_encode_subpixel_is_exact_gaussian_on_pixel_centres():
-    point = np.array([[[3.3, 4.6], [40.75, 60.1]]])
-    hm, _ = encode_heatmaps(point, None, SIZE, sigma=1.5, dtype=np.float64)
-    assert hm.shape == (1, 2, 64, 48) and hm.dtype == np.float64
-    ys, xs = np.mgrid[0:64, 0:48]
-    for k, (x, y) in enumerate(point[0]):
-        expected = np.exp(-((xs - x) ** 2 + (ys - y) ** 2) / (2 * 1.5**2))
-        np.testing.assert_allclose(hm[0, k], expected, rtol=1e-12, atol=1e-300)
-        assert hm[0, k].max() < 1.0  # the peak is between pixel centres
-
-
-def test_encode_outside_invisible_and_nonfinite_get_weight_zero():
-    w, h = SIZE
-    points = np.array(
-        [
-            [-0.5, 10.0],  # on the left edge of the extent: inside
-            [-0.51, 10.0],  # just outside
-            [w - 0.5, 10.0],  # the right edge is excluded: [-0.5, W - 0.5)
-            [w - 0.501, h - 0.501],  # inside, bottom right
-            [10.0, h - 0.5],  # outside at the bottom
-            [np.nan, 3.0],
-            [3.0, np.inf],
-            [20.0, 20.0],  # fine, but marked invisible
-            [21.0, 30.0],
-        ]
-    )
-    visible = np.array([True] * 7 + [False, True])
-    hm, weight = encode_heatmaps(points, visible, SIZE, sigma=SIGMA)
-    np.testing.assert_array_equal(weight, [1, 0, 0, 1, 0, 0, 0, 0, 1])
-    assert not np.isnan(hm).any()
-    for k in np.flatnonzero(weight == 0):
-        assert not hm[k].any(), f"map {k} of a zero-weight keypoint must be all zeros"
-    assert hm[0, 10, 0] == pytest.approx(math.exp(-0.25 / (2 * SIGMA**2)))
-
-
-def test_encode_batched_dtypes_and_torch():
-    points = np.random.default_rng(1).uniform(0, 40, (3, 5, 2))
-    visible = np.ones((3, 5), bool)
-    hm32, w32 = encode_heatmaps(points, visible, SIZE)
-    hm64, w64 = encode_heatmaps(points.astype(np.float32), visible, SIZE, dtype="float64")
-    assert hm32.shape == (3, 5, 64, 48) and w32.shape == (3, 5)
-    assert hm64.dtype == np.float64 and w64.dtype == np.float64 and w32.dtype == np.float32
-    np.testing.assert_allclose(hm32, hm64, atol=1e-6)
-    ht, wt = encode_heatmaps(torch.from_numpy(points), torch.from_numpy(visible), SIZE, dtype=torch.float32)
-    assert isinstance(ht, torch.Tensor) and ht.dtype == torch.float32 and isinstance(wt, torch.Tensor)
-    np.testing.assert_allclose(ht.numpy(), hm32, atol=1e-6)
-
-
-def test_encode_errors():
-    pts = np.zeros((2, 3, 2))
-    vis = np.ones((2, 3), bool)
-    with pytest.raises(ValueError, match="keypoints must have shape"):
-        encode_heatmaps(np.zeros((2, 3, 3)), vis, SIZE)
-    with pytest.raises(ValueError, match=r"visible must have shape \(2, 3\)"):
-        encode_heatmaps(pts, np.ones((3, 2), bool), SIZE)
-    with pytest.raises(TypeError, match="bool mask"):
-        encode_heatmaps(pts, np.ones((2, 3), np.uint8), SIZE)
-    with pytest.raises(ValueError, match="heatmap_size"):
-        encode_heatmaps(pts, vis, (48, 0))
-    with pytest.raises(ValueError, match="heatmap_size"):
-        encode_heatmaps(pts, vis, 64)
-    with pytest.raises(ValueError, match="sigma"):
-        encode_heatmaps(pts, vis, SIZE, sigma=0)
-    with pytest.raises(ValueError, match="dtype"):
-        encode_heatmaps(pts, vis, SIZE, dtype=np.int32)
-
-
-# --- decoding: hand-worked cases ----------------------------------------------------------------
 def test_decode_single_known_peak():
     m = peak_map((9, 7), {(5, 3): 1.0, (6, 3): 0.5, (4, 3): 0.2, (5, 2): 0.4, (5, 4): 0.1})
     coords, scores = decode_heatmaps(m, "argmax")
@@ -199,7 +109,6 @@ def test_flat_and_zero_maps_decode_without_magic_values():
     assert weight[0] == 0 and decode_heatmaps(hm, "dark")[1][0] == 0
 
 
-# --- decoding: round trips on a non-square map ---------------------------------------------------
 @pytest.fixture(scope="module")
 def round_trip():
     points = random_points(400)
@@ -280,7 +189,6 @@ def test_decode_ignores_a_callers_bf16_autocast(method, round_trip):
         torch.testing.assert_close(b, a, rtol=0, atol=0)
 
 
-# --- decoding: kinds, dtypes, errors -------------------------------------------------------------
 @pytest.mark.parametrize("method", DECODE_METHODS)
 def test_decode_numpy_torch_and_dtypes_agree(method, round_trip):
     points, maps = round_trip
@@ -343,69 +251,6 @@ def test_decode_errors():
         decode_heatmaps(np.array([["a"]]), "dark")
 
 
-# --- flip test ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("spec", [MPII, W300], ids=lambda s: s.name)
-def test_flip_test_of_mirrored_encoding_recovers_original(spec):
-    k = spec.num_keypoints
-    w, h = SIZE
-    rng = np.random.default_rng(4)
-    points = np.stack([rng.uniform(6, w - 7, (2, k)), rng.uniform(6, h - 7, (2, k))], -1)
-    maps, _ = encode_heatmaps(points, None, SIZE)
-    # The mirrored image, through geometry: a flipped identity crop of the heatmap itself
-    # (x -> W - 1 - x); its keypoint k is the original keypoint flip_index[k].
-    mirror = crop_matrix([(w - 1) / 2, (h - 1) / 2], max(w, h) / 200, SIZE, flip=True)
-    mirrored_points = transform_points(points, mirror)[:, list(spec.flip_index)]
-    np.testing.assert_allclose(mirrored_points[:, spec.flip_index, 0], w - 1 - points[..., 0], atol=1e-9)
-    mirrored_maps, _ = encode_heatmaps(mirrored_points, None, SIZE)
-
-    np.testing.assert_allclose(flip_heatmaps(mirrored_maps, spec), maps, atol=1e-6)
-    averaged = flip_test(maps, mirrored_maps, spec)
-    for method in ("dark", "soft-argmax", "quarter"):
-        expected, _ = decode_heatmaps(maps, method)
-        np.testing.assert_allclose(decode_heatmaps(averaged, method)[0], expected, atol=1e-4)
-    # A left/right symmetric layout: its mirrored image has the very same heatmaps.
-    flip = np.array(spec.flip_index)
-    symmetric = points[:1].copy()
-    symmetric[0, flip > np.arange(k), 0] = w - 1 - symmetric[0, flip[flip > np.arange(k)], 0]
-    symmetric[0, flip > np.arange(k), 1] = symmetric[0, flip[flip > np.arange(k)], 1]
-    symmetric[0, flip == np.arange(k), 0] = (w - 1) / 2  # unpaired keypoints on the mirror axis
-    np.testing.assert_allclose(transform_points(symmetric, mirror)[:, flip], symmetric, atol=1e-9)
-    sym_maps, _ = encode_heatmaps(symmetric, None, SIZE)
-    np.testing.assert_allclose(
-        decode_heatmaps(flip_test(sym_maps, sym_maps, spec), "dark")[0], decode_heatmaps(sym_maps, "dark")[0], atol=1e-4
-    )
-    # The same with tensors and with the permutation as a plain list.
-    averaged_t = flip_test(torch.from_numpy(maps), torch.from_numpy(mirrored_maps), list(spec.flip_index))
-    np.testing.assert_allclose(averaged_t.numpy(), averaged, atol=1e-7)
-
-
-def test_flip_heatmaps_hand_worked():
-    m = np.zeros((1, 3, 2, 4), np.float32)
-    m[0, 0, 1, 0] = 1.0  # keypoint 0 at (x=0, y=1)
-    m[0, 2, 0, 1] = 2.0  # keypoint 2 at (x=1, y=0)
-    before = m.copy()
-    out = flip_heatmaps(m, [2, 1, 0])
-    np.testing.assert_array_equal(m, before)
-    assert out[0, 2, 1, 3] == 1.0 and out[0, 0, 0, 2] == 2.0 and out.sum() == 3.0  # x -> W - 1 - x
-    np.testing.assert_array_equal(flip_heatmaps(out, [2, 1, 0]), m)  # an involution
-    np.testing.assert_array_equal(flip_heatmaps(m[0], [2, 1, 0]), out[0])
-
-
-def test_flip_errors():
-    m = np.zeros((1, 3, 4, 4), np.float32)
-    with pytest.raises(ValueError, match="K = 3"):
-        flip_heatmaps(m, MPII)
-    with pytest.raises(ValueError, match="involution"):
-        flip_heatmaps(m, [1, 2, 0])
-    with pytest.raises(TypeError, match="sequence of ints"):
-        flip_heatmaps(m, [0.0, 1.0, 2.0])
-    with pytest.raises(ValueError, match="same shape"):
-        flip_test(m, m[:, :, :3], [0, 1, 2])
-    with pytest.raises(TypeError, match="both"):
-        flip_test(m, torch.from_numpy(m), [0, 1, 2])
-
-
-# --- back to the image --------------------------------------------------------------------------
 def test_heatmap_to_image_inverts_encode_placement():
     rng = np.random.default_rng(5)
     b, k = 4, 30

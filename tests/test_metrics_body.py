@@ -1,0 +1,153 @@
+"""PCK and COCO OKS (hourglass.metrics.body): hand-worked cases, borders, errors, pycocotools parity."""
+
+import numpy as np
+import pytest
+from conftest import frozen
+
+from hourglass.keypoints import COCO
+from hourglass.metrics import oks, pck, pck_curve, pck_per_image
+
+
+def toy_pck_case():
+    """Two samples, three keypoints, normalisers 10 and 20.
+
+    sample 0: errors 3 (offset 3,0), 5 (offset 3,4), 8 -> scaled 0.3, 0.5, 0.8
+    sample 1: errors 12, 0, keypoint 2 unlabelled (NaN there) -> scaled 0.6, 0.0
+    """
+    gt = np.zeros((2, 3, 2))
+    pred = np.array([[[3.0, 0.0], [3.0, 4.0], [0.0, 8.0]], [[12.0, 0.0], [0.0, 0.0], [np.nan, np.nan]]])
+    mask = np.array([[True, True, True], [True, True, False]])
+    return frozen(pred, gt, mask, [10.0, 20.0])
+
+
+def test_pck_hand_worked_and_tie_at_threshold():
+    pred, gt, mask, norm = toy_pck_case()
+    # Threshold 0.5: keypoint 0 -> 0.3 yes, 0.6 no: 1/2; keypoint 1 -> 0.5 (tie, counted) and 0.0: 2/2;
+    # keypoint 2 -> 0.8 no: 0/1. Pooled: 3 correct of 5.
+    r = pck(pred, gt, mask, norm, threshold=0.5)
+    np.testing.assert_allclose(r.per_keypoint, [0.5, 1.0, 0.0])
+    np.testing.assert_array_equal(r.counts, [2, 2, 1])
+    assert r.mean == pytest.approx(0.6) and r.threshold == 0.5
+    # Strict '<': the tie 0.5 is no longer correct -> keypoint 1 1/2, pooled 2/5.
+    r = pck(pred, gt, mask, norm, threshold=0.5, inclusive=False)
+    np.testing.assert_allclose(r.per_keypoint, [0.5, 0.5, 0.0])
+    assert r.mean == pytest.approx(0.4)
+
+
+def test_pck_per_image_hand_worked_and_sums_to_pck():
+    pred, gt, mask, norm = toy_pck_case()
+    # Threshold 0.5: sample 0 scaled {0.3, 0.5 (tie, counted), 0.8} -> 2 of 3; sample 1 {0.6, 0.0} -> 1 of 2.
+    correct, evaluated = pck_per_image(pred, gt, mask, norm, threshold=0.5)
+    np.testing.assert_array_equal(correct, [2.0, 1.0])
+    np.testing.assert_array_equal(evaluated, [3.0, 2.0])
+    assert correct.sum() / evaluated.sum() == pytest.approx(pck(pred, gt, mask, norm, 0.5).mean)
+    strict, _ = pck_per_image(pred, gt, mask, norm, threshold=0.5, inclusive=False)
+    np.testing.assert_array_equal(strict, [1.0, 1.0])
+    left_out = mask & np.array([True, False, True])  # keypoint 1 left out of the count
+    correct, evaluated = pck_per_image(pred, gt, left_out, norm, threshold=0.5)
+    np.testing.assert_array_equal(correct, [1.0, 0.0])
+    np.testing.assert_array_equal(evaluated, [2.0, 1.0])
+
+
+def test_pck_curve_hand_worked():
+    pred, gt, mask, norm = toy_pck_case()
+    # Scaled errors: k0 {0.3, 0.6}, k1 {0.5, 0.0}, k2 {0.8}.
+    c = pck_curve(pred, gt, mask, norm, [0.0, 0.3, 0.5, 1.0])
+    expected = [[0, 0.5, 0], [0.5, 0.5, 0], [0.5, 1, 0], [1, 1, 1]]
+    np.testing.assert_allclose(c.per_keypoint, expected)
+    np.testing.assert_allclose(c.mean, [1 / 5, 2 / 5, 3 / 5, 1.0])
+    np.testing.assert_array_equal(c.counts, [2, 2, 1])
+    np.testing.assert_allclose(c.per_keypoint[2], pck(pred, gt, mask, norm, 0.5).per_keypoint)
+
+
+def test_pck_borders():
+    pred, gt, mask, norm = toy_pck_case()
+    # A NaN normaliser leaves the sample out: only sample 0 counts (0.3, 0.5, 0.8 at 0.5).
+    r = pck(pred, gt, mask, [10.0, np.nan], 0.5)
+    np.testing.assert_allclose(r.per_keypoint, [1.0, 1.0, 0.0])
+    np.testing.assert_array_equal(r.counts, [1, 1, 1])
+    # A keypoint never labelled is NaN with count 0; nothing labelled at all: NaN mean.
+    m2 = mask.copy()
+    m2[:, 0] = False
+    r = pck(pred, gt, m2, norm, 0.5)
+    assert np.isnan(r.per_keypoint[0]) and r.counts[0] == 0
+    assert r.mean == pytest.approx(2 / 3)
+    r = pck(pred, gt, np.zeros_like(mask), [0.0, -1.0], 0.5)  # normalisers of unused samples are not checked
+    assert np.isnan(r.mean) and np.all(np.isnan(r.per_keypoint))
+    # Inputs untouched (they are read-only: any write would have raised).
+    np.testing.assert_array_equal(mask, [[True, True, True], [True, True, False]])
+
+
+def test_pck_errors():
+    pred, gt, mask, norm = toy_pck_case()
+    with pytest.raises(ValueError, match="same shape"):
+        pck(pred[:, :2], gt, mask, norm)
+    with pytest.raises(ValueError, match=r"\(N, K, 2\)"):
+        pck(pred[..., :1], gt[..., :1], mask, norm)
+    with pytest.raises(TypeError, match="boolean"):
+        pck(pred, gt, mask.astype(np.uint8), norm)
+    with pytest.raises(ValueError, match="mask must have shape"):
+        pck(pred, gt, mask[:, :2], norm)
+    with pytest.raises(ValueError, match="sample 1, keypoint 2"):
+        pck(pred, gt, np.ones_like(mask), norm)  # NaN prediction on a labelled keypoint
+    with pytest.raises(ValueError, match="sample 1 has 0.0"):
+        pck(pred, gt, mask, [10.0, 0.0])
+    with pytest.raises(ValueError, match="finite and positive"):
+        pck(pred, gt, mask, [np.inf, 1.0])
+    with pytest.raises(ValueError, match=r"shape \(N,\)"):
+        pck(pred, gt, mask, [10.0])
+    with pytest.raises(ValueError, match="threshold"):
+        pck(pred, gt, mask, norm, threshold=-0.1)
+    with pytest.raises(ValueError, match="thresholds"):
+        pck_curve(pred, gt, mask, norm, [])
+
+
+def test_oks_hand_worked():
+    # sigma 0.5 -> variance (2 * 0.5)^2 = 1; area 1; d^2 = 2 -> e = 2 / (1 * 1 * 2) = 1 -> exp(-1).
+    # Keypoint 1 exact -> 1. Sample 1 has keypoint 1 unlabelled; sample 2 nothing labelled -> NaN.
+    gt = np.zeros((3, 2, 2))
+    pred = np.array([[[1.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [9.0, 9.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    vis = np.array([[True, True], [True, False], [False, False]])
+    pred, gt, vis = frozen(pred, gt, vis)
+    got = oks(pred, gt, vis, [1.0, 1.0, 1.0], [0.5, 1.0])
+    np.testing.assert_allclose(got, [(np.exp(-1.0) + 1.0) / 2, np.exp(-1.0), np.nan], rtol=1e-12)
+    with pytest.raises(ValueError, match="area"):
+        oks(pred, gt, vis, [1.0, -1.0, 1.0], [0.5, 1.0])
+    with pytest.raises(ValueError, match="sigmas"):
+        oks(pred, gt, vis, [1.0, 1.0, 1.0], [0.5])
+    with pytest.raises(TypeError, match="gt_visible"):
+        oks(pred, gt, vis.astype(int), [1.0, 1.0, 1.0], [0.5, 1.0])
+
+
+def test_oks_matches_pycocotools():
+    from pycocotools.coco import COCO as CocoApi
+    from pycocotools.cocoeval import COCOeval
+
+    rng = np.random.default_rng(1)
+    n, k = 5, 17
+    gt = rng.uniform(50, 250, (n, k, 2))
+    vis = rng.random((n, k)) < 0.8
+    vis[:, 0] = True  # every person has a labelled keypoint (COCOeval's box fallback is out of scope)
+    pred = gt + rng.normal(0, 6.0, gt.shape)
+    area = rng.uniform(2000, 20000, n)
+    flags = np.where(vis, 2, 0)
+    api = CocoApi()
+    api.dataset = {
+        "images": [{"id": i} for i in range(n)],
+        "categories": [{"id": 1, "name": "person"}],
+        "annotations": [
+            {"id": i + 1, "image_id": i, "category_id": 1, "iscrowd": 0, "area": float(area[i]),
+             "bbox": [0.0, 0.0, 300.0, 300.0], "num_keypoints": int(vis[i].sum()),
+             "keypoints": np.concatenate([gt[i], flags[i][:, None]], axis=1).ravel().tolist()}
+            for i in range(n)
+        ],
+    }  # fmt: skip
+    api.createIndex()
+    dets = api.loadRes(
+        [{"image_id": i, "category_id": 1, "score": 1.0,
+          "keypoints": np.concatenate([pred[i], np.ones((k, 1))], axis=1).ravel().tolist()} for i in range(n)]
+    )  # fmt: skip
+    ev = COCOeval(api, dets, "keypoints")
+    ev._prepare()
+    ref = np.array([ev.computeOks(i, 1)[0, 0] for i in range(n)])
+    np.testing.assert_allclose(oks(pred, gt, vis, area, COCO.oks_sigmas), ref, rtol=1e-9)
