@@ -9,8 +9,9 @@ import pytest
 
 from hourglass.data import AnnotationSet, DataError
 from hourglass.data.records import Annotation
+from hourglass.engine.build import validation_metric_name
 from hourglass.engine.config import TrainConfig
-from hourglass.engine.evaluate import evaluate, evaluation_set
+from hourglass.engine.evaluate import evaluate, evaluation_set, pckh_head_sizes
 from hourglass.keypoints import LSP, MPII
 from hourglass.metrics import interocular, nme, pck, pckh_table, torso_size
 
@@ -97,3 +98,81 @@ def test_evaluation_set_missing_images(shared_data, caplog):
         subjects = evaluation_set(cfg, missing_images="warn")
     assert 0 < len(subjects) < 2958 and all(Path(r.image).exists() for r in subjects)
     assert "left out of the evaluation set" in caplog.text
+
+
+# --- MPII PCKh from head sizes (valid.h5 has no head boxes) ----------------------------------
+def _two_people(head_size_1=20.0):
+    """Person 0 has a head box (0,0)-(30,40): head size 30; person 1 only a stored head size. Every
+    joint is labelled; the predictions are exact except person 1's r_ankle (12 px off), r_knee
+    (5 px) and pelvis (30 px, left out of the Mean)."""
+    gt = np.arange(64.0).reshape(2, 16, 2) * 3
+    pred = gt.copy()
+    pred[1, MPII.index("r_ankle"), 0] += 12.0
+    pred[1, MPII.index("r_knee"), 1] -= 5.0
+    pred[1, MPII.index("pelvis"), 0] += 30.0
+    lab = np.ones(16, dtype=bool)
+    common = dict(labelled=lab, visible=lab, center=np.array([50.0, 50.0]), scale=1.0, spec=MPII)
+    people = [
+        Annotation(image=Path("/nonexistent/0.jpg"), keypoints=gt[0], source="hand[0]",
+                   headbox=np.array([[0.0, 0.0], [30.0, 40.0]]), **common),
+        Annotation(image=Path("/nonexistent/1.jpg"), keypoints=gt[1], source="hand[1]",
+                   extra={"head_size": head_size_1}, **common),
+    ]  # fmt: skip
+    return pred, AnnotationSet(people, MPII, "hand")
+
+
+def test_pckh_from_a_stored_head_size_by_hand():
+    pred, people = _two_people(20.0)
+    np.testing.assert_allclose(pckh_head_sizes(people), [30.0, 20.0])
+    r = evaluate(pred, people)
+    # Person 1, head size 20: 0.5 -> 10 px, so r_ankle (12 px) is wrong and r_knee (5 px) right;
+    # 0.1 -> 2 px, so both are wrong. Mean over the 2 x 14 joints outside pelvis and thorax.
+    assert (r.kind, r.metric) == ("mpii", "pckh@0.5")
+    assert r.value == pytest.approx(27 / 28)
+    assert r.tables["pckh@0.5"]["Ankle"] == pytest.approx(0.75) and r.tables["pckh@0.5"]["Knee"] == 1.0
+    assert r.tables["pckh@0.1_mean"] == pytest.approx(26 / 28)
+    assert r.per_image[0].tolist() == [14, 13] and r.per_image[1].tolist() == [14, 14]
+    # With a head size of 25 the threshold is 12.5 px and r_ankle counts: the stored size is what is used.
+    assert evaluate(pred, _two_people(25.0)[1]).value == 1.0
+
+
+def test_pckh_head_sizes_missing_or_bad():
+    pred, people = _two_people()
+    assert pckh_head_sizes(people[:1]).tolist() == [30.0]
+    no_size = AnnotationSet([people[0], _people(MPII, n=1)[0]], MPII, "mixed")
+    assert pckh_head_sizes(no_size) is None
+    for bad in (0.0, float("nan"), "20"):
+        with pytest.raises(ValueError, match=r"hand\[1\]: extra\['head_size'\] must be a finite positive"):
+            pckh_head_sizes(_two_people(bad)[1])
+
+
+def test_valid_h5_evaluates_as_pckh(shared_data):
+    """load_dataset's valid.h5 (no head boxes) gives PCKh with the official head sizes, through evaluate."""
+    import scipy.io
+
+    from hourglass.data import load_dataset
+
+    people = load_dataset("mpii", shared_data("mpii"), "valid")
+    boxes = scipy.io.loadmat(shared_data("mpii/eval/detections_our_format.mat"))["headboxes_src"]  # (2, 2, N)
+    sizes = pckh_head_sizes(people)
+    np.testing.assert_allclose(sizes, 0.6 * np.linalg.norm(boxes[1] - boxes[0], axis=0), rtol=5e-7, atol=0)
+    r = evaluate(np.nan_to_num(people.keypoints()), people)
+    assert (r.kind, r.metric, r.value) == ("mpii", "pckh@0.5", 1.0)
+    assert set(r.tables["pckh@0.5"].values()) == {1.0} and r.tables["pckh@0.1_mean"] == 1.0
+    assert r.format().splitlines()[1].startswith("PCKh@0.5")
+    assert validation_metric_name(people.spec, sizes is not None) == ("pckh@0.5", True)
+    # The tools' path: the model's validation subjects (the 5 whose images exist) are PCKh too.
+    cfg = TrainConfig(dataset="mpii", data_root=str(shared_data("mpii")), val_split="valid")
+    subjects = evaluation_set(cfg, missing_images="warn")
+    assert evaluate(np.nan_to_num(subjects.keypoints()), subjects).metric == "pckh@0.5"
+
+
+def test_mpii_without_head_sizes_says_it_is_not_pckh(shared_data):
+    from hourglass.data import load_dataset
+
+    people = load_dataset("mpii", shared_data("mpii"), "test_mpii")  # the community JSON: no boxes, no sizes
+    assert pckh_head_sizes(people) is None
+    r = evaluate(np.nan_to_num(people.keypoints()), people)
+    assert (r.kind, r.metric) == ("body", "pck@0.2") and not any(k.startswith("pckh") for k in r.tables)
+    assert "torso PCK@0.2, not MPII PCKh: 5 of 5 subjects" in r.format()
+    assert validation_metric_name(people.spec, False) == ("pck@0.2", True)

@@ -72,6 +72,22 @@ def test_pckh_table_errors():
         pckh_table(pred, gt, mask, boxes, groups=[("Bad", (16,))])
     with pytest.raises(ValueError, match="headboxes"):
         pckh_table(pred, gt, mask, boxes[:, 0])
+    with pytest.raises(ValueError, match=r"got neither of headboxes and head_sizes; pass the head boxes"):
+        pckh_table(pred, gt, mask)
+    with pytest.raises(ValueError, match="got both"):
+        pckh_table(pred, gt, mask, boxes, head_sizes=[30.0, 30.0])
+    with pytest.raises(ValueError, match=r"head_sizes must have shape \(N,\) = \(2,\)"):
+        pckh_table(pred, gt, mask, head_sizes=[30.0])
+
+
+def test_pckh_table_from_head_sizes():
+    """Head sizes given directly (MPII valid.h5's normalize) give the table the head boxes give."""
+    pred, gt, mask, boxes = toy_mpii_case()
+    by_size = pckh_table(pred, gt, mask, head_sizes=np.array([30.0, 30.0]))
+    assert by_size.as_dict() == pckh_table(pred, gt, mask, boxes).as_dict()
+    # Person 1's head size 45: r_ankle, 20 px off, is within 0.5 x 45 = 22.5 px; head_factor applies to boxes only.
+    t = pckh_table(pred, gt, mask, head_sizes=[30.0, 45.0], head_factor=0.1)
+    assert t.as_dict()["Ankle"] == 1.0 and t.means[0] == 1.0
 
 
 MPII_ABBREVIATIONS = {

@@ -29,9 +29,10 @@ def load_mpii_h5(
 
     Datasets used: ``imgname`` (N), ``center`` (N, 2) and ``scale`` (N) already crop-ready,
     ``part`` (N, 16, 2) 1-based with missing joints at (0, 0), ``visible`` (N, 16); optional
-    ``normalize`` (N, head size = 0.6 x head-box diagonal -> ``extra["head_size"]``), ``index``
-    and ``person`` (-> ``extra["image_index"]``, ``extra["person_index"]``). A joint annotated
-    exactly at 1-based (0, 0) would read as missing; none is in valid.h5.
+    ``normalize`` (N, head size = 0.6 x head-box diagonal -> ``extra["head_size"]``, the PCKh
+    normaliser that :func:`hourglass.engine.evaluate.evaluate` uses when a record has no head
+    box), ``index`` and ``person`` (-> ``extra["image_index"]``, ``extra["person_index"]``). A
+    joint annotated exactly at 1-based (0, 0) would read as missing; none is in valid.h5.
 
     Args:
         h5_path: the HDF5 file (needs ``h5py``: ``pip install h5py`` or ``hourglass[hdf5]``).
@@ -81,6 +82,9 @@ def load_mpii_h5(
         "a joint at (0, 0) (missing) marked visible": np.any((vis == 1) & ~labelled, axis=1),
     }
     head_size = d.get("normalize")
+    if head_size is not None:
+        size = np.asarray(head_size, dtype=np.float64)
+        bad["normalize (head size) not finite and positive"] = ~(np.isfinite(size) & (size > 0))
     if headboxes is not None:
         headboxes = _check_headboxes(headboxes, n, head_size, path)
     points = from_one_based(part)

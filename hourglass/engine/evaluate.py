@@ -9,12 +9,13 @@ held-out split), :func:`hourglass.engine.inference.predict_dataset` predicts the
   inter-pupil per subset and overall, AUC@0.08 and FR@0.08 of the inter-ocular NME (AUC
   exact, :func:`hourglass.metrics.auc`), per-landmark mean error, and the CED curve.
   Headline: mean inter-ocular NME (lower is better).
-- MPII (every subject has a head box): :func:`hourglass.metrics.pckh_table` at 0.5 and 0.1
-  with the "weighted" Mean (the official "Total"), per joint, and the PCKh curve.
-  Headline: PCKh@0.5 Mean.
-- other bodies: PCK@0.2 per joint and pooled, normalised by the torso (spec.torso; the
-  bounding box of the labelled joints when the spec has no torso), and the PCK curve.
-  Headline: PCK@0.2.
+- MPII (every subject has a PCKh head size, :func:`pckh_head_sizes`: 0.6 x its head-box
+  diagonal, or the head size its source stores, as ``valid.h5``'s ``normalize``):
+  :func:`hourglass.metrics.pckh_table` at 0.5 and 0.1 with the "weighted" Mean (the official
+  "Total"), per joint, and the PCKh curve. Headline: PCKh@0.5 Mean.
+- other bodies, MPII subjects without head sizes included: PCK@0.2 per joint and pooled,
+  normalised by the torso (spec.torso; the bounding box of the labelled joints when the spec
+  has no torso), and the PCK curve. Headline: PCK@0.2; the text report says it is not PCKh.
 
 Every headline is ``sum(num) / sum(den)`` of per-image terms (``EvalReport.per_image``),
 which is what :func:`hourglass.engine.comparison.bootstrap_difference` resamples.
@@ -31,7 +32,7 @@ import numpy as np
 
 from hourglass.engine.inference import Predictions
 
-__all__ = ["EvalReport", "evaluation_set", "evaluate", "headline"]
+__all__ = ["EvalReport", "evaluation_set", "evaluate", "headline", "pckh_head_sizes"]
 
 FACE_THRESHOLD = 0.08
 """AUC and failure-rate threshold of the 300-W reports (inter-ocular NME)."""
@@ -173,6 +174,8 @@ class EvalReport:
             per = t["per_joint"]
             lines.append("  ".join(f"{k}={100 * v:.1f}" for k, v in per.items()))
             lines.append(f"mean (pooled over labelled joints): {100 * t['mean']:.2f}")
+            if t.get("not_pckh"):
+                lines.append(t["not_pckh"])
         return "\n".join(lines)
 
 
@@ -215,15 +218,45 @@ def _face_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     )  # fmt: skip
 
 
-def _mpii_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
-    from hourglass.metrics import head_size, pck_curve, pck_per_image, pckh_table
+def pckh_head_sizes(annotations: Any) -> np.ndarray | None:
+    """The PCKh head size (N,) of every subject, or None when a subject has none.
+
+    A subject's head size is 0.6 x its head-box diagonal (:func:`hourglass.metrics.head_size`)
+    when it has a ``headbox``, else ``extra["head_size"]``, the size a source stores without the
+    box (MPII ``valid.h5``'s ``normalize``, read by :func:`hourglass.data.mpii_h5.load_mpii_h5`).
+
+    Raises:
+        ValueError: a stored ``extra["head_size"]`` is not a finite positive number.
+    """
+    from hourglass.metrics import head_size
+
+    sizes = np.empty(len(annotations))
+    boxes: dict[int, Any] = {}  # subject index -> (2, 2) head box
+    for i, r in enumerate(annotations):
+        if r.headbox is not None:
+            boxes[i] = np.asarray(r.headbox, dtype=np.float64)
+            continue
+        size = r.extra.get("head_size")
+        if size is None:
+            return None
+        if isinstance(size, bool) or not isinstance(size, (int, float, np.number)) or not 0 < size < math.inf:
+            raise ValueError(
+                f"{r.source}: extra['head_size'] must be a finite positive PCKh head size (0.6 x head-box "
+                f"diagonal), got {size!r}; fix the annotation or remove the key"
+            )
+        sizes[i] = size
+    if boxes:
+        sizes[list(boxes)] = head_size(np.stack(list(boxes.values())))
+    return sizes
+
+
+def _mpii_report(pred: np.ndarray, annotations: Any, norm: np.ndarray) -> dict[str, Any]:
+    from hourglass.metrics import pck_curve, pck_per_image, pckh_table
 
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
-    headboxes = np.stack([np.asarray(r.headbox, dtype=np.float64) for r in annotations])
-    table = pckh_table(pred, gt, mask, headboxes, spec, thresholds=(0.5, 0.1), mean="weighted")
+    table = pckh_table(pred, gt, mask, spec=spec, thresholds=(0.5, 0.1), mean="weighted", head_sizes=norm)
     keep = np.ones(spec.num_keypoints, dtype=bool)
     keep[list(spec.eval_exclude)] = False
-    norm = head_size(headboxes)
     num, den = pck_per_image(pred, gt, mask & keep, norm, 0.5)
     curve = pck_curve(pred, gt, mask, norm, np.linspace(0, CURVE_MAX["mpii"], 51))
     tables = {
@@ -240,6 +273,7 @@ def _mpii_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
 
 
 def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
+    from hourglass.keypoints import MPII
     from hourglass.metrics import bbox_size, pck, pck_curve, pck_per_image, torso_size
 
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
@@ -257,6 +291,13 @@ def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
         "mean": result.mean,
         "subjects_without_normalizer": int(np.isnan(norm).sum()),
     }
+    if spec == MPII:  # an MPII set evaluated without PCKh: say so where the numbers are printed
+        lacking = sum(r.headbox is None and r.extra.get("head_size") is None for r in annotations)
+        tables["not_pckh"] = (
+            f"this is torso PCK@{BODY_THRESHOLD:g}, not MPII PCKh: {lacking} of {len(annotations)} subjects have "
+            "neither a head box nor a head size; PCKh needs one on every subject (valid.h5 stores the "
+            "head sizes, detections_our_format.mat the head boxes)"
+        )
     return dict(
         kind="body", metric=f"pck@{BODY_THRESHOLD:g}", value=result.mean, higher_better=True, tables=tables,
         per_keypoint={f"pck@{BODY_THRESHOLD:g}": result.per_keypoint}, per_image=(num, den),
@@ -268,7 +309,8 @@ def evaluate(pred: Any, annotations: Any, *, settings: dict[str, Any] | None = N
     """The standard report of ``pred`` (N, K, 2) image coordinates on ``annotations``.
 
     The kind follows the data: a spec with inter-ocular points is a face set; a body set where
-    every subject has a head box is evaluated as MPII (PCKh); other bodies get PCK@0.2.
+    every subject has a PCKh head size (:func:`pckh_head_sizes`) is evaluated as MPII (PCKh);
+    other bodies get PCK@0.2.
 
     Raises:
         ValueError: ``pred`` does not have one (K, 2) row per subject, or holds NaN/inf.
@@ -287,8 +329,8 @@ def evaluate(pred: Any, annotations: Any, *, settings: dict[str, Any] | None = N
         raise ValueError(f"{annotations.name} holds no subjects to evaluate")
     if spec.interocular is not None:
         parts = _face_report(coords, annotations)
-    elif all(r.headbox is not None for r in annotations):
-        parts = _mpii_report(coords, annotations)
+    elif (head_sizes := pckh_head_sizes(annotations)) is not None:
+        parts = _mpii_report(coords, annotations, head_sizes)
     else:
         parts = _body_report(coords, annotations)
     return EvalReport(dataset=annotations.name, keypoint_names=spec.names, settings=dict(settings or {}), **parts)

@@ -21,7 +21,8 @@ Conventions (the whole package)
 
 MPII PCKh (:func:`pckh_table`)
 ------------------------------
-Normaliser: 0.6 x the head-box diagonal (:func:`head_size`). Per joint, PCKh is the share of
+Normaliser: 0.6 x the head-box diagonal (:func:`head_size`), or that head size given directly
+(``head_sizes=``, MPII ``valid.h5``'s ``normalize``). Per joint, PCKh is the share of
 the samples where the joint is labelled that are correct. Group rows (Head, Shoulder, ...) are
 the plain average of their joints' PCKh, as every published script does. Three "Mean"s are in
 use, all over the joints outside ``spec.eval_exclude`` (pelvis, thorax) except the last:

@@ -66,11 +66,12 @@ def pckh_table(
     pred: Any,
     gt: Any,
     mask: Any,
-    headboxes: Any,
+    headboxes: Any = None,
     spec: KeypointSpec = MPII,
     thresholds: Sequence[float] = (0.5, 0.1),
     mean: str = "weighted",
     *,
+    head_sizes: Any = None,
     groups: Sequence[tuple[str, Sequence[int]]] | None = None,
     inclusive: bool = True,
     head_factor: float = 0.6,
@@ -80,14 +81,19 @@ def pckh_table(
     Args:
         pred, gt: (N, K, 2) predicted and ground-truth joints, K = ``spec.num_keypoints``.
         mask: (N, K) bool, True where the joint is labelled (MPII ``~jnt_missing``).
-        headboxes: (N, 2, 2) head rectangles as two opposite (x, y) corners.
+        headboxes: (N, 2, 2) head rectangles as two opposite (x, y) corners; the head size is
+            ``head_factor * ||diagonal||``.
         spec: keypoint spec giving ``groups`` and ``eval_exclude``.
         thresholds: (T,) PCKh thresholds; the first makes the table, every one gets a "Mean".
         mean: the "Mean" convention, one of :data:`MEAN_CONVENTIONS` (see the :mod:`hourglass.metrics` docstring).
+        head_sizes: (N,) head sizes (0.6 x head-box diagonal) instead of ``headboxes``, for
+            sources that store the size without the box (MPII ``valid.h5``'s ``normalize``).
         groups: ``(label, joint indices)`` rows instead of ``spec.groups``; each row is the
             average of its joints' PCKh (NaN-free joints only).
         inclusive: ``<=`` (official, default) or ``<``.
-        head_factor: head size = ``head_factor * ||headbox diagonal||``.
+        head_factor: head size = ``head_factor * ||headbox diagonal||`` (not applied to ``head_sizes``).
+
+    Exactly one of ``headboxes`` and ``head_sizes`` is given.
     """
     if mean not in MEAN_CONVENTIONS:
         raise ValueError(
@@ -103,7 +109,18 @@ def pckh_table(
         if not idx or not all(0 <= i < spec.num_keypoints for i in idx):
             raise ValueError(f"group {label!r} must list keypoint indices in [0, {spec.num_keypoints}), got {idx}")
     ts = _thresholds(thresholds)
-    norm = head_size(headboxes, head_factor)
+    if (headboxes is None) == (head_sizes is None):
+        got = "both" if headboxes is not None else "neither"
+        raise ValueError(
+            f"pckh_table got {got} of headboxes and head_sizes; pass the head boxes (N, 2, 2), or "
+            "head_sizes (N,) for a source that stores only the head size"
+        )
+    if head_sizes is None:
+        norm = head_size(headboxes, head_factor)
+    else:
+        norm = np.asarray(head_sizes, dtype=np.float64)
+        if norm.shape != g.shape[:1]:
+            raise ValueError(f"head_sizes must have shape (N,) = ({g.shape[0]},), one per sample, got {norm.shape}")
     scaled, used = _scaled_errors(pred, g, mask, norm)
     correct = _correct_counts(scaled, used, ts, inclusive)  # (T, K)
     counts = used.sum(axis=0)
