@@ -15,7 +15,12 @@ A plain dict that ``torch.load(..., weights_only=True)`` reads (no pickled objec
     {"format": "hourglass-weights", "version": 1,
      "model": state dict, floating tensors in float16 (float32 when asked),
      "arch": model.arch, "spec": KeypointSpec.to_dict(), "config": TrainConfig.to_dict(),
-     "metrics": {...}, "source": {"checkpoint": ..., "step": ..., "epoch": ...}}
+     "metrics": {...},
+     "source": {"file": checkpoint file name, "step": ..., "epoch": ..., "best_metric": ..., "metric_name": ...}}
+
+``source`` records the checkpoint it was packed from: its file name (e.g. ``"last.pt"``, no
+folder), step and epoch (-1 where absent), and the run's best validation value so far with the
+metric's name (None without validation).
 
 Half precision halves the file; the model is rebuilt in float32 and the weights are
 converted on loading. The rounding moves heatmap peaks by far less than a pixel (measured in

@@ -107,3 +107,27 @@ def frozen(*arrays):
         a.setflags(write=False)
         out.append(a)
     return out
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread (deterministic, friendly to shared CPUs), restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_mpii_config(root, out, **kw):
+    """A 1-stack, 16-channel, 64-px run on the 5 people of ``test_mpii``: batch 2, so 2 batches
+    per epoch, and 2 epochs = 4 steps; no validation, a checkpoint every step."""
+    from hourglass.engine import TrainConfig
+
+    base = dict(
+        stacks=1, channels=16, input_size=64, dataset="mpii", data_root=str(root), train_split="test_mpii",
+        val_split=None, batch_size=2, epochs=2, out=str(out), log_every=1, ckpt_every_steps=1, optimizer="adam",
+    )  # fmt: skip
+    base.update(kw)
+    return TrainConfig(**base)

@@ -7,6 +7,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from conftest import tiny_mpii_config
 
 from hourglass.engine import (
     PRESETS,
@@ -89,26 +90,8 @@ def test_load_checkpoint_errors(tmp_path):
         load_checkpoint(tmp_path / "junk.pt")
 
 
-@pytest.fixture
-def one_thread():
-    """One torch thread (deterministic, friendly to shared CPUs), restored afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def _config(root, out, **kw) -> TrainConfig:
-    base = dict(
-        stacks=1, channels=16, input_size=64, dataset="mpii", data_root=str(root), train_split="test_mpii",
-        val_split=None, batch_size=2, epochs=2, out=str(out), log_every=1, ckpt_every_steps=1, optimizer="adam",
-    )  # fmt: skip
-    base.update(kw)
-    return TrainConfig(**base)
-
-
 def test_nan_loss_stops_and_keeps_last_good_checkpoint(shared_data, tmp_path, one_thread):
-    config = _config(shared_data("mpii"), tmp_path / "run", optimizer="rmsprop", lr=1e30)
+    config = tiny_mpii_config(shared_data("mpii"), tmp_path / "run", optimizer="rmsprop", lr=1e30)
     with pytest.raises(TrainingDiverged, match=r"loss is (nan|inf).*last good checkpoint is .*last\.pt"):
         train(config, progress=False)
     ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
@@ -118,13 +101,13 @@ def test_nan_loss_stops_and_keeps_last_good_checkpoint(shared_data, tmp_path, on
 
 def test_resume_in_process_matches(shared_data, tmp_path, one_thread):
     root = shared_data("mpii")
-    full = train(_config(root, tmp_path / "full"), progress=False)
+    full = train(tiny_mpii_config(root, tmp_path / "full"), progress=False)
     assert full.step == 4  # 5 subjects, batch 2 -> 2 batches per epoch, 2 epochs
-    part = train(_config(root, tmp_path / "part", max_steps=3), progress=False)
+    part = train(tiny_mpii_config(root, tmp_path / "part", max_steps=3), progress=False)
     assert part.step == 3
     with pytest.raises(ValueError, match="already holds last.pt"):
-        train(_config(root, tmp_path / "part"), progress=False)
-    resumed = train(_config(root, tmp_path / "part"), resume=True, progress=False)
+        train(tiny_mpii_config(root, tmp_path / "part"), progress=False)
+    resumed = train(tiny_mpii_config(root, tmp_path / "part"), resume=True, progress=False)
     assert resumed.step == 4
     assert resumed.final_loss == full.final_loss
 
@@ -132,28 +115,57 @@ def test_resume_in_process_matches(shared_data, tmp_path, one_thread):
 def test_bf16_autocast_trains_on_the_cpu(shared_data, tmp_path, one_thread):
     """--amp bf16 runs on the CPU: finite losses, a validation metric, fp32 weights in the checkpoint."""
     root = shared_data("mpii")
-    result = train(_config(root, tmp_path / "bf16", amp="bf16", val_split="test_mpii", device="cpu"), progress=False)
-    plain = train(_config(root, tmp_path / "fp32", val_split="test_mpii", device="cpu"), progress=False)
+    result = train(
+        tiny_mpii_config(root, tmp_path / "bf16", amp="bf16", val_split="test_mpii", device="cpu"), progress=False
+    )
+    plain = train(tiny_mpii_config(root, tmp_path / "fp32", val_split="test_mpii", device="cpu"), progress=False)
     assert result.step == 4 and np.isfinite(result.final_loss)
     assert result.final_loss != plain.final_loss  # the autocast did run (same seed and data otherwise)
     assert result.best_metric is not None and np.isfinite(result.best_metric)
     ckpt = load_checkpoint(tmp_path / "bf16" / "last.pt")
     assert all(v.dtype == torch.float32 for v in ckpt["model"].values() if v.is_floating_point())
     with pytest.raises(ValueError, match=r"amp='fp16' needs a CUDA device.*--amp bf16"):
-        train(_config(root, tmp_path / "fp16", amp="fp16", device="cpu"), progress=False)
+        train(tiny_mpii_config(root, tmp_path / "fp16", amp="fp16", device="cpu"), progress=False)
 
 
 def test_resume_with_a_changed_config_says_what_changed(shared_data, tmp_path, one_thread, caplog):
     root = shared_data("mpii")
-    train(_config(root, tmp_path / "run", max_steps=2), progress=False)
+    train(tiny_mpii_config(root, tmp_path / "run", max_steps=2), progress=False)
     with caplog.at_level("INFO", logger="hourglass.engine"):
-        train(_config(root, tmp_path / "run", max_steps=3), resume=True, progress=False)
+        train(tiny_mpii_config(root, tmp_path / "run", max_steps=3), resume=True, progress=False)
     resumed = [r for r in caplog.records if r.getMessage().startswith("resumed from")]
     assert resumed and resumed[0].levelname == "INFO" and "config changed" not in resumed[0].getMessage()
     caplog.clear()
     with caplog.at_level("INFO", logger="hourglass.engine"):
-        train(_config(root, tmp_path / "run", epochs=3, lr=5e-4), resume=True, progress=False)
+        train(tiny_mpii_config(root, tmp_path / "run", epochs=3, lr=5e-4), resume=True, progress=False)
     resumed = [r for r in caplog.records if r.getMessage().startswith("resumed from")]
     message = resumed[0].getMessage()
     assert resumed[0].levelname == "WARNING"
     assert "the config changed: epochs 2 -> 3, lr None -> 0.0005 (" in message, message  # None: the default lr
+
+
+def test_custom_data_refuses_a_validation_split_that_would_be_the_training_set(tmp_path, caplog):
+    from conftest import REPO
+
+    from hourglass.engine.build import load_sets
+
+    example = str(REPO / "datasets" / "custom_example" / "annotations.json")
+    config = TrainConfig(dataset="custom", data_root=example, out=str(tmp_path / "run"))  # val_split "valid"
+    with pytest.raises(ValueError, match=r"custom format has no splits, so --val-split 'valid'.*--val-split none"):
+        load_sets(config)
+    train_set, val_set, _ = load_sets(config.replace(val_split=None, val_fraction=0.4))
+    assert (len(train_set), len(val_set)) == (2, 1)  # the example's 3 subjects, 40 % held out
+    assert {r.image for r in train_set}.isdisjoint(r.image for r in val_set)
+    with caplog.at_level("WARNING", logger="hourglass.engine"):
+        load_sets(TrainConfig(dataset="custom", data_root=example, val_split=None, out=str(tmp_path / "run")))
+    assert "validating on the training split" not in caplog.text
+
+
+def test_validating_on_the_training_split_is_said(shared_data, tmp_path, caplog):
+    from hourglass.engine.build import load_sets
+
+    root = str(shared_data("300w"))
+    config = TrainConfig(dataset="300w", data_root=root, train_split="afw", val_split="afw", out=str(tmp_path))
+    with caplog.at_level("WARNING", logger="hourglass.engine"):
+        load_sets(config)
+    assert "validating on the training split 'afw': the metric measures fit" in caplog.text

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 
 from hourglass.engine import load_checkpoint
 
@@ -117,3 +118,45 @@ def test_wrong_architecture_checkpoint(shared_data, tmp_path):
     assert r.returncode == 2
     assert "hourglass1" in r.stderr and "hourglass2" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_resume_with_only_out_continues_the_run_with_its_config(shared_data, tmp_path):
+    root = shared_data("mpii")
+    run = tmp_path / "run"
+    first = run_tool(
+        "--stacks", "1", "--dataset", "mpii", "--data-root", str(root), "--train-split", "test_mpii",
+        "--val-split", "none", "--optimizer", "adam", "--epochs", "2", "--max-steps", "1", *tiny(run),
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    again = run_tool("--out", str(run), "--resume", "--max-steps", "3")
+    assert again.returncode == 0, again.stderr
+    assert "done: 3 steps" in again.stdout
+    assert "config changed" not in again.stderr  # max_steps only controls the run
+    longer = run_tool("--out", str(run), "--resume", "--epochs", "3")
+    assert longer.returncode == 0, longer.stderr
+    assert "the config changed: epochs 2 -> 3" in longer.stderr
+    assert "done: 6 steps" in longer.stdout
+    saved = json.loads((run / "config.json").read_text())
+    assert (saved["stacks"], saved["channels"], saved["optimizer"], saved["epochs"]) == (1, 32, "adam", 3)
+
+    packed = tmp_path / "weights.pt"
+    ckpt = load_checkpoint(run / "last.pt")
+    torch.save({"model": ckpt["model"], "arch": ckpt["arch"], "config": ckpt["config"], "source": {}}, packed)
+    r = run_tool("--out", str(tmp_path / "new"), "--resume", str(packed))
+    assert r.returncode == 2
+    assert "weights.pt is a packed weights file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--preset", "mpii-hg8", "--epochs", "10"], "lr_milestones must be below epochs 10"),
+        (["--preset", "cpu-tiny", "--lr-milestones", "2"], "milestones belong to 'step'"),
+        (["--preset", "lspet-hg-cpu", "--val-fraction", "0.1"], "val_fraction must be 0 with val_split 'val'"),
+        (["--preset", "lspet-hg-cpu", "--val-split", "val", "--val-fraction", "0.1"], "val_fraction must be 0"),
+    ],
+)
+def test_schedule_and_split_flags_that_would_be_ignored_are_errors(tmp_path, args, named):
+    r = run_tool(*args, "--out", str(tmp_path / "run"))
+    assert r.returncode == 2
+    assert named in r.stderr and len(r.stderr.strip().splitlines()) == 1

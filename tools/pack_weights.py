@@ -1,8 +1,9 @@
 #!/usr/bin/env python
 """Pack a training checkpoint into a shipped weights file, evaluated on its held-out split.
 
-Example (how weights/300w-hg2.pt was made):
-    python tools/pack_weights.py runs/face-hg/best.pt --name 300w-hg2 --data-root ../shared/data/300w
+Example (how weights/300w-hg2.pt was made, from the run's final checkpoint; its stored
+``source`` says file last.pt, step 4200, epoch 60):
+    python tools/pack_weights.py runs/face-hg/last.pt --name 300w-hg2 --data-root ../shared/data/300w
 
 Writes ``weights/<name>.pt`` (``--out-dir``): the state dict in float16 plus the frozen
 config and keypoint spec (:func:`hourglass.weights.export_weights`). The packed file itself

@@ -2,17 +2,21 @@
 """Train a stacked hourglass or a VGG regressor: a thin wrapper over hourglass.engine.train.
 
 Examples:
-    python tools/train.py --preset mpii-hg8 --data-root ../shared/data/mpii --out runs/mpii-hg8
+    python tools/train.py --preset mpii-hg8 --data-root /data/mpii --out runs/mpii-hg8  # full MPII: annot/train.*
     python tools/train.py --preset cpu-tiny --data-root ../shared/data/300w --out runs/tiny
-    python tools/train.py --out runs/tiny --resume            # continue the run folder's last.pt
-    torchrun --standalone --nproc_per_node 8 tools/train.py --preset 300w-hg \
-        --data-root ../shared/data/300w --out runs/300w-hg    # 8 GPUs, 2 of the 16 faces each
+    python tools/train.py --out runs/tiny --resume            # continue the run with its own config
+    python tools/train.py --out runs/tiny --resume --epochs 20  # ... and a longer cosine schedule
+    torchrun --standalone --nproc_per_node 8 tools/train.py --preset 300w-hg --data-root ../shared/data/300w \
+        --train-split fit --val-split holdout --out runs/300w-hg    # 8 GPUs, 2 of the 16 faces each
 
 Under torchrun --batch-size is the global batch over all processes (it must be divisible by
 their number); only rank 0 writes files. Flags left out keep the preset's value (or the
-TrainConfig default). Exit status: 0 done, 1 training diverged (NaN/inf loss), 2 a user error
-(bad option, missing data, wrong checkpoint, missing package), 130 interrupted with Ctrl-C
-after saving last.pt.
+TrainConfig default). With --resume they keep the checkpoint's saved config instead, so only
+the flags given change the run (a change is logged; lr, weight decay and the schedule's length
+apply from the resumed step on). Exit status: 0 done, 1 training diverged (NaN/inf loss or
+gradients) or an unexpected error (with a traceback), 2 a user error (bad option, missing
+data, wrong checkpoint, missing package, an unwritable or full disk), 130 interrupted with
+Ctrl-C after saving last.pt.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import sys
 
 from hourglass.data import DataError
 from hourglass.engine import TrainingDiverged, list_presets, resolve_config, train
+from hourglass.engine.config import PRESETS, TrainConfig
+from hourglass.engine.resume import resume_config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--blocks", type=int, help="residual modules per hourglass stage (default 1)")
     a("--channels", type=int, help="hourglass feature channels (default 256)")
     a("--vgg-width", type=float, help="VGG width multiplier (default 1.0 = VGG-16)")
+    a("--vgg-head", choices=["gap", "fc"], help="VGG head: global average pooling (default) or VGG-16's FC layers")
+    a("--coord-loss", choices=["wing", "l1"], help="VGG coordinate loss (default wing)")
     a("--input-size", type=int, help="square input side in pixels (default 256; heatmaps are input / 4)")
     a("--sigma", type=float, help="target heatmap Gaussian sigma in heatmap pixels (default 2)")
     a("--dataset", help="300w, mpii, lsp, lspet, coco or custom")
@@ -52,8 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--batch-size", type=int, help="global batch: under torchrun it is split over the processes")
     a("--lr", type=float, help="learning rate (default: RMSprop 2.5e-4 (Newell), Adam/AdamW 1e-3)")
     a("--optimizer", choices=["rmsprop", "adam", "adamw"])
-    a("--weight-decay", type=float)
+    a("--weight-decay", type=float, help="weight decay (default: 0; AdamW 1e-4)")
     a("--schedule", choices=["step", "cosine", "none"])
+    a("--lr-milestones", type=int, nargs="+", metavar="EPOCH", help="step schedule: epochs where lr *= --lr-gamma")
+    a("--lr-gamma", type=float, help="step schedule: lr factor at each milestone (default 0.1)")
     a("--warmup-steps", type=int)
     a("--workers", type=int, help="DataLoader worker processes")
     a("--device", help="auto, cpu, cuda, cuda:N")
@@ -69,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--tensorboard", action=argparse.BooleanOptionalAction, default=None,
         help="also write TensorBoard scalars to OUT/tensorboard (pip install tensorboard)",
     )  # fmt: skip
-    a("--resume", nargs="?", const="latest", help="continue from the run folder's last.pt, or from PATH")
+    a(
+        "--resume", nargs="?", const="latest",
+        help="continue from the run folder's last.pt (a new run when there is none), or from PATH, with the "
+        "checkpoint's config and the flags given here",
+    )  # fmt: skip
     a("--threads", type=int, help="torch CPU threads")
     a("--no-progress", action="store_true", help="no progress bar")
     return p
@@ -82,13 +96,24 @@ def main(argv: list[str] | None = None) -> int:
     level = logging.WARNING if rank == "0" else logging.ERROR
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     where = "" if rank == "0" else f"[rank {rank}] "
-    overrides = {
-        k: v for k, v in vars(args).items() if k not in ("preset", "resume", "threads", "no_progress", "val_split")
-    }
+    skip = ("preset", "resume", "threads", "no_progress", "val_split", "val_fraction")
+    overrides = {k: v for k, v in vars(args).items() if k not in skip}
+    # --val-split and --val-fraction go in together: a named split holds nothing out of the training
+    # split (fraction 0 unless given, which is then an error), "none" holds out --val-fraction of it.
+    split: dict[str, object] = {} if args.val_fraction is None else {"val_fraction": args.val_fraction}
+    if args.val_split is not None:
+        named = args.val_split.lower() != "none"
+        split["val_split"] = args.val_split if named else None
+        if named:
+            split.setdefault("val_fraction", 0.0)
     try:
-        config = resolve_config(args.preset, **overrides)
-        if args.val_split is not None:
-            config = config.replace(val_split=None if args.val_split.lower() == "none" else args.val_split)
+        base = None
+        if args.resume is not None:
+            out = args.out or PRESETS.get(args.preset or "", {}).get("out") or TrainConfig.out
+            base = resume_config(args.resume, out)
+        config = resolve_config(args.preset, base=base, **overrides)
+        if split:
+            config = config.replace(**split)
         if args.threads is not None:
             import torch
 
@@ -97,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     except TrainingDiverged as e:
         print(f"{where}error: training diverged: {e}", file=sys.stderr)
         return 1
-    except (ValueError, TypeError, FileNotFoundError, ImportError, DataError) as e:
+    except (ValueError, TypeError, OSError, ImportError, DataError) as e:
         print(f"{where}error: {e}", file=sys.stderr)
         return 2
     if rank != "0":

@@ -24,8 +24,8 @@ with ``padding = 1.25`` (the 1.25x enlargement of HRNet and FAN) and ``center_sh
 (FAN moves the centre up by ``0.12 * h``; pass ``center_shift=0.12`` to match). A JSON
 ``scale`` is the un-enlarged size (MMPose multiplies it by its 1.25 padding), so the JSON
 loader (:func:`~hourglass.data.face_json.load_face_coco_json`) uses ``scale * padding``; for
-the 300-W sample this agrees with the landmark rule to within 0.5 %. No loader here opens an
-image.
+the 300-W sample this agrees with the landmark rule to within 0.5 % (the tolerance of
+``tests/test_data_face_json.py``). No loader here opens an image.
 
 Layouts and splits
 ------------------

@@ -73,6 +73,14 @@ def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str
         raise FileNotFoundError(
             f"data root {config.data_root} does not exist; pass the folder holding the {config.dataset} data"
         )
+    if config.dataset == "custom" and config.val_split is not None:
+        raise ValueError(
+            f"the custom format has no splits, so --val-split {config.val_split!r} would validate on the training "
+            "subjects; pass --val-split none --val-fraction 0.1 to hold out 10 %, or --val-split none alone"
+        )
+    if log and config.val_split == config.train_split:
+        logger.warning("validating on the training split %r: the metric measures fit, not generalisation",
+                       config.train_split)  # fmt: skip
     kw = dict(policy=config.missing_images, data_root=config.data_root, log=log)
     train_set = load_dataset(config.dataset, config.data_root, config.train_split)
     train_set, missing_train = drop_missing_images(train_set, split="training", **kw)
@@ -117,7 +125,7 @@ def build_optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimi
         return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=wd)
-    return torch.optim.AdamW(params, lr=lr, weight_decay=wd if wd > 0 else 1e-4)
+    return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
 
 
 def lr_factor(config: TrainConfig, steps_per_epoch: int, total_steps: int):
@@ -139,11 +147,16 @@ def lr_factor(config: TrainConfig, steps_per_epoch: int, total_steps: int):
     return factor
 
 
-def validation_metric_name(spec: Any, has_headboxes: bool) -> tuple[str, bool]:
-    """The validation metric of a keypoint spec, and whether higher is better."""
+def validation_metric_name(spec: Any, has_head_sizes: bool) -> tuple[str, bool]:
+    """The validation metric of a keypoint spec, and whether higher is better.
+
+    ``has_head_sizes``: every validation subject has a PCKh head size, from a head box or stored
+    by its source (MPII ``valid.h5``), i.e. ``evaluate.pckh_head_sizes(val_set) is not None``;
+    the name is then that of the headline :func:`~hourglass.engine.evaluate.evaluate` reports.
+    """
     if spec.interocular is not None:
         return "nme_interocular", False
-    if has_headboxes:
+    if has_head_sizes:
         return "pckh@0.5", True
     return "pck@0.2", True
 

@@ -9,7 +9,8 @@ Optimiser defaults (``lr=None`` picks them) and where they come from:
 - ``rmsprop``: lr 2.5e-4, Newell et al.'s original Torch recipe (batch 6, ~100 epochs);
 - ``adam``: lr 1e-3, the PyTorch re-implementation of the stacked hourglass, which found it
   better than RMSprop (batch 16);
-- ``adamw``: lr 1e-3 with weight decay 1e-4 (this toolkit's choice, not from a paper).
+- ``adamw``: lr 1e-3 with weight decay 1e-4 (this toolkit's choice, not from a paper);
+  RMSprop and Adam default to no weight decay (``weight_decay=None`` picks these).
 
 Faces follow HRNet's 300-W recipe (Adam 1e-4, 60 epochs, steps at 30 and 50).
 """
@@ -21,7 +22,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["DEFAULT_LR", "PRESETS", "TrainConfig", "list_presets", "resolve_config"]
+__all__ = ["DEFAULT_LR", "DEFAULT_WEIGHT_DECAY", "PRESETS", "TrainConfig", "list_presets", "resolve_config"]
 
 MODELS = ("hourglass", "vgg")
 HOURGLASS_STACKS = (1, 2, 4, 8)
@@ -34,6 +35,8 @@ MISSING_IMAGES = ("warn", "error")
 
 DEFAULT_LR = {"rmsprop": 2.5e-4, "adam": 1e-3, "adamw": 1e-3}
 """Learning rate used when ``TrainConfig.lr`` is None (sources in the module docstring)."""
+DEFAULT_WEIGHT_DECAY = {"rmsprop": 0.0, "adam": 0.0, "adamw": 1e-4}
+"""Weight decay used when ``TrainConfig.weight_decay`` is None."""
 
 
 @dataclass(frozen=True)
@@ -54,7 +57,8 @@ class TrainConfig:
             coordinates by the input size) or ``"l1"``.
         dataset, data_root, train_split, val_split: passed to :func:`hourglass.data.load_dataset`.
             ``val_split=None`` holds out ``val_fraction`` of the training split instead
-            (:func:`hourglass.data.split_indices` with ``seed``; 0 = no validation).
+            (:func:`hourglass.data.split_indices` with ``seed``; 0 = no validation); a
+            ``val_fraction`` with a ``val_split`` is an error (it would be ignored).
         max_train_samples, max_val_samples: use only the first N subjects (tiny runs); None = all.
         epochs, batch_size: as usual; the last incomplete batch of an epoch is dropped when the
             training set has more than one batch. ``batch_size`` is the global batch: under
@@ -65,10 +69,12 @@ class TrainConfig:
             raises :class:`~hourglass.data.DataError`. A training split without any image is
             always an error (most likely a wrong data root).
         lr: learning rate, None = :data:`DEFAULT_LR` of the optimiser.
-        optimizer: ``"rmsprop"``, ``"adam"`` or ``"adamw"``; weight_decay for all of them.
-        schedule: ``"step"`` (x ``lr_gamma`` at each epoch in ``lr_milestones``; empty = at 60 %
-            and 85 % of the epochs), ``"cosine"`` (to 0 over the run) or ``"none"``;
-            warmup_steps of linear warm-up from 0 in front of any of them.
+        optimizer: ``"rmsprop"``, ``"adam"`` or ``"adamw"``; weight_decay for all of them
+            (None = :data:`DEFAULT_WEIGHT_DECAY` of the optimiser, resolved on construction, so
+            ``replace(optimizer=...)`` keeps the resolved value).
+        schedule: ``"step"`` (x ``lr_gamma`` at each epoch in ``lr_milestones``, which must lie
+            below ``epochs``; empty = at 60 % and 85 % of the epochs), ``"cosine"`` (to 0 over
+            ``epochs``) or ``"none"``; warmup_steps of linear warm-up from 0 in front of any of them.
         workers: DataLoader worker processes (0 = load in the main process).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         amp: ``"none"``, ``"bf16"`` or ``"fp16"`` autocast. bf16 runs on CUDA and on the CPU
@@ -77,7 +83,9 @@ class TrainConfig:
         channels_last, compile: memory format and ``torch.compile`` of the model.
         seed: seeds the model initialisation, the data order and the augmentation.
         out: the run folder (checkpoints, ``config.json``, logs, plots).
-        max_steps: stop after this many optimiser steps in total (tiny runs); None = no limit.
+        max_steps: stop after this many optimiser steps in total; None = no limit. It only
+            stops the run: the learning-rate schedule still spans ``epochs``, so a run trained
+            in chunks (``max_steps``, then resume with a larger one) follows the same curve.
         log_every: steps between rows of ``steps.csv`` (and progress-bar updates).
         ckpt_every_steps: steps between periodic checkpoints (0 = only at epoch ends).
         tensorboard: also write TensorBoard scalars to ``<out>/tensorboard/`` (needs the
@@ -105,7 +113,7 @@ class TrainConfig:
     batch_size: int = 6
     lr: float | None = None
     optimizer: str = "rmsprop"
-    weight_decay: float = 0.0
+    weight_decay: float | None = None
     schedule: str = "step"
     lr_milestones: tuple[int, ...] = ()
     lr_gamma: float = 0.1
@@ -170,6 +178,8 @@ class TrainConfig:
         number("sigma", positive=True)
         number("vgg_width", positive=True)
         number("lr", positive=True, optional=True)
+        if self.weight_decay is None:
+            object.__setattr__(self, "weight_decay", DEFAULT_WEIGHT_DECAY[self.optimizer])
         number("weight_decay", positive=False)
         number("lr_gamma", positive=True)
         if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
@@ -179,8 +189,14 @@ class TrainConfig:
             milestones = tuple(int(m) for m in self.lr_milestones)
         except (TypeError, ValueError):
             raise bad("lr_milestones", "a sequence of epoch numbers") from None
-        if any(m < 1 for m in milestones) or list(milestones) != sorted(milestones):
-            raise bad("lr_milestones", "increasing positive epoch numbers")
+        if any(m < 1 for m in milestones) or any(a >= b for a, b in zip(milestones, milestones[1:])):
+            raise bad("lr_milestones", "strictly increasing positive epoch numbers")
+        if milestones and self.schedule != "step":
+            raise bad("lr_milestones", f"empty with schedule {self.schedule!r} (milestones belong to 'step')")
+        if milestones and milestones[-1] >= self.epochs:
+            raise bad(
+                "lr_milestones", f"below epochs {self.epochs} (a later milestone never applies); pass --lr-milestones"
+            )
         object.__setattr__(self, "lr_milestones", milestones)
         for name in ("dataset", "train_split", "out", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
@@ -189,6 +205,8 @@ class TrainConfig:
             object.__setattr__(self, "data_root", str(self.data_root))
         if self.val_split is not None and not isinstance(self.val_split, str):
             raise bad("val_split", "a split name or None")
+        if self.val_split is not None and self.val_fraction > 0:
+            raise bad("val_fraction", f"0 with val_split {self.val_split!r} (pass --val-split none to hold out)")
         for name in ("channels_last", "compile", "tensorboard"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "True or False")
@@ -284,11 +302,17 @@ def list_presets() -> list[str]:
     return sorted(PRESETS)
 
 
-def resolve_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
-    """Build a :class:`TrainConfig`: defaults, then the preset's fields, then ``overrides``.
+def resolve_config(preset: str | None = None, *, base: dict[str, Any] | None = None, **overrides: Any) -> TrainConfig:
+    """Build a :class:`TrainConfig`: defaults, then the preset's fields, then ``base``, then ``overrides``.
 
     Overrides whose value is None are ignored (so argparse defaults of None keep the preset's
     value); to set a field to None pass it through :meth:`TrainConfig.replace`.
+
+    Args:
+        preset: a name from :data:`PRESETS`, or None.
+        base: a saved config (:meth:`TrainConfig.to_dict`, e.g. a checkpoint's ``"config"``):
+            a resumed run keeps it and changes only what ``overrides`` give.
+        overrides: field values.
 
     Raises:
         ValueError: an unknown preset (the message lists the presets), an unknown field, or an
@@ -298,8 +322,11 @@ def resolve_config(preset: str | None = None, **overrides: Any) -> TrainConfig:
         raise ValueError(f"unknown preset {preset!r}; available presets: {', '.join(list_presets())}")
     fields_ = dict(PRESETS[preset]) if preset is not None else {}
     known = {f.name for f in fields(TrainConfig)}
-    unknown = sorted(set(overrides) - known)
-    if unknown:
-        raise ValueError(f"unknown TrainConfig fields {unknown}; known fields: {sorted(known)}")
+    for what, given in (("saved config", base or {}), ("TrainConfig", overrides)):
+        unknown = sorted(set(given) - known)
+        if unknown:
+            raise ValueError(f"unknown {what} fields {unknown}; known fields: {sorted(known)}")
+    if base:
+        fields_.update({k: tuple(v) if k == "lr_milestones" else v for k, v in base.items()})
     fields_.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**fields_)

@@ -6,7 +6,8 @@ What a run writes to its folder (``config.out``):
 - ``last.pt``: the latest checkpoint (every ``ckpt_every_steps`` steps, at the end of every
   epoch, on Ctrl-C and at the end), ``best.pt``: the best validation metric so far;
   both written atomically (:mod:`hourglass.engine.checkpoint`);
-- ``log.csv``: one row per epoch (train loss, validation metric, lr, images/s);
+- ``log.csv``: one row per epoch (train loss, validation metric, lr, images/s; an epoch that
+  ``max_steps`` cut short gets a row that the resumed run replaces when the epoch completes);
   ``steps.csv``: one row every ``log_every`` steps (step, epoch, loss, lr);
 - ``curves.png``: training loss and validation metric per epoch, redrawn every epoch;
 - ``summary.json``: final step, final loss, best metric, world size, and the number of subjects
@@ -33,9 +34,11 @@ random states, so a resumed CPU run reproduces the uninterrupted run's losses bi
 state (``rng_ranks``); the data order and augmentation do not depend on the world size.
 
 Validation metric: the headline of :func:`hourglass.engine.evaluate.evaluate` on the
-un-augmented validation crops: faces NME inter-ocular (lower is better); MPII (head boxes)
-PCKh@0.5 with the official joint-weighted Mean; other bodies PCK@0.2 of the torso (higher is
-better). Heatmaps are decoded with DARK (blur sigma = the target sigma).
+un-augmented validation crops: faces NME inter-ocular (lower is better); MPII PCKh@0.5 with the
+official joint-weighted Mean when every subject has a head size (a head box, or ``valid.h5``'s
+``normalize``: :func:`~hourglass.engine.evaluate.pckh_head_sizes`); other bodies, and MPII
+without them, PCK@0.2 of the torso (higher is better). Heatmaps are decoded with DARK (blur
+sigma = the target sigma).
 """
 
 from __future__ import annotations
@@ -65,6 +68,8 @@ from hourglass.engine.checkpoint import (
     save_checkpoint,
 )
 from hourglass.engine.config import TrainConfig
+from hourglass.engine.evaluate import pckh_head_sizes
+from hourglass.engine.resume import check_resumable, restore_state, resume_path
 
 __all__ = ["TrainResult", "TrainingDiverged", "train"]
 
@@ -72,7 +77,16 @@ logger = logging.getLogger("hourglass.engine")
 
 
 class TrainingDiverged(FloatingPointError):
-    """The loss became NaN or infinite; the message names the step and the last good checkpoint."""
+    """The loss or the gradients became NaN or infinite; the message names the step and the last good checkpoint."""
+
+
+def _diverged(what: str, step: int, epoch: int, scheduler: Any, run_dir: Path) -> TrainingDiverged:
+    last = latest_checkpoint(run_dir)
+    return TrainingDiverged(
+        f"{what} at step {step + 1} (epoch {epoch + 1}, lr {scheduler.get_last_lr()[0]:.3g}); training stopped. "
+        f"The last good checkpoint is {last if last is not None else 'none (no checkpoint was written yet)'}; "
+        f"lower --lr, add --warmup-steps, or check the data"
+    )
 
 
 @dataclass
@@ -85,7 +99,8 @@ class TrainResult:
         epoch: the epoch in progress when the run stopped (== epochs when all finished).
         final_loss: the loss of the last step (NaN if no step ran).
         metric_name, best_metric: the validation metric and its best value (None: no validation).
-        history: one dict per finished epoch (the rows of ``log.csv``).
+        history: one dict per epoch (the rows of ``log.csv``); the last may be an epoch that
+            ``max_steps`` ended early, whose row a resumed run replaces when the epoch completes.
         interrupted: the run stopped on Ctrl-C (SIGINT) after saving ``last.pt``.
         checkpoint: path of ``last.pt``.
     """
@@ -114,27 +129,6 @@ def _epoch_order(config: TrainConfig, n: int, epoch: int) -> list[list[int]]:
     return [order[i * bs : (i + 1) * bs] for i in range(count)]
 
 
-def _resume_path(config: TrainConfig, resume: bool | str | Path | None) -> Path | None:
-    run_dir = Path(config.out)
-    if resume is True or resume == "latest":
-        return latest_checkpoint(run_dir)
-    if resume not in (None, False):
-        path = Path(resume)
-        if path.is_dir():
-            found = latest_checkpoint(path)
-            if found is None:
-                raise FileNotFoundError(f"no {LAST} in {resume} to resume from")
-            return found
-        if not path.is_file():
-            raise FileNotFoundError(f"checkpoint {resume} to resume from does not exist")
-        return path
-    if latest_checkpoint(run_dir) is not None:
-        raise ValueError(
-            f"run folder {run_dir} already holds {LAST}; pass --resume to continue it or choose another --out"
-        )
-    return None
-
-
 def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progress: bool = True) -> TrainResult:
     """Train the configured model; see the module docstring for what is written where.
 
@@ -145,7 +139,10 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
         config: the run's configuration.
         resume: None/False: start fresh (an existing ``last.pt`` in the run folder is an error,
             to avoid overwriting a run by accident); True or ``"latest"``: continue from the run
-            folder's ``last.pt`` (fresh start when there is none); a path: continue from that file.
+            folder's ``last.pt`` (a fresh start, with a warning, when there is none); a path:
+            continue from that file or run folder (:func:`hourglass.engine.resume.resume_path`).
+            The run uses ``config``: its learning rate, weight decay and schedule apply from the
+            resumed step on (:func:`hourglass.engine.resume.restore_state`).
         progress: show a tqdm progress bar (rank 0 only).
 
     Returns:
@@ -156,7 +153,8 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
             with ``missing_images="error"``, a checkpoint of another architecture, an existing
             run folder without ``resume``, a batch size not divisible by the world size.
         ModuleNotFoundError: ``config.tensorboard`` without the tensorboard package.
-        TrainingDiverged: the loss became NaN or infinite (``last.pt`` keeps the last good state).
+        TrainingDiverged: the loss or the gradients became NaN or infinite (``last.pt`` keeps
+            the last good state).
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -165,7 +163,7 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
     info = ddp.env_info()
     device = build.run_device(config, info)
     ddp.check_batch_size(config.batch_size, info)
-    ckpt_path = _resume_path(config, resume)
+    ckpt_path = resume_path(config, resume)
     created = ddp.init_process_group(info, device)
     try:
         result = _train(config, info, device, ckpt_path, progress)
@@ -181,6 +179,8 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     main, world = info.is_main, info.world_size
     run_dir = Path(config.out)
     ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
+    if ckpt is not None:
+        check_resumable(ckpt, ckpt_path, config)  # before the data is read
     torch.manual_seed(config.seed)
     train_set, val_set, missing = build.load_sets(config, log=main)
     ddp.check_batch_size(config.batch_size, info, len(train_set))
@@ -194,27 +194,19 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
         model.to(memory_format=torch.channels_last)
     optimizer = build.build_optimizer(config, model)
     batches_per_epoch = len(_epoch_order(config, len(train_ds), 0))
-    total = config.epochs * batches_per_epoch
-    if config.max_steps is not None:
-        total = min(total, config.max_steps)
+    total = config.epochs * batches_per_epoch  # max_steps only stops the run; the schedule spans epochs
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, build.lr_factor(config, batches_per_epoch, total))
     scaler = torch.amp.GradScaler(device.type, enabled=config.amp == "fp16")
     metric_name, higher_better = (None, True)
     if val_set is not None:
-        metric_name, higher_better = build.validation_metric_name(
-            val_set.spec, all(r.headbox is not None for r in val_set)
-        )
+        metric_name, higher_better = build.validation_metric_name(val_set.spec, pckh_head_sizes(val_set) is not None)
 
     epoch, batch_done, step, best = 0, 0, 0, None
     history: list[dict[str, Any]] = []
     epoch_loss_sum, epoch_images, last_loss = 0.0, 0, math.nan
     ddp.seed_rank(config.seed, info.rank, 0)
     if ckpt is not None:
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        scheduler.load_state_dict(ckpt["scheduler"])
-        if ckpt.get("scaler"):
-            scaler.load_state_dict(ckpt["scaler"])
+        restore_state(ckpt, ckpt_path, config, model, optimizer, scheduler, scaler)
         epoch, batch_done, step = int(ckpt["epoch"]), int(ckpt["batch"]), int(ckpt["step"])
         best = ckpt.get("best_metric")
         history = list(ckpt.get("history", []))
@@ -290,7 +282,9 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     with ddp.StopFlag(patience=2 if info.distributed else 1) as stop, contextlib.ExitStack() as closing:
         tb = None
         if config.tensorboard and main:
-            tb = runlog.summary_writer_class()(log_dir=str(run_dir / "tensorboard"), purge_step=step if ckpt else None)
+            # Events at steps up to the checkpoint's (its epoch's validation too) stay; later ones are redone.
+            purge = step + 1 if ckpt else None
+            tb = runlog.summary_writer_class()(log_dir=str(run_dir / "tensorboard"), purge_step=purge)
             closing.callback(tb.close)
         while epoch < config.epochs and (config.max_steps is None or step < config.max_steps) and not interrupted:
             batches = _epoch_order(config, len(train_ds), epoch)[batch_done:]
@@ -318,15 +312,13 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
                 # the global batch's loss and subjects, and whether any rank was interrupted
                 value, n, stopping, scaled = ddp.reduce_step(loss, den, image.shape[0], stop.set)
                 if not math.isfinite(value):
-                    last = latest_checkpoint(run_dir)
-                    raise TrainingDiverged(
-                        f"loss is {value} at step {step + 1} (epoch {epoch + 1}, lr {scheduler.get_last_lr()[0]:.3g}); "
-                        f"training stopped. The last good checkpoint is "
-                        f"{last if last is not None else 'none (no checkpoint was written yet)'}; "
-                        f"lower --lr, add --warmup-steps, or check the data"
-                    )
+                    raise _diverged(f"loss is {value}", step, epoch, scheduler, run_dir)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(scaled).backward()
+                if not scaler.is_enabled():  # fp16's scaler skips steps with inf gradients by itself
+                    norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
+                    if not torch.isfinite(norm):  # a finite loss can still give inf gradients
+                        raise _diverged(f"the gradient norm is {norm.item()}", step, epoch, scheduler, run_dir)
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
@@ -361,6 +353,10 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
             if val_loader is not None:
                 metric = build.validate(config, model, val_loader, val_set, device)
             seconds = time.perf_counter() - t0
+            if history and history[-1]["epoch"] == epoch + 1:  # this epoch's partial row (a max_steps stop)
+                part = history.pop()
+                images_run += part["images_per_s"] * part["seconds"]
+                seconds += part["seconds"]
             history.append({
                 "epoch": epoch + 1, "step": step, "train_loss": epoch_loss_sum / max(epoch_images, 1),
                 "metric": metric, "lr": optimizer.param_groups[0]["lr"],
