@@ -94,6 +94,41 @@ def test_sigkill_and_resume_reproduces_losses(shared_data, tmp_path):
           f"final loss {a['final_loss']!r} vs resumed {b['final_loss']!r}")  # fmt: skip
 
 
+def test_ctrl_c_saves_and_the_printed_resume_command_finishes_the_run(shared_data, tmp_path):
+    """SIGINT: last.pt is saved, exit 130, and the printed command (--out RUN --resume, no other
+    flag) finishes the run with the same losses as an uninterrupted one."""
+    root = shared_data("300w/afw")
+    args = [
+        "--stacks", "1", "--dataset", "300w", "--data-root", str(root.parent), "--train-split", "afw",
+        "--val-split", "none", "--max-train-samples", "12", "--epochs", "2", "--log-every", "1", "--seed", "4",
+    ]  # fmt: skip
+    full = run_tool(*args, *tiny(tmp_path / "full"))
+    assert full.returncode == 0, full.stderr
+    run = tmp_path / "run"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, str(TOOL), "--threads", "1", "--no-progress", *args, *tiny(run)]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (run / "steps.csv").is_file() and len(_steps(run)) >= 2:
+                proc.send_signal(signal.SIGINT)
+                break
+            time.sleep(0.01)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err
+    step = load_checkpoint(run / "last.pt")["step"]
+    assert 2 <= step < 12
+    assert f"interrupted at step {step}; resume with --out {run} --resume" in err
+
+    resumed = run_tool("--out", str(run), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert "config changed" not in resumed.stderr
+    assert _steps(tmp_path / "full") == _steps(run)  # every step's loss, bit for bit
+
+
 def test_missing_data_root(tmp_path):
     r = run_tool("--dataset", "300w", "--data-root", str(tmp_path / "nowhere"), *tiny(tmp_path / "run"))
     assert r.returncode == 2
