@@ -169,3 +169,17 @@ def test_validating_on_the_training_split_is_said(shared_data, tmp_path, caplog)
     with caplog.at_level("WARNING", logger="hourglass.engine"):
         load_sets(config)
     assert "validating on the training split 'afw': the metric measures fit" in caplog.text
+
+
+def test_crop_cache_is_built_once_and_read_by_training(shared_data, tmp_path, one_thread):
+    root, cache = shared_data("mpii"), tmp_path / "cache"
+    config = tiny_mpii_config(root, tmp_path / "run", val_split="test_mpii", cache_dir=cache)
+    result = train(config, progress=False)
+    crops = sorted(cache.glob("*.json"))
+    # 5 people x (the training crop, which covers every augmentation, + the plain validation crop)
+    assert len(crops) == 10 and len(list(cache.glob("*.jpg"))) == 10
+    assert result.step == 4 and np.isfinite(result.final_loss) and np.isfinite(result.best_metric)
+    # (that a cached sample matches the uncached one is tests/test_pipeline.py's business)
+    stamps = [p.stat().st_mtime_ns for p in crops]
+    train(config.replace(out=str(tmp_path / "again")), progress=False)
+    assert [p.stat().st_mtime_ns for p in sorted(cache.glob("*.json"))] == stamps  # reused, not rebuilt

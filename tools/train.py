@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--lr-gamma", type=float, help="step schedule: lr factor at each milestone (default 0.1)")
     a("--warmup-steps", type=int)
     a("--workers", type=int, help="DataLoader worker processes")
+    a("--cache-dir", help="crop cache folder: one pass writes a small JPEG crop per subject, later epochs read it")
     a("--device", help="auto, cpu, cuda, cuda:N")
     a("--amp", choices=["none", "bf16", "fp16"], help="autocast: bf16 on CUDA or the CPU, fp16 on CUDA")
     a("--channels-last", action=argparse.BooleanOptionalAction, default=None)

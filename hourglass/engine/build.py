@@ -106,7 +106,9 @@ def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str
     return train_set, val_set, {"train": missing_train, "val": missing_val}
 
 
-def build_datasets(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[Any, Any]:
+def build_datasets(config: TrainConfig, train_set: Any, val_set: Any, progress: bool = False) -> tuple[Any, Any]:
+    """Training and validation datasets; with ``config.cache_dir`` their crop caches are built
+    (or checked) first, with a progress bar when ``progress``."""
     from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
 
     size, hm = (config.input_size,) * 2, (config.heatmap_size,) * 2
@@ -114,8 +116,9 @@ def build_datasets(config: TrainConfig, train_set: Any, val_set: Any) -> tuple[A
     val_pipe = TopDownPipeline(
         PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, train=False), train_set.spec
     )
-    train_ds = KeypointDataset(train_set, train_pipe, seed=config.seed)
-    val_ds = None if val_set is None else KeypointDataset(val_set, val_pipe, seed=config.seed)
+    kw: dict[str, Any] = dict(seed=config.seed, cache_dir=config.cache_dir, progress=progress)
+    train_ds = KeypointDataset(train_set, train_pipe, **kw)
+    val_ds = None if val_set is None else KeypointDataset(val_set, val_pipe, **kw)
     return train_ds, val_ds
 
 

@@ -76,6 +76,11 @@ class TrainConfig:
             below ``epochs``; empty = at 60 % and 85 % of the epochs), ``"cosine"`` (to 0 over
             ``epochs``) or ``"none"``; warmup_steps of linear warm-up from 0 in front of any of them.
         workers: DataLoader worker processes (0 = load in the main process).
+        cache_dir: folder of a crop cache (:class:`~hourglass.data.KeypointDataset`), or None:
+            one pass before training writes a JPEG crop per subject (training and validation)
+            that holds every augmented crop it can draw, and every epoch after decodes only
+            those small crops instead of the source images. Crops are keyed by image, box and
+            crop geometry, so several runs can share a folder.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         amp: ``"none"``, ``"bf16"`` or ``"fp16"`` autocast. bf16 runs on CUDA and on the CPU
             (where AVX512-BF16 or AMX makes a training step about 2x faster,
@@ -119,6 +124,7 @@ class TrainConfig:
     lr_gamma: float = 0.1
     warmup_steps: int = 0
     workers: int = 0
+    cache_dir: str | None = None
     device: str = "auto"
     amp: str = "none"
     channels_last: bool = False
@@ -201,8 +207,9 @@ class TrainConfig:
         for name in ("dataset", "train_split", "out", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise bad(name, "a non-empty string")
-        if self.data_root is not None and not isinstance(self.data_root, str):
-            object.__setattr__(self, "data_root", str(self.data_root))
+        for name in ("data_root", "cache_dir"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                object.__setattr__(self, name, str(getattr(self, name)))
         if self.val_split is not None and not isinstance(self.val_split, str):
             raise bad("val_split", "a split name or None")
         if self.val_split is not None and self.val_fraction > 0:

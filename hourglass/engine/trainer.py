@@ -188,7 +188,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     if ckpt is not None:
         check_architecture(ckpt, model, source=f"checkpoint {ckpt_path}")
     arch = dict(model.arch)
-    train_ds, val_ds = build.build_datasets(config, train_set, val_set)
+    train_ds, val_ds = build.build_datasets(config, train_set, val_set, progress=progress and main)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
