@@ -90,8 +90,9 @@ def test_box_shift_by_hand(tmp_path):
 
 
 def test_crowd_and_other_categories(tmp_path):
-    anns = [_person(1), _person(2, iscrowd=1), dict(_person(3), category_id=2)]
-    cats = [{"id": 1, "name": "person"}, {"id": 2, "name": "dog"}]
+    ball = {"id": 4, "image_id": 1, "category_id": 3, "bbox": [1.0, 2.0, 3.0, 4.0]}  # no keypoints: not a person
+    anns = [_person(1), _person(2, iscrowd=1), dict(_person(3), category_id=2), ball]
+    cats = [{"id": 1, "name": "person"}, {"id": 2, "name": "dog"}, {"id": 3, "name": "sports ball"}]
     path = _write(tmp_path, anns, categories=cats)
     assert [r.extra["annotation_id"] for r in load_coco(path, tmp_path)] == [1]
     crowd = load_coco(path, tmp_path, include_crowd=True)
@@ -118,7 +119,7 @@ def test_invalid_json_names_line_and_column(tmp_path):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda a: a.pop("bbox"), r"annotations\[0\] \(id 7\): missing the key\(s\) \['bbox'\]"),
+        (lambda a: a.pop("bbox"), r"annotations\[0\] \(id 7\): a person annotation is missing the key\(s\) \['bbox'\]"),
         (lambda a: a["keypoints"].pop(), r"annotations\[0\] \(id 7\): keypoints .* has 50 values, expected 51"),
         (lambda a: a["keypoints"].__setitem__(0, float("nan")), r"id 7\): keypoint 0 \('nose'\) is labelled"),
         (lambda a: a["keypoints"].__setitem__(1, None), r"id 7\): keypoint 0 \('nose'\) is labelled"),

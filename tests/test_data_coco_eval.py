@@ -81,3 +81,18 @@ def test_ap_ground_truth_checks(tmp_path):
         coco_keypoint_ap(_write(tmp_path, [gt]), res)
     with pytest.raises(DataError, match=r"annotations\[0\] \(id 7\): missing the key\(s\) \['area'\]"):
         coco_keypoint_ap(_write(tmp_path, [{k: v for k, v in _person(7).items() if k != "area"}]), res)
+
+
+def test_image_ids_restrict_the_evaluation_to_the_images_predicted_on(shared_data, caplog):
+    path = shared_data(SAMPLE)
+    data = load_coco(path, path.parent)
+    ids, kp, scores, inst = _gt_predictions(data)
+    first = np.asarray(ids) == ids[0]
+    part = coco_results(np.asarray(ids)[first].tolist(), kp[first], scores[first], inst[first])
+    with caplog.at_level("WARNING", logger="hourglass.data"):
+        everywhere = coco_keypoint_ap(path, part)
+    assert everywhere["AP"] < 0.5  # the people of the other images count as missed
+    assert "3 of the 4 images with people" in caplog.text and "image_ids=" in caplog.text
+    assert coco_keypoint_ap(path, part, image_ids=[ids[0]])["AP"] == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(DataError, match=r"image_ids \[999\] are not in .*test_coco\.json"):
+        coco_keypoint_ap(path, part, image_ids=[ids[0], 999])

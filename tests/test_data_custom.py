@@ -172,6 +172,8 @@ def test_image_root_and_unlabelled_null(tmp_path):
         (lambda a: a["keypoints"].__setitem__(0, None), r"\(id 5\): keypoint 0 \('l_a'\) is labelled"),
         (lambda a: a.__setitem__("image_id", 3), r"\(id 5\): image_id 3 is not in the file's 'images'"),
         (lambda a: a.pop("bbox"), r"\(id 5\): give the subject's 'bbox'"),
+        (lambda a: a.__setitem__("bbox", None), r"\(id 5\): give the subject's 'bbox' .*\(the file has bbox: null\)"),
+        (lambda a: a.update(bbox=None, center=[1, 2], scale=None), r"\(the file has bbox: null, scale: null\)"),
         (lambda a: a.__setitem__("bbox", [0, 0, -2, 5]), r"\(id 5\): bbox .* positive width and height"),
         (lambda a: a.update(center=[1, 2], scale=0), r"\(id 5\): center .* scale 0 a positive number"),
         (lambda a: a.pop("keypoints"), r"\(id 5\): missing the key\(s\) \['keypoints'\]"),

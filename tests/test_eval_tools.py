@@ -100,4 +100,6 @@ def test_eval_scores_a_coco_split_with_oks_ap(shared_data, tmp_path, capsys):
     printed = capsys.readouterr().out
     ap = json.loads((out / "metrics.json").read_text())["tables"]["coco_oks"]
     assert set(ap) >= {"AP", "AP50", "AR"} and all(0.0 <= v <= 1.0 or v == -1.0 for v in ap.values())
-    assert "Average Precision" in printed
+    assert "Average Precision" in printed and "with ground-truth person boxes" in printed
+    setup = json.loads((out / "metrics.json").read_text())["settings"]["coco_oks"]
+    assert setup["boxes"] == "ground truth" and setup["images"] == 4

@@ -276,9 +276,10 @@ def dot_dataset(tmp_path, name="dots.jpg", **kwargs):
     return KeypointDataset(records, TopDownPipeline(config, MPII), progress=False, **kwargs), config
 
 
-def test_dataset_reduced_decode_composes_into_the_warp(tmp_path):
-    reduced, config = dot_dataset(tmp_path, reduced_decode=True)
-    full, _ = dot_dataset(tmp_path, reduced_decode=False)
+@pytest.mark.parametrize("name", ["dots.jpg", "dots.png"])  # PNG: decoded whole, then r x r block means
+def test_dataset_reduced_decode_composes_into_the_warp(tmp_path, name):
+    reduced, config = dot_dataset(tmp_path, name=name, reduced_decode=True)
+    full, _ = dot_dataset(tmp_path, name=name, reduced_decode=False)
     used = set()
     for epoch in range(4):
         reduced.set_epoch(epoch)

@@ -84,10 +84,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         from hourglass.data.coco_eval import coco_keypoint_ap, coco_results
 
         root = Path(args.data_root or loaded.config.data_root)
-        ann = root / "annotations" / f"person_keypoints_{split_name}.json"
+        # The held-out part of a training split lives in the training split's file.
+        ann_split = args.split or loaded.config.val_split or loaded.config.train_split
+        ann = root / "annotations" / f"person_keypoints_{ann_split}.json"
         ids = [r.image_id for r in subjects]
-        ap = coco_keypoint_ap(ann, coco_results(ids, pred.coords, pred.scores, pred.scores.mean(axis=1)))
+        # Only the images predicted on: a held-out part or --max-samples is not the whole file.
+        ap = coco_keypoint_ap(ann, coco_results(ids, pred.coords, pred.scores, pred.scores.mean(axis=1)), image_ids=ids)
         result["tables"]["coco_oks"] = dict(ap)
+        result["settings"]["coco_oks"] = {"boxes": "ground truth", "images": len(set(ids)), "annotations": str(ann)}
+        print(f"COCO OKS keypoint AP on {len(set(ids))} images, with ground-truth person boxes "
+              "(published COCO AP uses a person detector's boxes):")  # fmt: skip
         print(ap.text)
     curve_name = "ced.png" if report.kind == "face" else "pck.png"
     plot_curves([(loaded.name, report)], out / curve_name)

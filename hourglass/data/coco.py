@@ -158,7 +158,7 @@ def load_coco(
             continue
         if "id" in a:
             where[i] += f" (id {a['id']!r})"
-        missing = [k for k in ("id", "image_id", "category_id", "keypoints", "bbox") if k not in a]
+        missing = [k for k in ("id", "image_id", "category_id") if k not in a]
         if missing:
             problems(where[i], f"missing the key(s) {missing} (keys present: {sorted(a)})")
             continue
@@ -170,6 +170,10 @@ def load_coco(
             raise DataError(f"{where[i]}: duplicate annotation id (also annotations[{seen_ids[a['id']]}])")
         seen_ids[a["id"]] = i
         if a["category_id"] not in person_ids:
+            continue  # other categories (boxes without keypoints, say) are not this loader's business
+        missing = [k for k in ("keypoints", "bbox") if k not in a]
+        if missing:
+            problems(where[i], f"a person annotation is missing the key(s) {missing} (keys present: {sorted(a)})")
             continue
         if a["image_id"] not in images:
             problems(where[i], f"image_id {a['image_id']!r} is not in the file's 'images'")

@@ -155,6 +155,7 @@ def coco_keypoint_ap(
     *,
     category_id: int = 1,
     sigmas: Any = None,
+    image_ids: Any = None,
 ) -> KeypointAP:
     """OKS-based keypoint AP/AR with pycocotools' ``COCOeval`` (iouType ``"keypoints"``).
 
@@ -166,6 +167,10 @@ def coco_keypoint_ap(
         category_id: the category evaluated.
         sigmas: (K,) OKS constants; default :data:`hourglass.keypoints.COCO` ``.oks_sigmas``
             (pycocotools' own), required when K != 17.
+        image_ids: evaluate these images only (pycocotools' ``params.imgIds``), e.g. the ones
+            predicted on; None: every image of ``ann_json``, as the official evaluation does,
+            where people in images without results count as missed (a warning says how many
+            images that is).
 
     Returns:
         :class:`KeypointAP`: ``{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75",
@@ -239,6 +244,19 @@ def coco_keypoint_ap(
         reason = why[i] or score_why[i] or f"keypoints and score must be finite numbers, got {dets[i]!r:.200}"
         raise DataError(f"{source}[{i}]: {reason}")
 
+    if image_ids is not None:
+        image_ids = list(dict.fromkeys(image_ids))  # unique, in order
+        unknown = [i for i in image_ids if not is_id(i) or i not in gt_images]
+        if unknown:
+            raise DataError(f"image_ids {unknown[:5]!r} are not in {gt_path} ({len(unknown)} in all)")
+    else:
+        with_people = {a["image_id"] for a in gt_anns if not a["iscrowd"] and a["num_keypoints"] > 0}
+        unseen = with_people - {d["image_id"] for d in dets}
+        if unseen:
+            logger.warning(
+                "%d of the %d images with people in %s have no results: their people count as missed "
+                "(pass image_ids= to evaluate only the images predicted on)", len(unseen), len(with_people), gt_path,
+            )  # fmt: skip
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
         coco_gt = CocoApi()
@@ -261,6 +279,8 @@ def coco_keypoint_ap(
         ev = COCOeval(coco_gt, coco_dt, iouType="keypoints")
         ev.params.kpt_oks_sigmas = sig
         ev.params.catIds = [category_id]
+        if image_ids is not None:
+            ev.params.imgIds = image_ids
         ev.evaluate()
         ev.accumulate()
         before = log.tell()

@@ -240,16 +240,19 @@ def load_custom(
             problems(where[i], f"missing the key(s) {missing} (keys present: {sorted(a)})")
         elif not is_id(a["image_id"]) or a["image_id"] not in images:
             problems(where[i], f"image_id {a['image_id']!r} is not in the file's 'images'")
-        elif "bbox" not in a and not ("center" in a and "scale" in a):
+        elif a.get("bbox") is None and (a.get("center") is None or a.get("scale") is None):
+            given = [f"{k}: null" for k in ("bbox", "center", "scale") if k in a and a[k] is None]
             problems(
-                where[i], "give the subject's 'bbox' [x0, y0, w, h], or 'center' [x, y] and 'scale' (200-px units)"
+                where[i],
+                "give the subject's 'bbox' [x0, y0, w, h], or 'center' [x, y] and 'scale' (200-px units)"
+                + (f" (the file has {', '.join(given)})" if given else ""),
             )
         else:
             ok.append(i)
 
     xy, vis, reasons = parse_keypoints([anns[i]["keypoints"] for i in ok], spec.names)
     has_box = np.array([anns[i].get("bbox") is not None for i in ok], dtype=bool)
-    has_cs = np.array(["center" in anns[i] and "scale" in anns[i] for i in ok], dtype=bool)
+    has_cs = np.array([anns[i].get("center") is not None and anns[i].get("scale") is not None for i in ok], dtype=bool)
     # Absent fields parse a placeholder row, so every array is indexed like `ok`.
     boxes, box_why = numeric_rows(
         [anns[i]["bbox"] if b else [1, 1, 1, 1] for i, b in zip(ok, has_box, strict=True)], 4, "bbox"

@@ -74,6 +74,9 @@ class Annotation:
             raise DataError(f"{where}expected {k} keypoints of (x, y), got shape {self.keypoints.shape}")
         if self.labelled.shape != (k,) or self.visible.shape != (k,):
             raise DataError(f"{where}visibility masks must have shape ({k},)")
+        for name in ("labelled", "visible"):
+            if getattr(self, name).dtype != bool:  # an int 0/1 mask would index rows 0 and 1
+                raise DataError(f"{where}{name} must be a bool mask, got dtype {getattr(self, name).dtype}; pass v > 0")
         if np.any(self.visible & ~self.labelled):
             raise DataError(f"{where}a keypoint is marked visible but has no annotated location")
         if not np.all(np.isfinite(self.keypoints[self.labelled])):
