@@ -58,9 +58,12 @@ def heatmap_mse(pred: Tensor, target: Tensor, weight: Tensor | None = None) -> T
     Returns:
         Scalar ``sum_s [ sum_{b,k,y,x} w_bk * (pred_sbkyx - target_bkyx)^2 / (B*K*H*W) ]``.
         The denominator counts every keypoint, including those with weight 0, so the loss
-        scale does not depend on how many keypoints are visible (as in the original code,
-        where the weight zeroes the target and prediction of missing joints); weights
-        scale the squared error linearly.
+        scale does not depend on how many keypoints are visible; weights scale the squared
+        error linearly. This is the PyTorch ports' and HRNet's ``JointsMSELoss`` behaviour
+        (the encoder gives unlabelled, invisible and out-of-map keypoints weight 0). The
+        original Torch code has no weights: it trains a missing joint's map toward all
+        zeros, so its maxima also say whether a joint is there; with weight 0 a channel is
+        never taught that, and its score says little about absent joints.
     """
     pred = _check_float("pred", pred)
     target = _check_float("target", target)

@@ -1,8 +1,10 @@
 """Stacked hourglass network (Newell, Yang, Deng, ECCV 2016).
 
 The layer layout follows the original Torch code (``hg.lua``) exactly, so parameter
-counts match the paper's models (16 keypoints, 256 channels, one residual per stage,
-256x256 input: 1/2/4/8 stacks = 3.43 / 6.57 / 12.86 / 25.43 M parameters):
+counts match its models (16 keypoints, 256 channels, one residual per stage, 256x256 input:
+1/2/4/8 stacks = 3.43 / 6.57 / 12.86 / 25.43 M learnable parameters; the state dict, which
+adds the BatchNorm running statistics, holds 25.56 M values for 8 stacks, the "25.6 M"
+often quoted):
 
 - ``Residual``: pre-activation bottleneck BN-ReLU-conv1x1(C/2) -> BN-ReLU-conv3x3(C/2)
   -> BN-ReLU-conv1x1(C) plus a skip that is the identity, or a 1x1 conv only when the

@@ -68,7 +68,9 @@ class VGGRegressor(nn.Module):
             -> Dropout -> Linear(4096w, 2K).
         width: multiplier w > 0 on every conv width and on the fc hidden size (1.0 is
             VGG-16; e.g. 0.25 gives a small CPU-trainable variant).
-        dropout: dropout probability in the head, in [0, 1).
+        dropout: dropout probability in the head, in [0, 1). 0.5 (VGG's classifier value, this
+            toolkit's choice for the ``gap`` head; MMPose's DeepPose head has none) is what
+            the shipped ``300w-vgg`` was trained with.
 
     Attributes:
         num_keypoints, input_size ((W_in, H_in)), head_type, width, num_features (trunk
