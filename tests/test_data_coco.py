@@ -230,3 +230,23 @@ def test_oks_matches_cocoeval(shared_data):
             np.testing.assert_allclose(ours, ious[:, j], rtol=1e-12, atol=1e-15)
             checked += n
     assert checked >= 12
+
+
+def test_image_size_and_exif_orientation_are_checked_against_the_entry(tmp_path):
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored turned by 90 degrees: upright it is 30 wide, 40 high
+    Image.new("RGB", (40, 30)).save(tmp_path / "phone.jpg", exif=exif)
+    Image.new("RGB", (40, 30)).save(tmp_path / "other.jpg")
+    for name, declared, message in [
+        ("phone.jpg", (30, 40), r"phone\.jpg is stored 40x30 with EXIF orientation 6 .* says 30x40: it was annotated "
+         r"upright, but images are read as stored; rotate .*exiftran -ai"),
+        ("other.jpg", (64, 80), r"other\.jpg is 40x30 but its entry says 64x80"),
+    ]:  # fmt: skip
+        images = [{"id": 1, "file_name": name, "width": declared[0], "height": declared[1]}]
+        path = _write(tmp_path, [_person()], images=images, touch=False)
+        with pytest.raises(DataError, match=message):
+            load_coco(path, tmp_path)
+    images = [{"id": 1, "file_name": "phone.jpg", "width": 40, "height": 30}]  # annotated as stored: fine
+    assert len(load_coco(_write(tmp_path, [_person()], images=images, touch=False), tmp_path)) == 1

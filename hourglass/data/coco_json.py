@@ -195,20 +195,53 @@ def image_table(images: list, path: Path) -> dict[Any, dict]:
 def check_image_files(
     records: Iterable[tuple[int, Any]], images: Mapping[Any, dict], root: Path, where: Sequence[str], problems: Problems
 ) -> set[int]:
-    """Indices (of ``(index, image_id)`` pairs) whose image file is missing, reported per annotation."""
-    missing: set[int] = set()
-    exists: dict[Any, bool] = {}
+    """Indices (of ``(index, image_id)`` pairs) whose image file is missing or disagrees with its
+    ``images`` entry, reported per annotation.
+
+    Where the entry gives ``width`` and ``height``, the file's header must say the same size.
+    A file whose EXIF orientation turns it by 90 degrees and whose upright size is the declared
+    one was annotated upright, but the loaders read the stored pixels (as every pose toolkit
+    does), so its keypoints would be rotated against the image: that is an error saying how to
+    rotate the file. A header that cannot be read is left to the image reader.
+    """
+    bad: set[int] = set()
+    why: dict[Any, str | None] = {}
     for i, image_id in records:
-        if image_id not in exists:
-            exists[image_id] = (root / images[image_id]["file_name"]).is_file()
-        if not exists[image_id]:
-            problems(
-                where[i],
-                f"image file {root / images[image_id]['file_name']} does not exist; check image_root and file_name "
-                "(or pass check_images=False to load annotations without the images)",
-            )
-            missing.add(i)
-    return missing
+        if image_id not in why:
+            why[image_id] = _image_file_problem(root / images[image_id]["file_name"], image_size(images[image_id]))
+        if why[image_id] is not None:
+            problems(where[i], why[image_id])
+            bad.add(i)
+    return bad
+
+
+def _image_file_problem(path: Path, declared: tuple[int, int] | None) -> str | None:
+    if not path.is_file():
+        return (
+            f"image file {path} does not exist; check image_root and file_name "
+            "(or pass check_images=False to load annotations without the images)"
+        )
+    if declared is None:
+        return None
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            size, orientation = im.size, im.getexif().get(0x0112, 1)
+    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
+        return None  # unreadable: the image reader names the file when the sample is loaded
+    if size == declared:
+        return None
+    if orientation in (5, 6, 7, 8) and size[::-1] == declared:
+        return (
+            f"image file {path} is stored {size[0]}x{size[1]} with EXIF orientation {orientation} (turned by 90 "
+            f"degrees), and its entry says {declared[0]}x{declared[1]}: it was annotated upright, but images are "
+            "read as stored; rotate the file's pixels upright (e.g. exiftran -ai or mogrify -auto-orient)"
+        )
+    return (
+        f"image file {path} is {size[0]}x{size[1]} but its entry says {declared[0]}x{declared[1]}; "
+        "the annotations belong to another version of the image"
+    )
 
 
 def area_problem(area: Any) -> str | None:
