@@ -116,6 +116,9 @@ def load_coco(
             0 keeps every person, including those without keypoints (crop from the box).
         include_crowd: keep ``iscrowd`` instances (left out by default, as in training).
         aspect_ratio: W / H of the network input; the box is grown to it before padding.
+            It must match the ``PipelineConfig.input_size`` the records are cropped with (the
+            training engine's inputs are square: 1.0); nothing checks it, and a wrong
+            ratio cuts wide or tall subjects off at the crop's sides.
         padding: box enlargement factor for the crop (1.25, as the common COCO recipes).
         check_images: report annotations whose image file is missing.
         on_error: ``"raise"`` (default) or ``"skip"``: leave out, and log, malformed

@@ -186,6 +186,9 @@ def load_custom(
         json_path: the annotation file.
         image_root: folder the images' ``file_name`` are relative to; default the JSON's folder.
         aspect_ratio: W / H of the network input; a ``bbox`` is grown to it before padding.
+            It must match the ``PipelineConfig.input_size`` the records are cropped with (the
+            training engine's inputs are square: 1.0); nothing checks it, and a wrong
+            ratio cuts wide or tall subjects off at the crop's sides.
         padding: ``bbox`` enlargement factor for the crop. Annotations that give ``center``
             and ``scale`` use them as they are.
         check_images: report annotations whose image file is missing.
