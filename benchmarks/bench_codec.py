@@ -95,7 +95,7 @@ def dark_loop(maps: np.ndarray, sigma: float) -> np.ndarray:
             out[b, k] = x, y
             if not (0 < x < w - 1 and 0 < y < h - 1):
                 continue
-            blurred = cv2.GaussianBlur(m, (2 * r + 1, 2 * r + 1), sigma, borderType=cv2.BORDER_REPLICATE)
+            blurred = cv2.GaussianBlur(m, (2 * r + 1, 2 * r + 1), sigma, borderType=cv2.BORDER_CONSTANT)
             lg = np.log(np.maximum(blurred.astype(np.float64), LOG_EPS))
             grad = np.array([lg[y, x + 1] - lg[y, x - 1], lg[y + 1, x] - lg[y - 1, x]]) / 2
             hxx = lg[y, x + 1] - 2 * lg[y, x] + lg[y, x - 1]
