@@ -96,3 +96,23 @@ def test_image_ids_restrict_the_evaluation_to_the_images_predicted_on(shared_dat
     assert coco_keypoint_ap(path, part, image_ids=[ids[0]])["AP"] == pytest.approx(1.0, abs=1e-12)
     with pytest.raises(DataError, match=r"image_ids \[999\] are not in .*test_coco\.json"):
         coco_keypoint_ap(path, part, image_ids=[ids[0], 999])
+
+
+def test_annotation_ids_score_only_the_people_predicted_on(shared_data):
+    """A held-out split takes people, not images: the other people of an image must not count as missed."""
+    path = shared_data(SAMPLE)
+    data = load_coco(path, path.parent)
+    ids, kp, scores, inst = _gt_predictions(data)
+    ids = np.asarray(ids)
+    image = next(i for i in ids if (ids == i).sum() >= 2)
+    take = np.flatnonzero(ids == image)[1:]  # all people of that image but its first
+    part = coco_results(ids[take].tolist(), kp[take], scores[take], inst[take])
+    people = [data[int(t)].extra["annotation_id"] for t in take]
+    assert coco_keypoint_ap(path, part, image_ids=[image])["AP"] < 1.0  # the left-out person counts as missed
+    assert coco_keypoint_ap(path, part, annotation_ids=people)["AP"] == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(DataError, match=r"annotation_ids \['12345'\] are not people of"):
+        coco_keypoint_ap(path, part, annotation_ids=[*people, 12345])
+    with pytest.raises(DataError, match="annotation_ids is empty"):
+        coco_keypoint_ap(path, part, annotation_ids=[])
+    with pytest.raises(DataError, match="image_ids is empty"):
+        coco_keypoint_ap(path, part, image_ids=[])

@@ -287,3 +287,14 @@ def test_batch_not_divisible_fails_before_joining(monkeypatch, tmp_path):
     with pytest.raises(ValueError, match="--batch-size 3 is the global batch over all 2 processes"):
         train(config, progress=False)  # raises before joining the (absent) process group
     assert not (tmp_path / "run").exists()
+
+
+def test_torchrun_with_a_crop_cache(ddp_run, mpii_root, tmp_path):
+    """Rank 0 builds the cache while rank 1 waits at a barrier (a mismatched barrier would hang
+    until the timeout); the run then matches the uncached one's step count."""
+    out, cache = tmp_path / "run", tmp_path / "cache"
+    r = torchrun(*_data(mpii_root), "--cache-dir", str(cache), "--out", str(out), timeout=240)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.count("done: 4 steps") == 1, r.stdout
+    assert len(list(cache.glob("*.json"))) == len(list(cache.glob("*.jpg"))) == 10  # 5 training + 5 validation crops
+    assert [s for s, _ in _steps(out)] == [s for s, _ in _steps(ddp_run)]

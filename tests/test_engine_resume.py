@@ -68,7 +68,7 @@ def test_files_that_cannot_be_resumed(shared_data, tmp_path, one_thread):
         resume_config(tmp_path / "packed.pt", tmp_path / "other")
 
 
-def test_resume_finds_the_checkpoint_and_itstiny_mpii_config(shared_data, tmp_path, one_thread, caplog):
+def test_resume_finds_the_checkpoint_and_its_config(shared_data, tmp_path, one_thread, caplog):
     root = shared_data("mpii")
     config = tiny_mpii_config(root, tmp_path / "run", max_steps=1, lr=3e-4)
     with caplog.at_level("WARNING", logger="hourglass.engine"):
@@ -129,3 +129,18 @@ def test_best_checkpoint_tracks_the_lowest_nme_across_a_resume(shared_data, tmp_
         assert result.metric_name == best["metric_name"] == "nme_interocular"
         assert result.best_metric == best["best_metric"] == min(nme)
         assert best["step"] == int(rows[nme.index(min(nme))]["step"])
+
+
+def test_a_weight_decay_the_saved_config_did_not_say_is_reported(shared_data, tmp_path, one_thread, caplog):
+    """Older versions trained AdamW with 1e-4 when the config said 0: resuming such a run says so."""
+    root = shared_data("mpii")
+    train(tiny_mpii_config(root, tmp_path / "run", optimizer="adamw", max_steps=1), progress=False)
+    ckpt = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert ckpt["config"]["weight_decay"] == 1e-4 == ckpt["optimizer"]["param_groups"][0]["weight_decay"]
+    ckpt["config"]["weight_decay"] = 0.0  # what the old code saved
+    save_checkpoint(ckpt, tmp_path / "run" / "last.pt")
+    with caplog.at_level("WARNING", logger="hourglass.engine"):
+        train(tiny_mpii_config(root, tmp_path / "run", optimizer="adamw", weight_decay=0.0, max_steps=2),
+              resume=True, progress=False)  # fmt: skip
+    assert "trained with weight decay 0.0001 although its config says 0.0" in caplog.text
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["optimizer"]["param_groups"][0]["weight_decay"] == 0.0

@@ -277,7 +277,17 @@ def dot_dataset(tmp_path, name="dots.jpg", **kwargs):
 
 
 @pytest.mark.parametrize("name", ["dots.jpg", "dots.png"])  # PNG: decoded whole, then r x r block means
-def test_dataset_reduced_decode_composes_into_the_warp(tmp_path, name):
+def test_dataset_reduced_decode_composes_into_the_warp(tmp_path, name, monkeypatch):
+    import hourglass.data.dataset as dataset_module
+
+    reads = []
+    real_read = dataset_module.read_image
+
+    def recording_read(path, reduce=1, **kw):
+        reads.append(reduce)
+        return real_read(path, reduce=reduce, **kw)
+
+    monkeypatch.setattr(dataset_module, "read_image", recording_read)
     reduced, config = dot_dataset(tmp_path, name=name, reduced_decode=True)
     full, _ = dot_dataset(tmp_path, name=name, reduced_decode=False)
     used = set()
@@ -292,7 +302,7 @@ def test_dataset_reduced_decode_composes_into_the_warp(tmp_path, name):
             measured = dot_at(img, *a.coords[k].tolist())
             if measured is not None:
                 assert np.abs(measured[0] - a.coords[k].numpy()).max() < 0.1, (epoch, k)
-    assert 2 in used
+    assert 2 in used and 2 in reads  # the dataset did read the image reduced
 
 
 def test_cache_matches_the_uncached_sample_and_follows_the_source(tmp_path):

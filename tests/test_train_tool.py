@@ -101,6 +101,7 @@ def test_ctrl_c_saves_and_the_printed_resume_command_finishes_the_run(shared_dat
     args = [
         "--stacks", "1", "--dataset", "300w", "--data-root", str(root.parent), "--train-split", "afw",
         "--val-split", "none", "--max-train-samples", "12", "--epochs", "2", "--log-every", "1", "--seed", "4",
+        "--ckpt-every-steps", "1",
     ]  # fmt: skip
     full = run_tool(*args, *tiny(tmp_path / "full"))
     assert full.returncode == 0, full.stderr
@@ -185,10 +186,10 @@ def test_resume_with_only_out_continues_the_run_with_its_config(shared_data, tmp
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["--preset", "mpii-hg8", "--epochs", "10"], "lr_milestones must be below epochs 10"),
-        (["--preset", "cpu-tiny", "--lr-milestones", "2"], "milestones belong to 'step'"),
-        (["--preset", "lspet-hg-cpu", "--val-fraction", "0.1"], "val_fraction must be 0 with val_split 'val'"),
-        (["--preset", "lspet-hg-cpu", "--val-split", "val", "--val-fraction", "0.1"], "val_fraction must be 0"),
+        (["--preset", "mpii-hg8", "--epochs", "10"], "lr_milestones [60, 90] must lie below epochs 10"),
+        (["--preset", "cpu-tiny", "--lr-milestones", "2"], "belong to the 'step' schedule, not 'cosine'"),
+        (["--preset", "lspet-hg-cpu", "--val-fraction", "0.1"], "0.1 would be ignored with val_split 'val'"),
+        (["--preset", "lspet-hg-cpu", "--val-split", "val", "--val-fraction", "0.1"], "would be ignored"),
     ],
 )
 def test_schedule_and_split_flags_that_would_be_ignored_are_errors(tmp_path, args, named):

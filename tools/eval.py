@@ -88,8 +88,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         ann_split = args.split or loaded.config.val_split or loaded.config.train_split
         ann = root / "annotations" / f"person_keypoints_{ann_split}.json"
         ids = [r.image_id for r in subjects]
-        # Only the images predicted on: a held-out part or --max-samples is not the whole file.
-        ap = coco_keypoint_ap(ann, coco_results(ids, pred.coords, pred.scores, pred.scores.mean(axis=1)), image_ids=ids)
+        # Only the people predicted on: a held-out part or --max-samples is not the whole file.
+        people = [r.extra["annotation_id"] for r in subjects]
+        results = coco_results(ids, pred.coords, pred.scores, pred.scores.mean(axis=1))
+        ap = coco_keypoint_ap(ann, results, annotation_ids=people)
         result["tables"]["coco_oks"] = dict(ap)
         result["settings"]["coco_oks"] = {"boxes": "ground truth", "images": len(set(ids)), "annotations": str(ann)}
         print(f"COCO OKS keypoint AP on {len(set(ids))} images, with ground-truth person boxes "

@@ -112,9 +112,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.resume is not None:
             out = args.out or PRESETS.get(args.preset or "", {}).get("out") or TrainConfig.out
             base = resume_config(args.resume, out)
-        config = resolve_config(args.preset, base=base, **overrides)
+        config = resolve_config(args.preset, base=base, check=False, **overrides)
         if split:
             config = config.replace(**split)
+        config.check_run()
         if args.threads is not None:
             import torch
 

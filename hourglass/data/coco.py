@@ -120,7 +120,9 @@ def load_coco(
             training engine's inputs are square: 1.0); nothing checks it, and a wrong
             ratio cuts wide or tall subjects off at the crop's sides.
         padding: box enlargement factor for the crop (1.25, as the common COCO recipes).
-        check_images: report annotations whose image file is missing.
+        check_images: report annotations whose image file is missing, or whose size (from
+            its header) differs from the image entry's ``width`` x ``height``
+            (:func:`hourglass.data.coco_json.check_image_files`).
         on_error: ``"raise"`` (default) or ``"skip"``: leave out, and log, malformed
             annotations and annotations of missing images. File-level problems (bad JSON,
             missing top-level keys, duplicate ids) always raise.

@@ -156,6 +156,7 @@ def coco_keypoint_ap(
     category_id: int = 1,
     sigmas: Any = None,
     image_ids: Any = None,
+    annotation_ids: Any = None,
 ) -> KeypointAP:
     """OKS-based keypoint AP/AR with pycocotools' ``COCOeval`` (iouType ``"keypoints"``).
 
@@ -171,6 +172,10 @@ def coco_keypoint_ap(
             predicted on; None: every image of ``ann_json``, as the official evaluation does,
             where people in images without results count as missed (a warning says how many
             images that is).
+        annotation_ids: score against these ground-truth people only (and the crowd regions of
+            their images), e.g. the subjects predicted on when a held-out split or a sample cut
+            takes some people of an image and not others; ``image_ids`` then defaults to their
+            images.
 
     Returns:
         :class:`KeypointAP`: ``{"AP", "AP50", "AP75", "APm", "APl", "AR", "AR50", "AR75",
@@ -244,8 +249,20 @@ def coco_keypoint_ap(
         reason = why[i] or score_why[i] or f"keypoints and score must be finite numbers, got {dets[i]!r:.200}"
         raise DataError(f"{source}[{i}]: {reason}")
 
+    if annotation_ids is not None:
+        wanted = {int(i) if isinstance(i, np.integer) else i for i in annotation_ids}
+        unknown = sorted(map(str, wanted - {a["id"] for a in gt_anns}))
+        if not wanted:
+            raise DataError(f"annotation_ids is empty: no person of {gt_path} to evaluate")
+        if unknown:
+            raise DataError(f"annotation_ids {unknown[:5]} are not people of {gt_path} ({len(unknown)} in all)")
+        kept_images = {a["image_id"] for a in gt_anns if a["id"] in wanted}
+        gt_anns = [a for a in gt_anns if a["id"] in wanted or (a["iscrowd"] and a["image_id"] in kept_images)]
+        image_ids = list(kept_images) if image_ids is None else image_ids
     if image_ids is not None:
-        image_ids = list(dict.fromkeys(image_ids))  # unique, in order
+        image_ids = list(dict.fromkeys(int(i) if isinstance(i, np.integer) else i for i in image_ids))  # unique
+        if not image_ids:
+            raise DataError(f"image_ids is empty: nothing of {gt_path} to evaluate (pycocotools would take all)")
         unknown = [i for i in image_ids if not is_id(i) or i not in gt_images]
         if unknown:
             raise DataError(f"image_ids {unknown[:5]!r} are not in {gt_path} ({len(unknown)} in all)")

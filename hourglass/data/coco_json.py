@@ -223,13 +223,17 @@ def _image_file_problem(path: Path, declared: tuple[int, int] | None) -> str | N
         )
     if declared is None:
         return None
-    from PIL import Image, UnidentifiedImageError
+    import warnings
+
+    from PIL import Image
 
     try:
-        with Image.open(path) as im:
-            size, orientation = im.size, im.getexif().get(0x0112, 1)
-    except (OSError, UnidentifiedImageError, SyntaxError, ValueError):
-        return None  # unreadable: the image reader names the file when the sample is loaded
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # only the header is read
+            with Image.open(path) as im:
+                size, orientation = im.size, im.getexif().get(0x0112, 1)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        return None  # unreadable here: the image reader names the file when the sample is loaded
     if size == declared:
         return None
     if orientation in (5, 6, 7, 8) and size[::-1] == declared:

@@ -191,7 +191,9 @@ def load_custom(
             ratio cuts wide or tall subjects off at the crop's sides.
         padding: ``bbox`` enlargement factor for the crop. Annotations that give ``center``
             and ``scale`` use them as they are.
-        check_images: report annotations whose image file is missing.
+        check_images: report annotations whose image file is missing, or whose size (from
+            its header) differs from the image entry's ``width`` x ``height``
+            (:func:`hourglass.data.coco_json.check_image_files`).
         on_error: ``"raise"`` (default) or ``"skip"``: leave out, and log (logger
             ``hourglass.data``), malformed annotations and annotations of missing images.
             File-level problems (bad JSON, bad keypoint spec, duplicate image or annotation

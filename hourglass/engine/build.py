@@ -106,10 +106,19 @@ def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str
     return train_set, val_set, {"train": missing_train, "val": missing_val}
 
 
-def build_datasets(config: TrainConfig, train_set: Any, val_set: Any, progress: bool = False) -> tuple[Any, Any]:
+def build_datasets(
+    config: TrainConfig, train_set: Any, val_set: Any, progress: bool = False, info: ddp.DistInfo | None = None
+) -> tuple[Any, Any]:
     """Training and validation datasets; with ``config.cache_dir`` their crop caches are built
-    (or checked) first, with a progress bar when ``progress``."""
+    (or checked) first, with a progress bar when ``progress``. Under torchrun (``info``) rank 0
+    builds the cache while the other ranks wait at a barrier, then they only check it; the
+    wait is bounded by the process group's timeout (10 min with NCCL), so build a large cache
+    beforehand in one process (the same command without torchrun and ``--max-steps 1``)."""
     from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
+
+    first = config.cache_dir is not None and info is not None and info.distributed
+    if first and not info.is_main:
+        ddp.barrier()  # rank 0 is building the cache
 
     size, hm = (config.input_size,) * 2, (config.heatmap_size,) * 2
     train_pipe = TopDownPipeline(PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma), train_set.spec)
@@ -119,6 +128,8 @@ def build_datasets(config: TrainConfig, train_set: Any, val_set: Any, progress: 
     kw: dict[str, Any] = dict(seed=config.seed, cache_dir=config.cache_dir, progress=progress)
     train_ds = KeypointDataset(train_set, train_pipe, **kw)
     val_ds = None if val_set is None else KeypointDataset(val_set, val_pipe, **kw)
+    if first and info.is_main:
+        ddp.barrier()  # built: the other ranks go on
     return train_ds, val_ds
 
 

@@ -197,12 +197,6 @@ class TrainConfig:
             raise bad("lr_milestones", "a sequence of epoch numbers") from None
         if any(m < 1 for m in milestones) or any(a >= b for a, b in zip(milestones, milestones[1:])):
             raise bad("lr_milestones", "strictly increasing positive epoch numbers")
-        if milestones and self.schedule != "step":
-            raise bad("lr_milestones", f"empty with schedule {self.schedule!r} (milestones belong to 'step')")
-        if milestones and milestones[-1] >= self.epochs:
-            raise bad(
-                "lr_milestones", f"below epochs {self.epochs} (a later milestone never applies); pass --lr-milestones"
-            )
         object.__setattr__(self, "lr_milestones", milestones)
         for name in ("dataset", "train_split", "out", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
@@ -212,11 +206,34 @@ class TrainConfig:
                 object.__setattr__(self, name, str(getattr(self, name)))
         if self.val_split is not None and not isinstance(self.val_split, str):
             raise bad("val_split", "a split name or None")
-        if self.val_split is not None and self.val_fraction > 0:
-            raise bad("val_fraction", f"0 with val_split {self.val_split!r} (pass --val-split none to hold out)")
         for name in ("channels_last", "compile", "tensorboard"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "True or False")
+
+    def check_run(self) -> None:
+        """Raise ``ValueError`` for values a run would ignore: ``lr_milestones`` with a schedule
+        other than ``"step"`` or at or beyond ``epochs``, a ``val_fraction`` with a ``val_split``.
+
+        Separate from construction, so that configs saved before these checks existed still
+        load (:meth:`from_dict`, weights files); :func:`resolve_config` and
+        :func:`~hourglass.engine.trainer.train` call it.
+        """
+        m = self.lr_milestones
+        if m and self.schedule != "step":
+            raise ValueError(
+                f"TrainConfig.lr_milestones {list(m)} belong to the 'step' schedule, not {self.schedule!r}; "
+                "leave out --lr-milestones"
+            )
+        if m and m[-1] >= self.epochs:
+            raise ValueError(
+                f"TrainConfig.lr_milestones {list(m)} must lie below epochs {self.epochs} (a later milestone "
+                "never applies); pass --lr-milestones with earlier epochs"
+            )
+        if self.val_split is not None and self.val_fraction > 0:
+            raise ValueError(
+                f"TrainConfig.val_fraction {self.val_fraction} would be ignored with val_split {self.val_split!r}; "
+                "pass --val-split none to hold out a share of the training split, or leave out --val-fraction"
+            )
 
     @property
     def learning_rate(self) -> float:
@@ -309,7 +326,9 @@ def list_presets() -> list[str]:
     return sorted(PRESETS)
 
 
-def resolve_config(preset: str | None = None, *, base: dict[str, Any] | None = None, **overrides: Any) -> TrainConfig:
+def resolve_config(
+    preset: str | None = None, *, base: dict[str, Any] | None = None, check: bool = True, **overrides: Any
+) -> TrainConfig:
     """Build a :class:`TrainConfig`: defaults, then the preset's fields, then ``base``, then ``overrides``.
 
     Overrides whose value is None are ignored (so argparse defaults of None keep the preset's
@@ -319,7 +338,10 @@ def resolve_config(preset: str | None = None, *, base: dict[str, Any] | None = N
         preset: a name from :data:`PRESETS`, or None.
         base: a saved config (:meth:`TrainConfig.to_dict`, e.g. a checkpoint's ``"config"``):
             a resumed run keeps it and changes only what ``overrides`` give.
-        overrides: field values.
+        check: end with :meth:`TrainConfig.check_run` (pass False to change fields first).
+        overrides: field values. A preset's or saved config's ``lr_milestones`` are dropped
+            when the schedule ends up other than ``"step"``, and its ``val_fraction`` when a
+            ``val_split`` is set, unless given here.
 
     Raises:
         ValueError: an unknown preset (the message lists the presets), an unknown field, or an
@@ -333,7 +355,17 @@ def resolve_config(preset: str | None = None, *, base: dict[str, Any] | None = N
         unknown = sorted(set(given) - known)
         if unknown:
             raise ValueError(f"unknown {what} fields {unknown}; known fields: {sorted(known)}")
-    if base:
-        fields_.update({k: tuple(v) if k == "lr_milestones" else v for k, v in base.items()})
-    fields_.update({k: v for k, v in overrides.items() if v is not None})
-    return TrainConfig(**fields_)
+    fields_.update(base or {})
+    given = {k: v for k, v in overrides.items() if v is not None}
+    fields_.update(given)
+    # Values a preset or a saved config holds that the given flags make moot (the old code
+    # ignored them silently): a step schedule's milestones under another schedule, a held-out
+    # fraction next to a validation split.
+    if fields_.get("schedule", TrainConfig.schedule) != "step" and "lr_milestones" not in given:
+        fields_.pop("lr_milestones", None)
+    if fields_.get("val_split", TrainConfig.val_split) is not None and "val_fraction" not in given:
+        fields_.pop("val_fraction", None)
+    config = TrainConfig(**fields_)
+    if check:
+        config.check_run()
+    return config

@@ -128,6 +128,14 @@ def restore_state(
         ValueError: as :func:`check_resumable`.
     """
     check_resumable(ckpt, path, config)
+    used = sorted({float(g.get("weight_decay", 0.0)) for g in ckpt["optimizer"].get("param_groups", [])})
+    saved = (ckpt.get("config") or {}).get("weight_decay")
+    if used and used != [config.weight_decay] and saved == config.weight_decay:
+        # e.g. AdamW runs of versions that turned weight_decay 0 into 1e-4 without saying so
+        logger.warning(
+            "checkpoint %s trained with weight decay %s although its config says %s; the run goes on with %s "
+            "(pass --weight-decay %s to keep the old value)", path, used[0], saved, config.weight_decay, used[0],
+        )  # fmt: skip
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     scheduler.load_state_dict(ckpt["scheduler"])

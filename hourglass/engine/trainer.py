@@ -158,6 +158,7 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
+    config.check_run()
     if config.tensorboard:
         runlog.summary_writer_class()
     info = ddp.env_info()
@@ -188,7 +189,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     if ckpt is not None:
         check_architecture(ckpt, model, source=f"checkpoint {ckpt_path}")
     arch = dict(model.arch)
-    train_ds, val_ds = build.build_datasets(config, train_set, val_set, progress=progress and main)
+    train_ds, val_ds = build.build_datasets(config, train_set, val_set, progress=progress and main, info=info)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
@@ -316,7 +317,9 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(scaled).backward()
                 if not scaler.is_enabled():  # fp16's scaler skips steps with inf gradients by itself
-                    norm = torch.nn.utils.get_total_norm([p.grad for p in model.parameters() if p.grad is not None])
+                    norm = torch.linalg.vector_norm(  # (torch.nn.utils.get_total_norm needs torch >= 2.6)
+                        torch.stack([p.grad.detach().norm() for p in model.parameters() if p.grad is not None])
+                    )
                     if not torch.isfinite(norm):  # a finite loss can still give inf gradients
                         raise _diverged(f"the gradient norm is {norm.item()}", step, epoch, scheduler, run_dir)
                 scaler.step(optimizer)
