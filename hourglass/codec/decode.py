@@ -82,9 +82,10 @@ def _dark(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, h: int, w: int, 
     offsets = torch.arange(-(p // 2), p // 2 + 1, device=x.device)  # (P,)
     cols = torch.arange(w, device=x.device)[:, None] + offsets  # (W, P)
     rows = torch.arange(h, device=x.device)[:, None] + offsets  # (H, P)
-    col_in, row_in = (cols >= 0) & (cols < w), (rows >= 0) & (rows < h)
+    col_in = ((cols >= 0) & (cols < w)).to(flat.dtype)  # 1 inside the map, 0 outside
+    row_in = ((rows >= 0) & (rows < h)).to(flat.dtype)
     index = rows.clamp(0, h - 1).mul_(w)[y][..., :, None] + cols.clamp(0, w - 1)[x][..., None, :]  # (B, K, P, P)
-    patch = _gather(flat, index) * (row_in[y][..., :, None] & col_in[x][..., None, :])
+    patch = _gather(flat, index).mul_(row_in[y][..., :, None]).mul_(col_in[x][..., None, :])
     # Two plain 2-D GEMMs (a broadcast batched matmul is ~15x slower on 2 CPU threads).
     b, k = x.shape
     along_x = (patch.reshape(-1, p) @ blur).view(b, k, p, 3)  # (B, K, P rows, 3 cols)
