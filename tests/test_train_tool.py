@@ -55,6 +55,26 @@ def _steps(run: Path) -> list[tuple[int, str]]:
         return [(int(r["step"]), r["loss"]) for r in csv.DictReader(f)]
 
 
+def _signal_after_two_steps(args: list[str], run: Path, sig: int) -> tuple[int, str]:
+    """Run the tool on ``run`` and send ``sig`` once its last.pt and 2 rows of steps.csv exist;
+    returns the exit status and stderr."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, str(TOOL), "--threads", "1", "--no-progress", *args]
+    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if (run / "last.pt").is_file() and (run / "steps.csv").is_file() and len(_steps(run)) >= 2:
+                proc.send_signal(sig)
+                break
+            time.sleep(0.01)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        proc.wait()
+    return proc.returncode, err
+
+
 def test_sigkill_and_resume_reproduces_losses(shared_data, tmp_path):
     root = shared_data("300w/afw")
     args = [
@@ -66,20 +86,8 @@ def test_sigkill_and_resume_reproduces_losses(shared_data, tmp_path):
     assert full.returncode == 0, full.stderr
 
     killed = tmp_path / "killed"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, str(TOOL), "--threads", "1", "--no-progress", *args, *tiny(killed)]
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if (killed / "last.pt").is_file() and (killed / "steps.csv").is_file() and len(_steps(killed)) >= 2:
-                proc.send_signal(signal.SIGKILL)
-                break
-            time.sleep(0.01)
-    finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    returncode, _ = _signal_after_two_steps([*args, *tiny(killed)], killed, signal.SIGKILL)
+    assert returncode == -signal.SIGKILL, "the run finished before it could be killed"
     at_kill = load_checkpoint(killed / "last.pt")
     assert at_kill["step"] < 18
 
@@ -106,20 +114,8 @@ def test_ctrl_c_saves_and_the_printed_resume_command_finishes_the_run(shared_dat
     full = run_tool(*args, *tiny(tmp_path / "full"))
     assert full.returncode == 0, full.stderr
     run = tmp_path / "run"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, str(TOOL), "--threads", "1", "--no-progress", *args, *tiny(run)]
-    proc = subprocess.Popen(cmd, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if (run / "steps.csv").is_file() and len(_steps(run)) >= 2:
-                proc.send_signal(signal.SIGINT)
-                break
-            time.sleep(0.01)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
-    assert proc.returncode == 130, err
+    returncode, err = _signal_after_two_steps([*args, *tiny(run)], run, signal.SIGINT)
+    assert returncode == 130, err
     step = load_checkpoint(run / "last.pt")["step"]
     assert 2 <= step < 12
     assert f"interrupted at step {step}; resume with --out {run} --resume" in err
