@@ -196,10 +196,16 @@ def test_validating_on_the_training_split_is_said(shared_data, tmp_path, caplog)
     assert "validating on the training split 'afw': the metric measures fit" in caplog.text
 
 
-def test_crop_cache_is_built_once_and_read_by_training(shared_data, tmp_path, one_thread):
+def test_crop_cache_is_built_once_and_read_by_training(shared_data, tmp_path, one_thread, monkeypatch):
+    from hourglass.data.dataset import KeypointDataset
+
+    reads = []
+    load_cached = KeypointDataset._load_cached
+    monkeypatch.setattr(KeypointDataset, "_load_cached", lambda self, *a: reads.append(1) or load_cached(self, *a))
     root, cache = shared_data("mpii"), tmp_path / "cache"
     config = tiny_mpii_config(root, tmp_path / "run", val_split="test_mpii", cache_dir=cache)
     result = train(config, progress=False)
+    assert len(reads) == 4 * 2 + 5 * 2  # 4 steps of 2 training samples, 5 validation crops per epoch
     crops = sorted(cache.glob("*.json"))
     # 5 people x (the training crop, which covers every augmentation, + the plain validation crop)
     assert len(crops) == 10 and len(list(cache.glob("*.jpg"))) == 10

@@ -25,7 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from hourglass.data.coco_json import image_table, is_id, numeric_rows, parse_keypoints, read_json, require_list
+from hourglass.data.coco_json import (
+    image_table,
+    is_id,
+    numeric_rows,
+    parse_keypoints,
+    plain_id,
+    read_json,
+    require_list,
+)
 from hourglass.data.records import DataError
 from hourglass.keypoints import COCO
 
@@ -83,7 +91,7 @@ def coco_results(
         if not np.all(np.isfinite(arr)):
             bad = np.argwhere(~np.isfinite(arr))[0].tolist()
             raise ValueError(f"{name} must be finite; entry {bad} is {arr[tuple(bad)]}")
-    ids = [i.item() if isinstance(i, np.generic) else i for i in ids]
+    ids = [plain_id(i) for i in ids]
     for i in ids:
         if not is_id(i):
             raise ValueError(f"image ids must be integers or strings, got {i!r}")
@@ -250,7 +258,7 @@ def coco_keypoint_ap(
         raise DataError(f"{source}[{i}]: {reason}")
 
     if annotation_ids is not None:
-        wanted = {int(i) if isinstance(i, np.integer) else i for i in annotation_ids}
+        wanted = {plain_id(i) for i in annotation_ids}
         unknown = sorted(map(str, wanted - {a["id"] for a in gt_anns}))
         if not wanted:
             raise DataError(f"annotation_ids is empty: no person of {gt_path} to evaluate")
@@ -260,7 +268,7 @@ def coco_keypoint_ap(
         gt_anns = [a for a in gt_anns if a["id"] in wanted or (a["iscrowd"] and a["image_id"] in kept_images)]
         image_ids = list(kept_images) if image_ids is None else image_ids
     if image_ids is not None:
-        image_ids = list(dict.fromkeys(int(i) if isinstance(i, np.integer) else i for i in image_ids))  # unique
+        image_ids = list(dict.fromkeys(plain_id(i) for i in image_ids))  # unique, in order
         if not image_ids:
             raise DataError(f"image_ids is empty: nothing of {gt_path} to evaluate (pycocotools would take all)")
         unknown = [i for i in image_ids if not is_id(i) or i not in gt_images]

@@ -30,6 +30,7 @@ __all__ = [
     "numeric_rows",
     "parse_keypoints",
     "is_id",
+    "plain_id",
     "image_table",
     "check_image_files",
     "area_problem",
@@ -163,6 +164,11 @@ def _number(x: float) -> str:
 def is_id(value: Any) -> bool:
     """A JSON id: an integer or a string (never a bool or a float)."""
     return isinstance(value, (int, str)) and not isinstance(value, bool)
+
+
+def plain_id(value: Any) -> Any:
+    """``value`` with numpy scalars (ids taken from arrays) turned into Python ones."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def image_table(images: list, path: Path) -> dict[Any, dict]:
