@@ -11,7 +11,8 @@
 
 How subjects become network inputs. Each subject is a crop centre and scale (200-px units),
 from a detector box (calibrated to the training crops, :mod:`hourglass.detect`), from a box
-you give (enlarged by the training padding: 1.25 for faces, 1.6 for people) or from the whole
+you give (enlarged by the training padding: 1.25 for faces, 1.6 for people, or the model's
+own ``TrainConfig.crop_padding`` when it was trained on tighter crops) or from the whole
 image. The crop is cut from the FULL-resolution image by one affine warp, exactly like the
 evaluation crops of training; when the crop shrinks the image by 2x or more, the region
 around it is first area-averaged by the same power-of-two factor that training's reduced JPEG
@@ -160,6 +161,7 @@ class Predictor:
     ) -> None:
         from hourglass.codec import DECODE_METHODS
         from hourglass.data import PipelineConfig, TopDownPipeline
+        from hourglass.detect import PERSON_PADDING
 
         if decoder not in DECODE_METHODS:
             raise ValueError(f"unknown decoder {decoder!r}; choose one of {list(DECODE_METHODS)}")
@@ -171,6 +173,10 @@ class Predictor:
         self.batch_size = batch_size
         self.kind = "face" if loaded.spec.interocular is not None else "person"
         self._detector = detector
+        # People are framed by the padding the model was trained with (TrainConfig.crop_padding);
+        # every box-to-crop conversion is linear in the padding, so the scale is rescaled.
+        padding = getattr(loaded.config, "crop_padding", None)
+        self._scale_factor = 1.0 if self.kind == "face" or padding is None else padding / PERSON_PADDING
         size = loaded.input_size
         hm = loaded.heatmap_size or (size[0] // 4, size[1] // 4)
         self._pipeline = TopDownPipeline(
@@ -213,7 +219,7 @@ class Predictor:
         if whole_image:
             det = WholeImageDetector(self.kind)(image)
             c, s = user_box_to_center_scale(det.boxes, self.kind)
-            return det.boxes, det.scores, c, s, "whole-image"
+            return det.boxes, det.scores, c, s * self._scale_factor, "whole-image"
         if boxes is not None:
             try:
                 b = np.asarray(boxes, dtype=np.float64)
@@ -226,10 +232,10 @@ class Predictor:
                     f"boxes must be (N, 4) finite [x, y, w, h] with w, h > 0, got {np.asarray(boxes).tolist()!r}"
                 )
             c, s = user_box_to_center_scale(b, self.kind)
-            return b, np.ones(len(b)), c, s, "boxes"
+            return b, np.ones(len(b)), c, s * self._scale_factor, "boxes"
         det = self.detector(image)
         c, s = center_scale(self.detector, det.boxes)
-        return det.boxes, det.scores, c, s, f"detector:{det.kind}"
+        return det.boxes, det.scores, c, s * self._scale_factor, f"detector:{det.kind}"
 
     def crop(self, image: np.ndarray, center: np.ndarray, scale: float) -> torch.Tensor:
         """The normalised (3, H, W) network input of one subject (module docstring)."""

@@ -186,9 +186,11 @@ def test_resume_with_only_out_continues_the_run_with_its_config(shared_data, tmp
         (["--preset", "cpu-tiny", "--lr-milestones", "2"], "belong to the 'step' schedule, not 'cosine'"),
         (["--preset", "lspet-hg-cpu", "--val-fraction", "0.1"], "0.1 would be ignored with val_split 'val'"),
         (["--preset", "lspet-hg-cpu", "--val-split", "val", "--val-fraction", "0.1"], "would be ignored"),
+        (["--preset", "mpii-hg8", "--crop-padding", "1.3"], "crop_padding 1.3 applies to the datasets framed"),
+        (["--preset", "cpu-tiny", "--init-from", "nope"], "no model 'nope': not a file"),
     ],
 )
-def test_schedule_and_split_flags_that_would_be_ignored_are_errors(tmp_path, args, named):
+def test_flags_that_would_be_ignored_or_name_nothing_are_errors(tmp_path, args, named):
     r = run_tool(*args, "--out", str(tmp_path / "run"))
     assert r.returncode == 2
     assert named in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--train-split", help="training split name (default train)")
     a("--val-split", help="validation split name, or 'none' to hold out --val-fraction of the training split")
     a("--val-fraction", type=float, help="held-out share of the training split when there is no --val-split")
+    a(
+        "--crop-padding", type=float,
+        help="LSP/LSPET: person crop side / joint-box longer side (default 1.6); saved with the model",
+    )  # fmt: skip
     a("--max-train-samples", type=int, help="use only the first N training subjects")
     a("--max-val-samples", type=int, help="use only the first N validation subjects")
     a(
@@ -72,6 +76,11 @@ def build_parser() -> argparse.ArgumentParser:
     a("--channels-last", action=argparse.BooleanOptionalAction, default=None)
     a("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     a("--seed", type=int)
+    a(
+        "--init-from", metavar="WEIGHTS",
+        help="start a new run from these weights (shipped name, weights file, checkpoint or run folder): "
+        "fine-tuning or a warm restart; same model flags and keypoints",
+    )  # fmt: skip
     a("--out", help="run folder (checkpoints, logs, plots)")
     a("--max-steps", type=int, help="stop after this many optimiser steps")
     a("--log-every", type=int, help="steps between rows of steps.csv")

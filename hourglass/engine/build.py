@@ -22,6 +22,7 @@ from hourglass.engine.config import TrainConfig
 
 __all__ = [
     "build_model_from_config",
+    "load_initial_weights",
     "run_device",
     "load_sets",
     "build_datasets",
@@ -49,6 +50,35 @@ def build_model_from_config(config: TrainConfig, num_keypoints: int) -> nn.Modul
     return build_model(
         f"vgg16_{config.vgg_head}", num_keypoints=num_keypoints, input_size=config.input_size, width=config.vgg_width
     )
+
+
+def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: bool = False) -> str:
+    """Copy the weights ``config.init_from`` names into ``model`` (built by
+    :func:`build_model_from_config`); returns the file they came from (logged when ``log``).
+
+    Raises:
+        FileNotFoundError: nothing under that name (:func:`hourglass.weights.resolve_weights`).
+        ValueError: an unreadable file, or one whose architecture or keypoint spec differs from
+            the run's (both are named).
+    """
+    from hourglass.weights import load_model
+
+    loaded = load_model(config.init_from)
+    source = f"--init-from {config.init_from} ({loaded.path})"
+    if dict(loaded.model.arch) != dict(model.arch):
+        raise ValueError(
+            f"{source} holds architecture {dict(loaded.model.arch)} but this run builds {dict(model.arch)}; "
+            "pass the model flags (--stacks, --channels, --input-size, ...) the weights were trained with"
+        )
+    if loaded.spec != spec:
+        raise ValueError(
+            f"{source} predicts keypoint spec {loaded.spec.name!r} ({loaded.spec.num_keypoints} points) but the "
+            f"training data has {spec.name!r} ({spec.num_keypoints}); start from weights of the same keypoints"
+        )
+    model.load_state_dict(loaded.model.state_dict())
+    if log:
+        logger.info("initialised the model from %s", loaded.path)
+    return str(loaded.path)
 
 
 def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
@@ -82,11 +112,12 @@ def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str
         logger.warning("validating on the training split %r: the metric measures fit, not generalisation",
                        config.train_split)  # fmt: skip
     kw = dict(policy=config.missing_images, data_root=config.data_root, log=log)
-    train_set = load_dataset(config.dataset, config.data_root, config.train_split)
+    options = config.loader_options()  # the person-crop padding of LSP/LSPET
+    train_set = load_dataset(config.dataset, config.data_root, config.train_split, **options)
     train_set, missing_train = drop_missing_images(train_set, split="training", **kw)
     val_set, missing_val = None, 0
     if config.val_split is not None:
-        val_set = load_dataset(config.dataset, config.data_root, config.val_split)
+        val_set = load_dataset(config.dataset, config.data_root, config.val_split, **options)
         val_set, missing_val = drop_missing_images(val_set, split="validation", **kw)
     elif config.val_fraction > 0:
         tr, va = split_indices(len(train_set), config.val_fraction, config.seed)

@@ -32,6 +32,8 @@ AMP_MODES = ("none", "bf16", "fp16")
 COORD_LOSSES = ("wing", "l1")
 VGG_HEADS = ("gap", "fc")
 MISSING_IMAGES = ("warn", "error")
+PADDED_DATASETS = ("lsp", "lspet")
+"""Datasets whose person crops are framed from the joints with ``TrainConfig.crop_padding``."""
 
 DEFAULT_LR = {"rmsprop": 2.5e-4, "adam": 1e-3, "adamw": 1e-3}
 """Learning rate used when ``TrainConfig.lr`` is None (sources in the module docstring)."""
@@ -59,6 +61,11 @@ class TrainConfig:
             ``val_split=None`` holds out ``val_fraction`` of the training split instead
             (:func:`hourglass.data.split_indices` with ``seed``; 0 = no validation); a
             ``val_fraction`` with a ``val_split`` is an error (it would be ignored).
+        crop_padding: person crop side / longer side of the labelled-joint box, for the
+            datasets framed from their joints (``"lsp"``, ``"lspet"``:
+            :func:`hourglass.data.lsp.load_lsp`); None = the loader's 1.6. A tighter crop puts
+            more input pixels on the person. It is saved with the model, so evaluation and
+            :class:`hourglass.Predictor` frame people the same way.
         max_train_samples, max_val_samples: use only the first N subjects (tiny runs); None = all.
         epochs, batch_size: as usual; the last incomplete batch of an epoch is dropped when the
             training set has more than one batch. ``batch_size`` is the global batch: under
@@ -87,6 +94,11 @@ class TrainConfig:
             ``benchmarks/bench_train_step.py``); fp16 is CUDA only and uses a grad scaler.
         channels_last, compile: memory format and ``torch.compile`` of the model.
         seed: seeds the model initialisation, the data order and the augmentation.
+        init_from: start a new run from these model weights instead of a random initialisation
+            (fine-tuning, or a warm restart with a new schedule or crop): a shipped weights name,
+            a weights file, a checkpoint or a run folder (:func:`hourglass.weights.resolve_weights`).
+            The architecture and keypoint spec must match the run's; the optimiser starts fresh.
+            A resumed run takes its weights from its checkpoint and ignores this.
         out: the run folder (checkpoints, ``config.json``, logs, plots).
         max_steps: stop after this many optimiser steps in total; None = no limit. It only
             stops the run: the learning-rate schedule still spans ``epochs``, so a run trained
@@ -113,6 +125,7 @@ class TrainConfig:
     val_fraction: float = 0.0
     max_train_samples: int | None = None
     max_val_samples: int | None = None
+    crop_padding: float | None = None
     missing_images: str = "warn"
     epochs: int = 100
     batch_size: int = 6
@@ -130,6 +143,7 @@ class TrainConfig:
     channels_last: bool = False
     compile: bool = False
     seed: int = 0
+    init_from: str | None = None
     out: str = "runs/train"
     max_steps: int | None = None
     log_every: int = 10
@@ -188,6 +202,13 @@ class TrainConfig:
             object.__setattr__(self, "weight_decay", DEFAULT_WEIGHT_DECAY[self.optimizer])
         number("weight_decay", positive=False)
         number("lr_gamma", positive=True)
+        number("crop_padding", positive=True, optional=True)
+        if self.crop_padding is not None and self.dataset not in PADDED_DATASETS:
+            raise ValueError(
+                f"TrainConfig.crop_padding {self.crop_padding} applies to the datasets framed from their joints "
+                f"({', '.join(PADDED_DATASETS)}), not {self.dataset!r}, whose crops come from its boxes or scales; "
+                "leave out --crop-padding"
+            )
         if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
             raise bad("val_fraction", "in [0, 1)")
         object.__setattr__(self, "val_fraction", float(self.val_fraction))
@@ -201,7 +222,7 @@ class TrainConfig:
         for name in ("dataset", "train_split", "out", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
                 raise bad(name, "a non-empty string")
-        for name in ("data_root", "cache_dir"):
+        for name in ("data_root", "cache_dir", "init_from"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 object.__setattr__(self, name, str(getattr(self, name)))
         if self.val_split is not None and not isinstance(self.val_split, str):
@@ -244,6 +265,13 @@ class TrainConfig:
     def heatmap_size(self) -> int:
         """Heatmap side (input / 4)."""
         return self.input_size // 4
+
+    def loader_options(self, dataset: str | None = None) -> dict[str, Any]:
+        """Keyword arguments for :func:`hourglass.data.load_dataset` of ``dataset`` (default the
+        config's) that frame its subjects as this run's were: ``padding`` for LSP/LSPET."""
+        if self.crop_padding is None or (dataset or self.dataset) not in PADDED_DATASETS:
+            return {}
+        return {"padding": self.crop_padding}
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict of every field (tuples become lists)."""

@@ -82,7 +82,7 @@ def evaluation_set(
         raise FileNotFoundError(f"data root {root} does not exist; pass the folder holding the {dataset} data")
 
     def load(name: str) -> Any:
-        subjects = load_dataset(dataset, root, name)
+        subjects = load_dataset(dataset, root, name, **config.loader_options(dataset))
         return drop_missing_images(subjects, missing_images, split="evaluation", data_root=root)[0]
 
     if split is not None:

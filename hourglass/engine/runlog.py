@@ -10,7 +10,7 @@ import csv
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EPOCH_FIELDS", "write_csv", "plot_history", "summary_writer_class"]
+__all__ = ["EPOCH_FIELDS", "write_csv", "plot_history", "summary_writer_class", "add_epoch_scalars"]
 
 # --- tables and pictures ------------------------------------------------------------------------------------
 EPOCH_FIELDS = ("epoch", "step", "train_loss", "metric", "lr", "images_per_s", "seconds")
@@ -59,3 +59,12 @@ def summary_writer_class() -> Any:
             'run pip install tensorboard (or pip install -e ".[tensorboard]"), or train without --tensorboard'
         ) from None
     return SummaryWriter
+
+
+def add_epoch_scalars(tb: Any, row: dict[str, Any], metric_name: str | None, step: int) -> None:
+    """One epoch's row of ``log.csv`` as TensorBoard scalars at ``step`` (the metric when finite)."""
+    tb.add_scalar("train/epoch_loss", row["train_loss"], step)
+    tb.add_scalar("train/images_per_s", row["images_per_s"], step)
+    if row["metric"] == row["metric"]:  # not NaN: there was a validation
+        tb.add_scalar(f"val/{metric_name}", row["metric"], step)
+    tb.flush()

@@ -70,6 +70,7 @@ from hourglass.engine.checkpoint import (
 from hourglass.engine.config import TrainConfig
 from hourglass.engine.evaluate import pckh_head_sizes
 from hourglass.engine.resume import check_resumable, restore_state, resume_path
+from hourglass.weights import resolve_weights
 
 __all__ = ["TrainResult", "TrainingDiverged", "train"]
 
@@ -182,12 +183,16 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     ckpt = load_checkpoint(ckpt_path) if ckpt_path is not None else None
     if ckpt is not None:
         check_resumable(ckpt, ckpt_path, config)  # before the data is read
+    elif config.init_from is not None:
+        resolve_weights(config.init_from)  # a wrong name fails before the data is read
     torch.manual_seed(config.seed)
     train_set, val_set, missing = build.load_sets(config, log=main)
     ddp.check_batch_size(config.batch_size, info, len(train_set))
     model = build.build_model_from_config(config, train_set.spec.num_keypoints)
     if ckpt is not None:
         check_architecture(ckpt, model, source=f"checkpoint {ckpt_path}")
+    elif config.init_from is not None:
+        build.load_initial_weights(config, model, train_set.spec, log=main)
     arch = dict(model.arch)
     train_ds, val_ds = build.build_datasets(config, train_set, val_set, progress=progress and main, info=info)
     model.to(device)
@@ -375,12 +380,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
                 runlog.plot_history(run_dir / "curves.png", history, metric_name)
             save(*((LAST, BEST) if improved else (LAST,)))
             if tb is not None:
-                row = history[-1]
-                tb.add_scalar("train/epoch_loss", row["train_loss"], step)
-                tb.add_scalar("train/images_per_s", row["images_per_s"], step)
-                if math.isfinite(metric):
-                    tb.add_scalar(f"val/{metric_name}", metric, step)
-                tb.flush()
+                runlog.add_epoch_scalars(tb, history[-1], metric_name, step)
             if main:
                 logger.info(
                     "epoch %d step %d loss %.5g %s %s", epoch, step, history[-1]["train_loss"], metric_name, metric
