@@ -331,10 +331,11 @@ PRESETS: dict[str, dict[str, Any]] = {
         train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
         schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
     ),
-    # The shipped CPU body model (weights/lspet-hg2.pt): the face model's size on LSPET's seeded
-    # 90/10 split, sigma 1.5 at 32x32, 44 epochs. Channels-last memory and bf16 autocast halve a
-    # training step on a CPU with AVX512-BF16 (python -m benchmarks.bench_train_step): about
-    # 2.2 min per epoch on 2 threads; use --amp none on a CPU without native bf16.
+    # Stage 1 of the shipped CPU body model (weights/lspet-hg2.pt; its card has the later stages):
+    # the face model's size on LSPET's seeded 90/10 split, sigma 1.5 at 32x32, 44 epochs.
+    # Channels-last memory and bf16 autocast halve a training step on a CPU with AVX512-BF16
+    # (python -m benchmarks.bench_train_step): about 2.2 min per epoch on 2 threads; use
+    # --amp none on a CPU without native bf16.
     "lspet-hg-cpu": dict(
         model="hourglass", stacks=2, channels=128, input_size=128, sigma=1.5, dataset="lspet",
         train_split="train", val_split="val", epochs=44, batch_size=16, optimizer="adam", lr=1e-3,
