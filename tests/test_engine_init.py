@@ -71,7 +71,7 @@ def test_initial_weights_are_copied_and_mismatches_are_named(tmp_path):
         assert torch.equal(value, saved[name]), name
 
     wider = config.replace(channels=32)
-    with pytest.raises(ValueError, match=r"src\.pt.*'channels': 16.*'channels': 32.*pass the model flags"):
+    with pytest.raises(ValueError, match=r"src\.pt.*'channels': 16.*'channels': 32.*same model options"):
         load_initial_weights(wider, build_model_from_config(wider, 16), MPII)
     lsp_sized = make_checkpoint(tmp_path / "lsp.pt", spec_name="lsp")
     other = config.replace(init_from=str(lsp_sized))
@@ -97,3 +97,15 @@ def test_a_run_starts_from_the_weights_and_a_wrong_name_fails_before_the_data(sh
     missing = tiny_mpii_config(tmp_path / "no-data", tmp_path / "third", init_from=str(tmp_path / "nope.pt"))
     with pytest.raises(FileNotFoundError, match=r"no model .*nope\.pt"):
         train(missing, progress=False)
+
+
+def test_a_shipped_half_precision_file_initialises_a_float_model():
+    from hourglass.weights import load_model
+
+    shipped = load_model("lspet-hg2")
+    config = shipped.config.replace(init_from="lspet-hg2")
+    model = build_model_from_config(config, LSP.num_keypoints)
+    load_initial_weights(config, model, LSP)
+    for name, value in model.state_dict().items():
+        reference = shipped.model.state_dict()[name]
+        assert value.dtype == reference.dtype and torch.equal(value, reference), name

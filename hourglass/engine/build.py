@@ -58,27 +58,29 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
 
     Raises:
         FileNotFoundError: nothing under that name (:func:`hourglass.weights.resolve_weights`).
-        ValueError: an unreadable file, or one whose architecture or keypoint spec differs from
-            the run's (both are named).
+        ValueError: an unreadable file, or one whose architecture
+            (:func:`~hourglass.engine.checkpoint.check_architecture`) or keypoint spec differs
+            from the run's (both are named).
     """
-    from hourglass.weights import load_model
+    from hourglass.engine.checkpoint import check_architecture, load_checkpoint
+    from hourglass.keypoints import KeypointSpec
+    from hourglass.weights import resolve_weights
 
-    loaded = load_model(config.init_from)
-    source = f"--init-from {config.init_from} ({loaded.path})"
-    if dict(loaded.model.arch) != dict(model.arch):
+    path = resolve_weights(config.init_from)
+    ckpt = load_checkpoint(path)
+    source = f"--init-from {config.init_from} ({path})"
+    check_architecture(ckpt, model, source=source)
+    saved = KeypointSpec.from_dict(ckpt["spec"]) if isinstance(ckpt.get("spec"), dict) else None
+    if saved != spec:
+        what = "no keypoint spec" if saved is None else f"keypoint spec {saved.name!r} ({saved.num_keypoints} points)"
         raise ValueError(
-            f"{source} holds architecture {dict(loaded.model.arch)} but this run builds {dict(model.arch)}; "
-            "pass the model flags (--stacks, --channels, --input-size, ...) the weights were trained with"
+            f"{source} predicts {what} but the training data has {spec.name!r} ({spec.num_keypoints}); "
+            "start from weights of the same keypoints"
         )
-    if loaded.spec != spec:
-        raise ValueError(
-            f"{source} predicts keypoint spec {loaded.spec.name!r} ({loaded.spec.num_keypoints} points) but the "
-            f"training data has {spec.name!r} ({spec.num_keypoints}); start from weights of the same keypoints"
-        )
-    model.load_state_dict(loaded.model.state_dict())
+    model.load_state_dict(ckpt["model"])  # half-precision weights files are cast to the model's dtype
     if log:
-        logger.info("initialised the model from %s", loaded.path)
-    return str(loaded.path)
+        logger.info("initialised the model from %s", path)
+    return str(path)
 
 
 def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
