@@ -79,6 +79,32 @@ def test_initial_weights_are_copied_and_mismatches_are_named(tmp_path):
         load_initial_weights(other, build_model_from_config(other, 14), dataclasses.replace(LSP, name="lsp-renamed"))
 
 
+def test_a_deeper_hourglass_grows_from_fewer_stacks_and_fewer_is_an_error(tmp_path, caplog):
+    source = make_checkpoint(tmp_path / "one.pt", spec_name="mpii", seed=3)  # a 1-stack hourglass
+    deeper = TrainConfig(stacks=2, channels=16, input_size=64, dataset="mpii", init_from=str(source))
+    model = build_model_from_config(deeper, 16)
+    with caplog.at_level(logging.INFO, logger="hourglass.engine"):
+        load_initial_weights(deeper, model, MPII, log=True)
+    assert f"initialised the model from {source} (grown from 1 stack: stack 2 copies stack 1)" in caplog.text
+    saved = load_checkpoint(source)["model"]
+    for name, value in model.state_dict().items():
+        if name.startswith(("hourglasses.1.", "features.1.", "heads.1.")):
+            assert torch.equal(value, saved[name.replace(".1.", ".0.", 1)]), name
+        elif name.startswith("merge_"):
+            assert not value.any(), name
+        else:
+            assert torch.equal(value, saved[name]), name
+
+    two = tmp_path / "two.pt"  # the grown 2-stack model, saved
+    torch.save({**load_checkpoint(source), "model": model.state_dict(), "arch": model.arch}, two)
+    fewer = deeper.replace(stacks=1, init_from=str(two))
+    with pytest.raises(ValueError, match=r"'name': 'hourglass2'.*configured model is \{'name': 'hourglass1'"):
+        load_initial_weights(fewer, build_model_from_config(fewer, 16), MPII)
+    wider = deeper.replace(stacks=4, channels=32)  # more stacks and other channels: no growing
+    with pytest.raises(ValueError, match=r"'channels': 16.*'channels': 32"):
+        load_initial_weights(wider, build_model_from_config(wider, 16), MPII)
+
+
 def test_a_run_starts_from_the_weights_and_a_wrong_name_fails_before_the_data(shared_data, tmp_path, one_thread,
                                                                                caplog):  # fmt: skip
     root = shared_data("mpii")

@@ -17,6 +17,7 @@ from hourglass.models import (
     build_model,
     count_flops,
     count_parameters,
+    grow_stacks,
     list_models,
     register_model,
 )
@@ -244,3 +245,42 @@ def test_count_flops_restores_mode_and_needs_size() -> None:
         count_flops(nn.Sequential(nn.Conv2d(3, 4, 3)))
     conv = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Flatten(), nn.Linear(4 * 8 * 6, 5))
     assert count_flops(conv, (6, 8)) == 2 * (4 * 8 * 6 * 3 * 9) + 2 * (5 * 4 * 8 * 6)
+
+
+@pytest.mark.parametrize("have, grow", [(2, 4), (1, 2), (1, 4), (2, 2)])
+def test_grow_stacks_keeps_trained_stacks_and_copies_the_last(have: int, grow: int) -> None:
+    torch.manual_seed(have * 10 + grow)
+    small = build_model(f"hourglass{have}", channels=16, num_keypoints=5, input_size=64).eval()
+    for p in small.parameters():  # non-zero everywhere, so a copy cannot pass by chance
+        p.data.normal_(0.0, 0.2)
+    state = small.state_dict()
+    big = build_model(f"hourglass{grow}", channels=16, num_keypoints=5, input_size=64).eval()
+    big.load_state_dict(grow_stacks(state, grow))  # strict: every key is there
+    for name, value in big.state_dict().items():
+        part, _, rest = name.partition(".")
+        if part in ("hourglasses", "features", "heads", "merge_features", "merge_heatmaps"):
+            index, _, tail = rest.partition(".")
+            merge = part.startswith("merge_")
+            source = min(int(index), have - (2 if merge else 1))
+            if merge and have == 1:
+                assert not value.any(), name  # nothing to copy: zero merges
+                continue
+            assert torch.equal(value, state[f"{part}.{source}.{tail}"]), name
+        else:
+            assert torch.equal(value, state[name]), name
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        before, after = small(x), big(x)
+    torch.testing.assert_close(after[:, :have], before, rtol=0, atol=0)  # the trained stacks are unchanged
+    if have == 1:  # zero merges: every new stack sees the first one's input
+        for i in range(1, grow):
+            torch.testing.assert_close(after[:, i], before[:, 0], rtol=0, atol=0)
+
+
+def test_grow_stacks_errors() -> None:
+    state = build_model("hourglass2", channels=16, num_keypoints=5, input_size=64).state_dict()
+    with pytest.raises(ValueError, match="cannot grow 2 stacks into 1; give at least 2"):
+        grow_stacks(state, 1)
+    vgg = build_model("vgg16_gap", num_keypoints=5, input_size=64, width=0.25).state_dict()
+    with pytest.raises(ValueError, match="holds no StackedHourglass"):
+        grow_stacks(vgg, 2)

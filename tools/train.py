@@ -79,7 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
     a(
         "--init-from", metavar="WEIGHTS",
         help="start a new run from these weights (shipped name, weights file, checkpoint or run folder): "
-        "fine-tuning or a warm restart; same model flags and keypoints",
+        "fine-tuning or a warm restart; same model flags and keypoints, or more --stacks (new stacks copy the last)",
     )  # fmt: skip
     a("--out", help="run folder (checkpoints, logs, plots)")
     a("--max-steps", type=int, help="stop after this many optimiser steps")

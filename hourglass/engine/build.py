@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,9 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
     """Copy the weights ``config.init_from`` names into ``model`` (built by
     :func:`build_model_from_config`); returns the file they came from (logged when ``log``).
 
+    A stacked hourglass with fewer stacks than ``model`` and otherwise the same architecture
+    grows into it (:func:`hourglass.models.grow_stacks`: the new stacks copy the last one).
+
     Raises:
         FileNotFoundError: nothing under that name (:func:`hourglass.weights.resolve_weights`).
         ValueError: an unreadable file, or one whose architecture
@@ -64,12 +68,15 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
     """
     from hourglass.engine.checkpoint import check_architecture, load_checkpoint
     from hourglass.keypoints import KeypointSpec
+    from hourglass.models import grow_stacks
     from hourglass.weights import resolve_weights
 
     path = resolve_weights(config.init_from)
     ckpt = load_checkpoint(path)
     source = f"--init-from {config.init_from} ({path})"
-    check_architecture(ckpt, model, source=source)
+    have = _fewer_stacks(ckpt.get("arch"), getattr(model, "arch", None))
+    if have is None:
+        check_architecture(ckpt, model, source=source)
     saved = KeypointSpec.from_dict(ckpt["spec"]) if isinstance(ckpt.get("spec"), dict) else None
     if saved != spec:
         what = "no keypoint spec" if saved is None else f"keypoint spec {saved.name!r} ({saved.num_keypoints} points)"
@@ -77,10 +84,31 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
             f"{source} predicts {what} but the training data has {spec.name!r} ({spec.num_keypoints}); "
             "start from weights of the same keypoints"
         )
-    model.load_state_dict(ckpt["model"])  # half-precision weights files are cast to the model's dtype
+    state = ckpt["model"] if have is None else grow_stacks(ckpt["model"], model.num_stacks)
+    model.load_state_dict(state)  # half-precision weights files are cast to the model's dtype
     if log:
-        logger.info("initialised the model from %s", path)
+        grown = ""
+        if have is not None:
+            new = (
+                f"stacks {have + 1}-{model.num_stacks} copy"
+                if model.num_stacks > have + 1
+                else f"stack {have + 1} copies"
+            )
+            grown = f" (grown from {have} stack{'s' * (have > 1)}: {new} stack {have})"
+        logger.info("initialised the model from %s%s", path, grown)
     return str(path)
+
+
+def _fewer_stacks(saved: Any, arch: Any) -> int | None:
+    """The saved hourglass's stack count when ``arch`` is the same network with more stacks, else None."""
+    pattern = re.compile(r"hourglass(\d+)")
+    if not (isinstance(saved, dict) and isinstance(arch, dict)):
+        return None
+    names = [pattern.fullmatch(str(a.get("name"))) for a in (saved, arch)]
+    rest = [{k: v for k, v in a.items() if k != "name"} for a in (saved, arch)]
+    if None in names or rest[0] != rest[1] or int(names[0].group(1)) >= int(names[1].group(1)):
+        return None
+    return int(names[0].group(1))
 
 
 def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:

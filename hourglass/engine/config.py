@@ -97,7 +97,7 @@ class TrainConfig:
         init_from: start a new run from these model weights instead of a random initialisation
             (fine-tuning, or a warm restart with a new schedule or crop): a shipped weights name,
             a weights file, a checkpoint or a run folder (:func:`hourglass.weights.resolve_weights`).
-            The architecture and keypoint spec must match the run's; the optimiser starts fresh.
+            Architecture and keypoints must match (fewer hourglass stacks grow); the optimiser starts fresh.
             A resumed run takes its weights from its checkpoint and ignores this.
         out: the run folder (checkpoints, ``config.json``, logs, plots).
         max_steps: stop after this many optimiser steps in total; None = no limit. It only

@@ -18,17 +18,21 @@ often quoted):
   Between stacks (not after the last): ``x = x + conv1x1(features) + conv1x1(heatmaps)``.
 
 "Res" above stands for ``num_blocks`` residual modules in sequence.
+
+:func:`grow_stacks` turns the state dict of a trained network into one for a deeper stack
+(warm-starting a 4-stack model from a 2-stack one).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-__all__ = ["HourglassModule", "Residual", "StackedHourglass", "auto_depth"]
+__all__ = ["HourglassModule", "Residual", "StackedHourglass", "auto_depth", "grow_stacks"]
 
 # Smallest side the bottleneck may have when the depth is chosen automatically.
 _MIN_BOTTLENECK = 4
@@ -279,3 +283,52 @@ class StackedHourglass(nn.Module):
             if i < self.num_stacks - 1:
                 x = x + self.merge_features[i](features) + self.merge_heatmaps[i](heatmap)
         return torch.stack(heatmaps, dim=1)  # (B, S, K, H, W)
+
+
+_PER_STACK = re.compile(r"^(hourglasses|features|heads|merge_features|merge_heatmaps)\.(\d+)\.(.+)$")
+
+
+def grow_stacks(state: Mapping[str, Tensor], num_stacks: int) -> dict[str, Tensor]:
+    """The state dict of a :class:`StackedHourglass` with more stacks, from a trained one's.
+
+    The stem and the S trained stacks are kept. Every new stack (hourglass, features, head)
+    is a copy of the last trained one, and every new merge between stacks a copy of the last
+    trained merge, so each new stack starts as one more refinement step of the kind the last
+    stack learned. From a single stack, which has no merge to copy, the new merges are zero:
+    the second stack then sees the first one's input and starts as its exact copy.
+
+    Args:
+        state: a StackedHourglass state dict (S stacks; other sizes are read from it).
+        num_stacks: stacks of the network to load it into, at least S.
+
+    Returns:
+        A new dict (the tensors are copies) that the ``num_stacks`` network loads strictly.
+
+    Raises:
+        ValueError: ``state`` holds no stacked hourglass, or ``num_stacks`` is below its S.
+    """
+    stacks = {int(m.group(2)) for key in state if (m := _PER_STACK.match(key)) and m.group(1) == "heads"}
+    if not stacks or stacks != set(range(len(stacks))):
+        raise ValueError("the state dict holds no StackedHourglass (no heads.0, heads.1, ... keys)")
+    have = len(stacks)
+    if num_stacks < have:
+        raise ValueError(f"cannot grow {have} stacks into {num_stacks}; give at least {have} stacks")
+    grown = {key: value.clone() for key, value in state.items()}
+    for key, value in state.items():
+        m = _PER_STACK.match(key)
+        if m is None:
+            continue
+        part, index, rest = m.group(1), int(m.group(2)), m.group(3)
+        merge = part.startswith("merge_")
+        last = have - 2 if merge else have - 1
+        if index != last:
+            continue
+        for new in range(index + 1, num_stacks - 1 if merge else num_stacks):
+            grown[f"{part}.{new}.{rest}"] = value.clone()
+    if have == 1 and num_stacks > 1:
+        channels, keypoints = state["heads.0.weight"].shape[1], state["heads.0.weight"].shape[0]
+        for new in range(num_stacks - 1):
+            for part, inputs in (("merge_features", channels), ("merge_heatmaps", keypoints)):
+                grown[f"{part}.{new}.weight"] = state["heads.0.weight"].new_zeros(channels, inputs, 1, 1)
+                grown[f"{part}.{new}.bias"] = state["heads.0.bias"].new_zeros(channels)
+    return grown
