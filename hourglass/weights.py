@@ -58,7 +58,7 @@ WEIGHTS_ENV = "HOURGLASS_WEIGHTS"
 FORMAT = "hourglass-weights"
 VERSION = 1
 
-DEFAULT_MODELS: dict[str, str] = {"face": "300w-hg2", "person": "lspet-hg2"}
+DEFAULT_MODELS: dict[str, str] = {"face": "300w-hg2", "person": "lspet-hg4"}
 """The shipped model used for each kind of subject when none is named."""
 
 

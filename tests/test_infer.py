@@ -298,20 +298,20 @@ def test_shipped_models_by_default(tmp_path, photo, capsys, monkeypatch):
     monkeypatch.setenv("HOURGLASS_WEIGHTS", str(weights))
     status, out, err = cli(photo, capsys=capsys)
     assert status == 0, err
-    assert "note: shipped person model lspet-hg2 is not in" in err and "people are skipped" in err
+    assert "note: shipped person model lspet-hg4 is not in" in err and "people are skipped" in err
     assert out.startswith(f"{photo}: 1 face (300w-hg2, 68 points, mean score")
     status, out, err = cli(_blank(tmp_path), capsys=capsys)
     assert status == 0 and "1 face (300w-hg2, 68 points" in out and "whole image: no face detected" in out
 
-    write_checkpoint(weights / "lspet-hg2.pt", spec=LSP)
+    write_checkpoint(weights / "lspet-hg4.pt", spec=LSP)
     status, out, err = cli(_blank(tmp_path), "--json", capsys=capsys)
     assert status == 0, err
-    assert "1 person (lspet-hg2, 14 points" in out and "whole image: no face or person detected" in out
+    assert "1 person (lspet-hg4, 14 points" in out and "whole image: no face or person detected" in out
     subject = json.loads((tmp_path / "blank.keypoints.json").read_text())["subjects"][0]
     assert subject["kind"] == "person" and subject["source"] == "whole-image" and len(subject["keypoints"]) == 42
     # given boxes go to the model of --kind
     status, out, err = cli(photo, "--box", FACE_BOX, "--kind", "person", capsys=capsys)
-    assert status == 0 and "1 person (lspet-hg2" in out
+    assert status == 0 and "1 person (lspet-hg4" in out
 
 
 def test_heatmap_overlay_picture(photo, ckpt, tmp_path, capsys):

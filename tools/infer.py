@@ -17,7 +17,7 @@ Models. --model names one model for every subject: a shipped name (weights/NAME.
 $HOURGLASS_WEIGHTS), a weights file, a training checkpoint or a run folder; subjects come
 from --box / --boxes / --whole-image, else from the detector of its keypoints (OpenCV's Haar
 faces for face models, HOG people otherwise). Without --model the shipped face model
-(300w-hg2) runs on the Haar faces AND the shipped body model (lspet-hg2) on the HOG people;
+(300w-hg2) runs on the Haar faces AND the shipped body model (lspet-hg4) on the HOG people;
 when neither finds anyone, the whole image is taken as a person (as a face when only the face
 model is shipped). A shipped model whose file is absent is left out with a note. Given boxes
 go to the shipped model of --kind (default face).

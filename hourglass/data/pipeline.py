@@ -48,7 +48,7 @@ Defaults and where they come from (see also REFERENCE.md):
   20-40 % of the crop side with probability 0.2 (RTMPose: 1.0, then 0.5 in its second
   stage): this toolkit's choices, not the original hourglass recipe's. They are on in every
   training run: ``hourglass.engine.build`` passes only the sizes and sigma, so every preset
-  and the shipped weights (300w-hg2, 300w-vgg, lspet-hg2) trained with them;
+  and the shipped weights (300w-hg2, 300w-vgg, lspet-hg2, lspet-hg4) trained with them;
 - normalisation with the ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225)
   of RGB values in [0, 1] (torchvision's pretrained models; the original code used none, the
   PyTorch re-implementation a dataset mean).

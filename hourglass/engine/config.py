@@ -331,7 +331,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
         schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
     ),
-    # Stage 1 of the shipped CPU body model (weights/lspet-hg2.pt; its card has the later stages):
+    # Stage 1 of the shipped CPU body models (weights/lspet-hg2.pt, lspet-hg4.pt; the cards have the rest):
     # the face model's size on LSPET's seeded 90/10 split, sigma 1.5 at 32x32, 44 epochs.
     # Channels-last memory and bf16 autocast halve a training step on a CPU with AVX512-BF16
     # (python -m benchmarks.bench_train_step): about 2.2 min per epoch on 2 threads; use
