@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 
 import numpy as np
@@ -49,11 +50,35 @@ def test_presets_resolve_and_round_trip():
         ({"val_fraction": 1.5}, "val_fraction"),
         ({"batch_size": 0}, "batch_size"),
         ({"lr_milestones": (5, 2)}, "lr_milestones"),
+        ({"rotation": 200.0}, "rotation must be at most 180 degrees, got 200.0"),
+        ({"rotation": -5}, "rotation must be a non-negative"),
+        ({"rotation_prob": 1.5}, "rotation_prob must be a probability in"),
+        ({"scale_factor": (1.25, 0.75)}, r"scale_factor must be \(low, high\) with 0 < low <= high, got \(1.25"),
+        ({"scale_factor": (0.0, 1.0)}, "scale_factor must be"),
+        ({"scale_factor": (0.7, 1.0, 1.3)}, "scale_factor must be two numbers"),
     ],
 )
 def test_config_errors_name_the_field(overrides, named):
     with pytest.raises(ValueError, match=named):
         resolve_config(**overrides)
+
+
+def test_augmentation_geometry_reaches_the_training_pipeline_only(shared_data, tmp_path):
+    from hourglass.engine.build import build_datasets, load_sets
+
+    config = tiny_mpii_config(
+        shared_data("mpii"), tmp_path, val_split="test_mpii", rotation=40, rotation_prob=0.6, scale_factor=[0.65, 1.35]
+    )
+    assert config.scale_factor == (0.65, 1.35)  # a JSON list comes back as the tuple
+    assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
+    train_ds, val_ds = build_datasets(config, *load_sets(config, log=False)[:2])
+    got = train_ds.pipeline.config
+    assert (got.rotation, got.rotation_prob, got.scale_factor) == (40.0, 0.6, (0.65, 1.35))
+    assert not val_ds.pipeline.config.train  # validation crops stay plain
+    # Defaults are Newell et al.'s, which every run before these fields trained with.
+    old = {k: v for k, v in config.to_dict().items() if k not in ("rotation", "rotation_prob", "scale_factor")}
+    default = TrainConfig.from_dict(old)
+    assert (default.rotation, default.rotation_prob, default.scale_factor) == (30.0, 0.4, (0.75, 1.25))
 
 
 def test_weight_decay_defaults_per_optimizer_and_an_explicit_zero_holds():

@@ -188,6 +188,8 @@ def test_resume_with_only_out_continues_the_run_with_its_config(shared_data, tmp
         (["--preset", "lspet-hg-cpu", "--val-split", "val", "--val-fraction", "0.1"], "would be ignored"),
         (["--preset", "mpii-hg8", "--crop-padding", "1.3"], "crop_padding 1.3 applies to the datasets framed"),
         (["--preset", "cpu-tiny", "--init-from", "nope"], "no model 'nope': not a file"),
+        (["--preset", "cpu-tiny", "--scale-factor", "1.3", "0.7"], "scale_factor must be (low, high) with 0 < low"),
+        (["--preset", "cpu-tiny", "--rotation-prob", "2"], "rotation_prob must be a probability in [0, 1]"),
     ],
 )
 def test_flags_that_would_be_ignored_or_name_nothing_are_errors(tmp_path, args, named):

@@ -28,7 +28,8 @@ import sys
 
 from hourglass.data import DataError
 from hourglass.engine import TrainingDiverged, list_presets, resolve_config, train
-from hourglass.engine.config import PRESETS, TrainConfig
+from hourglass.engine.config import TrainConfig
+from hourglass.engine.presets import PRESETS
 from hourglass.engine.resume import resume_config
 
 
@@ -53,6 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     a(
         "--crop-padding", type=float,
         help="LSP/LSPET: person crop side / joint-box longer side (default 1.6); saved with the model",
+    )  # fmt: skip
+    a("--rotation", type=float, metavar="DEG", help="augmentation: largest rotation in degrees (default 30)")
+    a("--rotation-prob", type=float, metavar="P", help="augmentation: share of samples rotated (default 0.4)")
+    a(
+        "--scale-factor", type=float, nargs=2, metavar=("LOW", "HIGH"),
+        help="augmentation: range of the crop-scale multiplier (default 0.75 1.25)",
     )  # fmt: skip
     a("--max-train-samples", type=int, help="use only the first N training subjects")
     a("--max-val-samples", type=int, help="use only the first N validation subjects")

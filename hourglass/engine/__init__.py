@@ -9,7 +9,8 @@ from hourglass.engine.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from hourglass.engine.config import DEFAULT_LR, PRESETS, TrainConfig, list_presets, resolve_config
+from hourglass.engine.config import DEFAULT_LR, TrainConfig
+from hourglass.engine.presets import PRESETS, list_presets, resolve_config
 from hourglass.engine.trainer import TrainingDiverged, TrainResult, train
 
 __all__ = [

@@ -182,7 +182,10 @@ def build_datasets(
         ddp.barrier()  # rank 0 is building the cache
 
     size, hm = (config.input_size,) * 2, (config.heatmap_size,) * 2
-    train_pipe = TopDownPipeline(PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma), train_set.spec)
+    geometry = dict(rotation=config.rotation, rotation_prob=config.rotation_prob, scale_factor=config.scale_factor)
+    train_pipe = TopDownPipeline(
+        PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, **geometry), train_set.spec
+    )
     val_pipe = TopDownPipeline(
         PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, train=False), train_set.spec
     )

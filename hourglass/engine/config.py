@@ -1,4 +1,4 @@
-"""Training configuration: one frozen dataclass, presets for the common recipes.
+"""Training configuration: one frozen dataclass (the named recipes are in :mod:`.presets`).
 
 :class:`TrainConfig` is built once at the edge (``tools/train.py`` or a test), validated on
 construction, saved into every checkpoint (:meth:`TrainConfig.to_dict`) and into the run folder
@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-__all__ = ["DEFAULT_LR", "DEFAULT_WEIGHT_DECAY", "PRESETS", "TrainConfig", "list_presets", "resolve_config"]
+__all__ = ["DEFAULT_LR", "DEFAULT_WEIGHT_DECAY", "TrainConfig"]
 
 MODELS = ("hourglass", "vgg")
 HOURGLASS_STACKS = (1, 2, 4, 8)
@@ -66,6 +66,12 @@ class TrainConfig:
             :func:`hourglass.data.lsp.load_lsp`); None = the loader's 1.6. A tighter crop puts
             more input pixels on the person. It is saved with the model, so evaluation and
             :class:`hourglass.Predictor` frame people the same way.
+        rotation, rotation_prob, scale_factor: the training augmentation's geometry
+            (:class:`~hourglass.data.PipelineConfig`): largest rotation in degrees, the share of
+            samples rotated, and the (low, high) crop-scale multiplier; angle and scale are drawn
+            from a normal clipped to the range. The defaults are Newell et al.'s (30 degrees for
+            40 %, 0.75-1.25); the COCO recipes of SimpleBaseline and HRNet rotate 40-45 degrees for 60 %
+            and scale by up to 30-35 %.
         max_train_samples, max_val_samples: use only the first N subjects (tiny runs); None = all.
         epochs, batch_size: as usual; the last incomplete batch of an epoch is dropped when the
             training set has more than one batch. ``batch_size`` is the global batch: under
@@ -126,6 +132,9 @@ class TrainConfig:
     max_train_samples: int | None = None
     max_val_samples: int | None = None
     crop_padding: float | None = None
+    rotation: float = 30.0
+    rotation_prob: float = 0.4
+    scale_factor: tuple[float, float] = (0.75, 1.25)
     missing_images: str = "warn"
     epochs: int = 100
     batch_size: int = 6
@@ -209,6 +218,19 @@ class TrainConfig:
                 f"({', '.join(PADDED_DATASETS)}), not {self.dataset!r}, whose crops come from its boxes or scales; "
                 "leave out --crop-padding"
             )
+        number("rotation", positive=False)
+        if self.rotation > 180:
+            raise bad("rotation", "at most 180 degrees")
+        number("rotation_prob", positive=False)
+        if self.rotation_prob > 1:
+            raise bad("rotation_prob", "a probability in [0, 1]")
+        try:
+            low, high = (float(v) for v in self.scale_factor)
+        except (TypeError, ValueError):
+            raise bad("scale_factor", "two numbers (low, high)") from None
+        if not (0 < low <= high and math.isfinite(high)):
+            raise bad("scale_factor", "(low, high) with 0 < low <= high")
+        object.__setattr__(self, "scale_factor", (low, high))
         if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
             raise bad("val_fraction", "in [0, 1)")
         object.__setattr__(self, "val_fraction", float(self.val_fraction))
@@ -284,117 +306,8 @@ class TrainConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"unknown TrainConfig fields {unknown}; known fields: {sorted(known)}")
-        return cls(**{k: tuple(v) if k == "lr_milestones" else v for k, v in d.items()})
+        return cls(**{k: tuple(v) if k in ("lr_milestones", "scale_factor") else v for k, v in d.items()})
 
     def replace(self, **changes: Any) -> TrainConfig:
         """A copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
-
-
-PRESETS: dict[str, dict[str, Any]] = {
-    # Newell et al. 2016: 8 stacks, RMSprop 2.5e-4, batch 6, sigma 1, ~100 epochs.
-    "mpii-hg8": dict(
-        model="hourglass", stacks=8, channels=256, input_size=256, sigma=1.0, dataset="mpii",
-        train_split="train", val_split="valid", epochs=100, batch_size=6, optimizer="rmsprop",
-        schedule="step", lr_milestones=(60, 90),
-    ),
-    # 300-W faces: 4 stacks (AWing's size), HRNet's face recipe (Adam 1e-4, 60 epochs, 30/50).
-    "300w-hg": dict(
-        model="hourglass", stacks=4, channels=256, input_size=256, sigma=1.5, dataset="300w",
-        train_split="train", val_split="common", epochs=60, batch_size=16, optimizer="adam", lr=1e-4,
-        schedule="step", lr_milestones=(30, 50),
-    ),
-    # LSP / LSPET: the MPII recipe on a seeded 90/10 split of LSPET.
-    "lsp-hg": dict(
-        model="hourglass", stacks=8, channels=256, input_size=256, sigma=1.0, dataset="lspet",
-        train_split="train", val_split="val", epochs=100, batch_size=6, optimizer="rmsprop",
-        schedule="step", lr_milestones=(60, 90),
-    ),
-    # Trains on a CPU in minutes: 2 stacks of 64 channels, 128 px input -> 32x32 heatmaps,
-    # hourglass depth 3 (bottleneck 4x4); 300-W with a 10 % held-out split.
-    "cpu-tiny": dict(
-        model="hourglass", stacks=2, channels=64, input_size=128, sigma=1.5, dataset="300w",
-        train_split="train", val_split=None, val_fraction=0.1, epochs=5, batch_size=8, optimizer="adam",
-        lr=1e-3, schedule="cosine", warmup_steps=20, workers=0, device="cpu",
-    ),
-    # The shipped CPU face model (weights/): 2 stacks of 128 channels at 128 px (32x32 heatmaps,
-    # depth 3), trained on 300-W "fit" and validated on "holdout" (10 % of HELEN trainset).
-    "300w-hg-cpu": dict(
-        model="hourglass", stacks=2, channels=128, input_size=128, sigma=1.5, dataset="300w",
-        train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
-        schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
-    ),
-    # Its regression baseline: VGG-16-BN at quarter width (0.94 M parameters against the
-    # hourglass's 1.44 M), same data, augmentation, epochs and schedule.
-    "300w-vgg-cpu": dict(
-        model="vgg", vgg_width=0.25, input_size=128, dataset="300w", coord_loss="wing",
-        train_split="fit", val_split="holdout", epochs=40, batch_size=16, optimizer="adam", lr=1e-3,
-        schedule="cosine", warmup_steps=100, device="cpu", ckpt_every_steps=50,
-    ),
-    # Stage 1 of the shipped CPU body models (weights/lspet-hg2.pt, lspet-hg4.pt; the cards have the rest):
-    # the face model's size on LSPET's seeded 90/10 split, sigma 1.5 at 32x32, 44 epochs.
-    # Channels-last memory and bf16 autocast halve a training step on a CPU with AVX512-BF16
-    # (python -m benchmarks.bench_train_step): about 2.2 min per epoch on 2 threads; use
-    # --amp none on a CPU without native bf16.
-    "lspet-hg-cpu": dict(
-        model="hourglass", stacks=2, channels=128, input_size=128, sigma=1.5, dataset="lspet",
-        train_split="train", val_split="val", epochs=44, batch_size=16, optimizer="adam", lr=1e-3,
-        schedule="cosine", warmup_steps=200, device="cpu", ckpt_every_steps=100, channels_last=True, amp="bf16",
-    ),
-    # The regression baseline for 300-W: VGG-16-BN, Wing loss, HRNet's face schedule.
-    "300w-vgg": dict(
-        model="vgg", input_size=256, dataset="300w", train_split="train", val_split="common", epochs=60,
-        batch_size=16, optimizer="adam", lr=1e-4, schedule="step", lr_milestones=(30, 50), coord_loss="wing",
-    ),
-}  # fmt: skip
-"""Named recipes: field overrides on top of the :class:`TrainConfig` defaults (no data_root)."""
-
-
-def list_presets() -> list[str]:
-    """Sorted preset names."""
-    return sorted(PRESETS)
-
-
-def resolve_config(
-    preset: str | None = None, *, base: dict[str, Any] | None = None, check: bool = True, **overrides: Any
-) -> TrainConfig:
-    """Build a :class:`TrainConfig`: defaults, then the preset's fields, then ``base``, then ``overrides``.
-
-    Overrides whose value is None are ignored (so argparse defaults of None keep the preset's
-    value); to set a field to None pass it through :meth:`TrainConfig.replace`.
-
-    Args:
-        preset: a name from :data:`PRESETS`, or None.
-        base: a saved config (:meth:`TrainConfig.to_dict`, e.g. a checkpoint's ``"config"``):
-            a resumed run keeps it and changes only what ``overrides`` give.
-        check: end with :meth:`TrainConfig.check_run` (pass False to change fields first).
-        overrides: field values. A preset's or saved config's ``lr_milestones`` are dropped
-            when the schedule ends up other than ``"step"``, and its ``val_fraction`` when a
-            ``val_split`` is set, unless given here.
-
-    Raises:
-        ValueError: an unknown preset (the message lists the presets), an unknown field, or an
-            invalid value (the message names the field and the value).
-    """
-    if preset is not None and preset not in PRESETS:
-        raise ValueError(f"unknown preset {preset!r}; available presets: {', '.join(list_presets())}")
-    fields_ = dict(PRESETS[preset]) if preset is not None else {}
-    known = {f.name for f in fields(TrainConfig)}
-    for what, given in (("saved config", base or {}), ("TrainConfig", overrides)):
-        unknown = sorted(set(given) - known)
-        if unknown:
-            raise ValueError(f"unknown {what} fields {unknown}; known fields: {sorted(known)}")
-    fields_.update(base or {})
-    given = {k: v for k, v in overrides.items() if v is not None}
-    fields_.update(given)
-    # Values a preset or a saved config holds that the given flags make moot (the old code
-    # ignored them silently): a step schedule's milestones under another schedule, a held-out
-    # fraction next to a validation split.
-    if fields_.get("schedule", TrainConfig.schedule) != "step" and "lr_milestones" not in given:
-        fields_.pop("lr_milestones", None)
-    if fields_.get("val_split", TrainConfig.val_split) is not None and "val_fraction" not in given:
-        fields_.pop("val_fraction", None)
-    config = TrainConfig(**fields_)
-    if check:
-        config.check_run()
-    return config
