@@ -11,8 +11,6 @@ Optimiser defaults (``lr=None`` picks them) and where they come from:
   better than RMSprop (batch 16);
 - ``adamw``: lr 1e-3 with weight decay 1e-4 (this toolkit's choice, not from a paper);
   RMSprop and Adam default to no weight decay (``weight_decay=None`` picks these).
-
-Faces follow HRNet's 300-W recipe (Adam 1e-4, 60 epochs, steps at 30 and 50).
 """
 
 from __future__ import annotations
