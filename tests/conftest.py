@@ -30,6 +30,23 @@ def shared_data():
 
 
 @pytest.fixture
+def some_lspet(shared_data, tmp_path):
+    """An LSPET root with joints.mat and only 40 training images (links to the real ones), none
+    of the held-out ones: a compact copy's situation (datasets/compact_lspet.py --only-split train)."""
+    from hourglass.data.lsp import split_indices
+
+    src = shared_data("lspet")
+    root = tmp_path / "lspet"
+    (root / "images").mkdir(parents=True)
+    (root / "joints.mat").symlink_to(src / "joints.mat")
+    train, _ = split_indices(5000, 0.1, seed=0)
+    for i in train[:40]:
+        name = f"im{i + 1:05d}.jpg"
+        (root / "images" / name).symlink_to(src / "images" / name)
+    return root
+
+
+@pytest.fixture
 def holdout_faces(shared_data):
     """The first 6 faces of the 300-W holdout split (real data; skips where it is absent)."""
     from hourglass.data import load_dataset

@@ -132,6 +132,17 @@ def test_tool_missing_images_error(shared_data, tmp_path):
     assert not (tmp_path / "run").exists()  # nothing written before the check
 
 
+def test_lspet_missing_images_follow_the_policy(some_lspet, tmp_path):
+    """LSP/LSPET images are checked by the trainer's policy, not by the loader (which would raise)."""
+    r = run_tool(
+        "--preset", "lspet-hg-cpu", "--data-root", str(some_lspet), "--missing-images", "error",
+        "--max-steps", "1", "--out", str(tmp_path / "run"),
+    )  # fmt: skip
+    assert r.returncode == 2
+    assert "4460 of 4500 subjects of lspet:train" in r.stderr and "--missing-images warn" in r.stderr
+    assert not (tmp_path / "run").exists()
+
+
 def test_vgg_with_validation_on_the_images_that_exist(shared_data, tmp_path, one_thread):
     root = shared_data("mpii/annot/valid.h5").parents[1]
     total, present = _existing(root, "valid")

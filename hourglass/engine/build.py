@@ -120,6 +120,9 @@ def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
         )
     if config.amp == "bf16" and device.type not in ("cuda", "cpu"):
         raise ValueError(f"amp='bf16' runs on CUDA or the CPU, the run uses {device}; use --amp none")
+    if device.type == "cuda":
+        # Fixed input sizes: let cuDNN time its convolution algorithms once and keep the fastest.
+        torch.backends.cudnn.benchmark = True
     return device
 
 
@@ -143,6 +146,9 @@ def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str
                        config.train_split)  # fmt: skip
     kw = dict(policy=config.missing_images, data_root=config.data_root, log=log)
     options = config.loader_options()  # the person-crop padding of LSP/LSPET
+    if config.dataset in ("lsp", "lspet"):
+        # drop_missing_images applies config.missing_images below; the loader's own check would raise first
+        options["check_images"] = False
     train_set = load_dataset(config.dataset, config.data_root, config.train_split, **options)
     train_set, missing_train = drop_missing_images(train_set, split="training", **kw)
     val_set, missing_val = None, 0

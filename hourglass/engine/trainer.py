@@ -10,8 +10,10 @@ What a run writes to its folder (``config.out``):
   ``max_steps`` cut short gets a row that the resumed run replaces when the epoch completes);
   ``steps.csv``: one row every ``log_every`` steps (step, epoch, loss, lr);
 - ``curves.png``: training loss and validation metric per epoch, redrawn every epoch;
-- ``summary.json``: final step, final loss, best metric, world size, and the number of subjects
-  left out per split because their image file is missing;
+- ``summary.json``: final step, final loss, best metric, world size, the number of subjects
+  left out per split because their image file is missing, and ``seconds_per_step``: this
+  process's wall-clock seconds per optimiser step after its first 10 (start-up excluded; epoch
+  ends in between included; null for shorter runs), which ``tools/budget_train.py`` plans with;
 - ``tensorboard/``: with ``TrainConfig.tensorboard``, TensorBoard scalars (training loss and lr
   every ``log_every`` steps; per epoch the mean training loss, the validation metric and images/s).
 
@@ -130,6 +132,29 @@ def _epoch_order(config: TrainConfig, n: int, epoch: int) -> list[list[int]]:
     return [order[i * bs : (i + 1) * bs] for i in range(count)]
 
 
+class _StepTiming:
+    """Wall-clock seconds per optimiser step of this process, after its first :attr:`SKIP` steps
+    (worker start-up, cuDNN's algorithm search, the first batches); epoch ends in between count."""
+
+    SKIP = 10
+
+    def __init__(self) -> None:
+        self.steps, self.start, self.last = 0, None, None
+
+    def tick(self, step: int) -> None:
+        self.steps += 1
+        now = time.perf_counter()
+        if self.steps == self.SKIP:
+            self.start = (now, step)
+        self.last = (now, step)
+
+    def seconds_per_step(self) -> float | None:
+        """None until :attr:`SKIP` + 1 steps have run."""
+        if self.start is None or self.last[1] == self.start[1]:
+            return None
+        return (self.last[0] - self.start[0]) / (self.last[1] - self.start[1])
+
+
 def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progress: bool = True) -> TrainResult:
     """Train the configured model; see the module docstring for what is written where.
 
@@ -208,6 +233,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
         metric_name, higher_better = build.validation_metric_name(val_set.spec, pckh_head_sizes(val_set) is not None)
 
     epoch, batch_done, step, best = 0, 0, 0, None
+    timing = _StepTiming()
     history: list[dict[str, Any]] = []
     epoch_loss_sum, epoch_images, last_loss = 0.0, 0, math.nan
     ddp.seed_rank(config.seed, info.rank, 0)
@@ -322,15 +348,17 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(scaled).backward()
                 if not scaler.is_enabled():  # fp16's scaler skips steps with inf gradients by itself
-                    norm = torch.linalg.vector_norm(  # (torch.nn.utils.get_total_norm needs torch >= 2.6)
-                        torch.stack([p.grad.detach().norm() for p in model.parameters() if p.grad is not None])
-                    )
+                    grads = [p.grad.detach() for p in model.parameters() if p.grad is not None]
+                    # one fused launch per device and dtype, not one per tensor (torch.nn.utils.get_total_norm
+                    # does the same but needs torch >= 2.6)
+                    norm = torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
                     if not torch.isfinite(norm):  # a finite loss can still give inf gradients
                         raise _diverged(f"the gradient norm is {norm.item()}", step, epoch, scheduler, run_dir)
                 scaler.step(optimizer)
                 scaler.update()
                 scheduler.step()
                 step += 1
+                timing.tick(step)
                 batch_done += 1
                 last_loss = value
                 epoch_loss_sum += value * n
@@ -392,7 +420,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     if main:
         summary = {"step": step, "epoch": epoch, "final_loss": last_loss, "metric_name": metric_name,
                    "best_metric": best, "interrupted": interrupted, "world_size": world,
-                   "missing_images": missing}  # fmt: skip
+                   "missing_images": missing, "seconds_per_step": timing.seconds_per_step()}  # fmt: skip
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     ddp.barrier()
     return TrainResult(run_dir, step, epoch, last_loss, metric_name, best, history, interrupted, run_dir / LAST)

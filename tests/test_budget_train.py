@@ -1,0 +1,118 @@
+"""tools/budget_train.py: epochs fitted to a wall-clock budget, Ctrl-C at the deadline, the export;
+and the trainer's ``seconds_per_step`` it plans with."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hourglass.engine.trainer import _StepTiming
+from hourglass.weights import load_model
+
+REPO = Path(__file__).resolve().parents[1]
+TOOL = REPO / "tools" / "budget_train.py"
+
+
+def _tool_module():
+    spec = importlib.util.spec_from_file_location("budget_train", TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tool(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, str(TOOL), *args], capture_output=True, text=True, timeout=timeout, env=env, cwd=REPO
+    )
+
+
+def test_epochs_that_fit():
+    fit = _tool_module().epochs_that_fit
+    # 10 steps of 0.5 s plus 5 s a epoch: 10 s each
+    assert fit(100.0, 10, 0.5, 5.0, 1000) == 10
+    assert fit(99.9, 10, 0.5, 5.0, 1000) == 9
+    assert fit(1.0, 10, 0.5, 5.0, 1000) == 1  # always at least one
+    assert fit(-3.0, 10, 0.5, 5.0, 1000) == 1
+    assert fit(100.0, 10, 0.5, 5.0, 3) == 3  # --max-epochs caps it
+
+
+def test_step_timing_skips_the_first_steps():
+    timing = _StepTiming()
+    for step in range(1, _StepTiming.SKIP + 1):
+        timing.tick(step)
+        assert timing.seconds_per_step() is None  # start-up only so far
+    time.sleep(0.02)
+    timing.tick(_StepTiming.SKIP + 1)
+    time.sleep(0.02)
+    timing.tick(_StepTiming.SKIP + 2)
+    assert timing.seconds_per_step() >= 0.02  # two steps of at least 20 ms each
+
+
+def test_run_until_sends_ctrl_c_at_the_deadline():
+    child = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGINT, lambda *a: sys.exit(130))\n"
+        "print('ready', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    t0 = time.monotonic()
+    code, stopped = _tool_module().run_until([sys.executable, "-c", child], time.monotonic() + 1.0, None)
+    assert (code, stopped) == (130, True)
+    assert time.monotonic() - t0 < 30  # stopped long before the child's own 60 s
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--budget-s", "10", "--out", "x"], "give the tools/train.py flags after --"),
+        (["--budget-s", "10", "--out", "x", "--", "--out", "y"], "give the run folder as --out before the --"),
+        (["--budget-s", "10", "--out", "x", "--probe-steps", "5", "--", "--preset", "cpu-tiny"], "at least 12"),
+        (["--budget-s", "0", "--out", "x", "--", "--preset", "cpu-tiny"], "--budget-s and --max-epochs"),
+    ],
+)
+def test_flag_errors(args, message, tmp_path):
+    r = run_tool(*args)
+    assert r.returncode == 2 and message in r.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_budget_run_fits_its_epochs_and_exports_last_pt(some_lspet, tmp_path):
+    out, export = tmp_path / "run", tmp_path / "exported.pt"
+    r = run_tool(
+        "--budget-s", "40", "--probe-steps", "12", "--epoch-overhead-s", "0.5", "--out", str(out),
+        "--export", str(export), "--",
+        "--preset", "lspet-hg2-gpu", "--data-root", str(some_lspet), "--device", "cpu", "--channels", "16",
+        "--input-size", "64", "--batch-size", "8", "--workers", "0", "--threads", "1",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+    match = re.search(
+        r"\[budget\] probe: [\d.]+ ms per step of 8 .*, 5 steps per epoch; \d+ s left -> (\d+) epochs", r.stdout
+    )
+    assert match, r.stdout
+    epochs = int(match.group(1))
+    assert epochs >= 2
+    # the 40 present training images of 4500, no held-out image: warned, trained without validation
+    assert "4460 of 4500 subjects of lspet:train" in r.stderr
+    assert "500 of 500 subjects of lspet:val" in r.stderr and "training without validation" in r.stderr
+    assert not (out / "probe").exists()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["epoch"] == epochs and summary["step"] == 5 * epochs and not summary["interrupted"]
+    assert summary["missing_images"] == {"train": 4460, "val": 500}
+    assert summary["seconds_per_step"] > 0
+    with open(out / "log.csv", newline="") as f:
+        assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(1, epochs + 1))
+    for epoch in range(1, epochs + 1):  # echoed as each epoch ended
+        assert f"[budget] epoch {epoch} step {5 * epoch} loss" in r.stdout
+    loaded = load_model(export)  # the half-precision weights file of last.pt
+    assert loaded.config.epochs == epochs and loaded.config.val_split == "val"
+    assert f"[budget] exported {export}" in r.stdout
