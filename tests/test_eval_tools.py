@@ -50,6 +50,28 @@ def test_eval_writes_tables_json_and_plots(checkpoints, tmp_path, capsys):
         _looks_like_a_plot(out / png)
 
 
+def test_eval_body_predictions_json(shared_data, tmp_path):
+    """LSPET's image ids come from numpy index arrays: predictions.json still holds plain numbers."""
+    ckpt = make_checkpoint(
+        tmp_path / "body" / "best.pt",
+        spec_name="lsp",
+        data_root=str(shared_data("lspet")),
+        val_split="val",
+        crop_padding=1.15,
+    )
+    out = tmp_path / "ev"
+    assert (
+        _tool("eval").main([str(ckpt), "--out", str(out), "--max-samples", "3", "--no-progress", "--predictions"]) == 0
+    )
+    preds = json.loads((out / "predictions.json").read_text())
+    # the first three held-out people: images 1, 4 and 34 (split_indices(5000, 0.1, seed=0))
+    assert [p["image_id"] for p in preds] == [1, 4, 34]
+    assert [p["image"].rsplit("/", 1)[-1] for p in preds] == ["im00001.jpg", "im00004.jpg", "im00034.jpg"]
+    assert all(len(p["keypoints"]) == 14 * 3 for p in preds)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["metric"] == "pck@0.2" and metrics["subjects"] == 3
+
+
 def test_compare_reports_side_by_side(checkpoints, tmp_path, capsys):
     out = tmp_path / "cmp"
     args = [*map(str, checkpoints), "--labels", "hourglass,vgg", "--out", str(out), "--max-samples", "8",

@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import numpy as np
     import torch
 
+    from hourglass.data.coco_json import plain_id
     from hourglass.engine.comparison import plot_curves, plot_per_keypoint
     from hourglass.engine.evaluate import evaluate, evaluation_set
     from hourglass.engine.inference import predict_dataset
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     plot_per_keypoint([(loaded.name, report)], out / "per_keypoint.png")
     if args.predictions:
         entries = [
-            {"image": str(r.image), "image_id": r.image_id, "subset": r.subset,
+            {"image": str(r.image), "image_id": plain_id(r.image_id), "subset": r.subset,
              "keypoints": np.round(np.concatenate([c, s[:, None]], 1), 4).ravel().tolist()}
             for r, c, s in zip(subjects, pred.coords, pred.scores)
         ]  # fmt: skip

@@ -209,7 +209,7 @@ def load_lsp(
                     spec=spec,
                     source=f"{mat_path}[{i}]",
                     box=box,
-                    image_id=i + 1,
+                    image_id=int(i) + 1,
                     subset=layout,
                 )
             )
