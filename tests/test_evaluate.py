@@ -13,7 +13,7 @@ from hourglass.engine.build import validation_metric_name
 from hourglass.engine.config import TrainConfig
 from hourglass.engine.evaluate import evaluate, evaluation_set, pckh_head_sizes
 from hourglass.keypoints import LSP, MPII
-from hourglass.metrics import interocular, nme, pck, pckh_table, torso_size
+from hourglass.metrics import interocular, left_right_inversions, nme, pck, pckh_table, torso_size
 
 
 def test_face_report_matches_metrics(holdout_faces):
@@ -57,6 +57,13 @@ def test_body_and_mpii_reports_match_metrics():
     want = pck(pred, gt, mask, torso_size(gt, mask, LSP), 0.2)
     assert r.kind == "body" and r.value == pytest.approx(want.mean, abs=1e-12)
     assert r.per_image[0].sum() / r.per_image[1].sum() == pytest.approx(r.value, abs=1e-12)
+    inv = left_right_inversions(pred, gt, mask, torso_size(gt, mask, LSP), LSP.flip_index, 0.2)
+    assert r.tables["left_right_inversions"]["rate"] == pytest.approx(inv.mean, abs=1e-12)
+    assert r.tables["left_right_inversions"]["share_of_misses"] == pytest.approx(inv.share_of_misses, abs=1e-12)
+    # every subject with its left and right sides swapped: most joints become inversions
+    swapped = evaluate(pred[:, list(LSP.flip_index)], people)
+    assert swapped.tables["left_right_inversions"]["rate"] > 0.5 > r.tables["left_right_inversions"]["rate"]
+    assert "left/right inversions" in swapped.format()
     mp = _people(MPII, headbox=True)
     gt, mask = mp.keypoints(), mp.labelled()
     pred = np.nan_to_num(gt) + np.random.default_rng(2).normal(0, 8, gt.shape)

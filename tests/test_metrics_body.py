@@ -5,7 +5,7 @@ import pytest
 from conftest import frozen
 
 from hourglass.keypoints import COCO
-from hourglass.metrics import oks, pck, pck_curve, pck_per_image
+from hourglass.metrics import left_right_inversions, oks, pck, pck_curve, pck_per_image
 
 
 def toy_pck_case():
@@ -100,6 +100,43 @@ def test_pck_errors():
         pck(pred, gt, mask, norm, threshold=-0.1)
     with pytest.raises(ValueError, match="thresholds"):
         pck_curve(pred, gt, mask, norm, [])
+
+
+def test_left_right_inversions_hand_worked():
+    """Keypoints 0 (left) and 1 (right) are a pair, 2 (centre) has none; normaliser 10, threshold 0.2 (2 px).
+
+    sample 0: left GT (0, 0), right GT (10, 0), centre GT (5, 10)
+      left predicted at (9, 0): 9 px off, 1 px from the right GT -> an inversion
+      right predicted at (10, 1): 1 px off -> correct
+      centre predicted at (5, 20): 10 px off; no counterpart -> a miss, never an inversion
+    sample 1: left GT (0, 0), right GT (30, 0) unlabelled, centre GT (5, 10)
+      left predicted at (30, 0): 30 px off, on the unlabelled right GT -> a miss, not an inversion
+      centre predicted at (5, 12): 2 px off, the tie counts as correct
+    """
+    gt = np.array([[[0, 0], [10, 0], [5, 10]], [[0, 0], [30, 0], [5, 10]]], dtype=float)
+    pred = np.array([[[9, 0], [10, 1], [5, 20]], [[30, 0], [0, 0], [5, 12]]], dtype=float)
+    mask = np.array([[True, True, True], [True, False, True]])
+    pred, gt, mask = frozen(pred, gt, mask)
+    r = left_right_inversions(pred, gt, mask, [10.0, 10.0], [1, 0, 2], threshold=0.2)
+    np.testing.assert_array_equal(r.counts, [1, 0, 0])
+    np.testing.assert_allclose(r.rate, [0.5, 0.0, 0.0])  # of 2, 1 and 2 evaluated
+    assert r.mean == pytest.approx(1 / 5) and r.threshold == 0.2
+    # PCK: right and the second centre correct, 2 of 5; misses: both lefts and the first centre
+    assert pck(pred, gt, mask, [10.0, 10.0], 0.2).mean == pytest.approx(2 / 5)
+    assert r.share_of_misses == pytest.approx(1 / 3)
+    # a strict threshold turns the 2 px tie of sample 1's centre into a miss, not an inversion
+    strict = left_right_inversions(pred, gt, mask, [10.0, 10.0], [1, 0, 2], threshold=0.2, inclusive=False)
+    assert strict.share_of_misses == pytest.approx(1 / 4)
+    # a sample without a normaliser is left out; no evaluated keypoint at all: NaN
+    assert left_right_inversions(pred, gt, mask, [np.nan, 10.0], [1, 0, 2]).mean == 0.0
+    assert np.isnan(left_right_inversions(pred, gt, mask, [np.nan, np.nan], [1, 0, 2]).mean)
+
+
+def test_left_right_inversions_flip_index_errors():
+    pred = gt = np.zeros((1, 3, 2))
+    for bad in ([1, 0], [1, 1, 2], [0.0, 1.0, 2.0], [1, 0, 3]):
+        with pytest.raises(ValueError, match="flip_index must be a permutation of 0..2"):
+            left_right_inversions(pred, gt, None, [1.0], bad)
 
 
 def test_oks_hand_worked():

@@ -174,6 +174,12 @@ class EvalReport:
             per = t["per_joint"]
             lines.append("  ".join(f"{k}={100 * v:.1f}" for k, v in per.items()))
             lines.append(f"mean (pooled over labelled joints): {100 * t['mean']:.2f}")
+            if "left_right_inversions" in t:
+                inv = t["left_right_inversions"]
+                lines.append(
+                    f"left/right inversions (wrong, but within the threshold of the other side's joint): "
+                    f"{100 * inv['rate']:.2f}% of labelled joints, {100 * inv['share_of_misses']:.1f}% of the misses"
+                )
             if t.get("not_pckh"):
                 lines.append(t["not_pckh"])
         return "\n".join(lines)
@@ -274,7 +280,7 @@ def _mpii_report(pred: np.ndarray, annotations: Any, norm: np.ndarray) -> dict[s
 
 def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     from hourglass.keypoints import MPII
-    from hourglass.metrics import bbox_size, pck, pck_curve, pck_per_image, torso_size
+    from hourglass.metrics import bbox_size, left_right_inversions, pck, pck_curve, pck_per_image, torso_size
 
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
     if spec.torso is not None:
@@ -291,6 +297,12 @@ def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
         "mean": result.mean,
         "subjects_without_normalizer": int(np.isnan(norm).sum()),
     }
+    if any(i != k for k, i in enumerate(spec.flip_index)):
+        inv = left_right_inversions(pred, gt, mask, norm, spec.flip_index, BODY_THRESHOLD)
+        tables["left_right_inversions"] = {
+            "rate": inv.mean, "share_of_misses": inv.share_of_misses,
+            "per_joint": dict(zip(spec.names, _floats(inv.rate))),
+        }  # fmt: skip
     if spec == MPII:  # an MPII set evaluated without PCKh: say so where the numbers are printed
         lacking = sum(r.headbox is None and r.extra.get("head_size") is None for r in annotations)
         tables["not_pckh"] = (

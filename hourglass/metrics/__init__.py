@@ -59,7 +59,16 @@ checks and the error arithmetic they share.
 
 from __future__ import annotations
 
-from hourglass.metrics.body import PCKCurve, PCKResult, oks, pck, pck_curve, pck_per_image
+from hourglass.metrics.body import (
+    InversionResult,
+    PCKCurve,
+    PCKResult,
+    left_right_inversions,
+    oks,
+    pck,
+    pck_curve,
+    pck_per_image,
+)
 from hourglass.metrics.faces import auc, ced_curve, failure_rate, nme
 from hourglass.metrics.normalizers import bbox_size, head_size, interocular, interpupil, keypoint_errors, torso_size
 from hourglass.metrics.pckh import MEAN_CONVENTIONS, PCKhTable, pckh_table
@@ -76,6 +85,8 @@ __all__ = [
     "pck",
     "pck_curve",
     "pck_per_image",
+    "InversionResult",
+    "left_right_inversions",
     "PCKhTable",
     "MEAN_CONVENTIONS",
     "pckh_table",

@@ -90,6 +90,61 @@ def pck_per_image(
     return hit.sum(axis=1).astype(np.float64), used.sum(axis=1).astype(np.float64)
 
 
+# --- left/right inversions -------------------------------------------------------------------
+class InversionResult(NamedTuple):
+    """Left/right inversions at one threshold (fractions; NaN where nothing was evaluated).
+
+    ``rate`` (K,) and ``mean``: inversions over evaluated keypoints (so PCK + rate <= 1);
+    ``share_of_misses``: inversions over the keypoints PCK counts as wrong; ``counts`` (K,):
+    inversions per keypoint.
+    """
+
+    rate: np.ndarray
+    counts: np.ndarray
+    mean: float
+    share_of_misses: float
+    threshold: float
+
+
+def left_right_inversions(
+    pred: Any, gt: Any, mask: Any, normalizer: Any, flip_index: Any, threshold: float = 0.2, *, inclusive: bool = True
+) -> InversionResult:
+    """How many keypoints are wrong because they went to the other side's joint.
+
+    A keypoint is an *inversion* (Ronchi and Perona's term, ICCV 2017) when PCK counts it as
+    wrong (``||pred - gt|| / normalizer`` above ``threshold``) but it lies within the threshold
+    of the ground truth of its left/right counterpart (``flip_index[k]``, which must be
+    labelled too): a left wrist placed on the right wrist. Keypoints without a counterpart
+    (``flip_index[k] == k``: neck, head) are never inversions but count as evaluated.
+
+    Args:
+        pred, gt, mask, normalizer, threshold, inclusive: as :func:`pck`.
+        flip_index: (K,) the counterpart of each keypoint (``KeypointSpec.flip_index``).
+    """
+    t = _threshold(threshold)
+    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
+    p, g = _pair(pred, gt)
+    k = p.shape[1]
+    flip = np.asarray(flip_index)
+    if flip.shape != (k,) or not np.issubdtype(flip.dtype, np.integer) or sorted(flip.tolist()) != list(range(k)):
+        raise ValueError(f"flip_index must be a permutation of 0..{k - 1}, got {flip_index!r}")
+    m = _mask(mask, p.shape[:2])
+    paired = flip != np.arange(k)  # keypoints with a left/right counterpart
+    mirrored, mirrored_used = _scaled_errors(p, g[:, flip], m & m[:, flip] & paired[None, :], normalizer)
+
+    def within(e: np.ndarray) -> np.ndarray:
+        return (e <= t) if inclusive else (e < t)
+
+    with np.errstate(invalid="ignore"):
+        miss = used & ~within(scaled)
+        inverted = miss & mirrored_used & within(mirrored)
+    counts, evaluated = inverted.sum(axis=0), used.sum(axis=0)
+    return InversionResult(
+        _ratio(counts, evaluated), counts, float(_ratio(counts.sum(), evaluated.sum())),
+        float(_ratio(inverted.sum(), miss.sum())), t,
+    )  # fmt: skip
+
+
 # --- COCO OKS --------------------------------------------------------------------------------
 def oks(pred: Any, gt: Any, gt_visible: Any, area: Any, sigmas: Any) -> np.ndarray:
     """Object keypoint similarity (N,) of each prediction with its ground truth, as COCO defines it.
