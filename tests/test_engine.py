@@ -162,6 +162,23 @@ def test_resume_in_process_matches(shared_data, tmp_path, one_thread):
     assert resumed.final_loss == full.final_loss
 
 
+def test_persistent_workers_draw_each_epochs_augmentation(shared_data, tmp_path, one_thread):
+    """One DataLoader with persistent workers serves every epoch; the batch sampler names the
+    epoch, so the workers' copies of the dataset draw epoch 2's augmentation, not epoch 1's
+    again: the losses equal those of loading in the main process, step for step. A resume in
+    the middle of an epoch picks up at the same place with workers too."""
+    root = shared_data("mpii")
+    kw = dict(epochs=3, val_split="test_mpii")
+    plain = train(tiny_mpii_config(root, tmp_path / "plain", **kw), progress=False)
+    workers = train(tiny_mpii_config(root, tmp_path / "workers", workers=2, **kw), progress=False)
+    assert [h["train_loss"] for h in workers.history] == [h["train_loss"] for h in plain.history]
+    assert [h["metric"] for h in workers.history] == [h["metric"] for h in plain.history]
+    assert workers.final_loss == plain.final_loss and workers.step == plain.step == 6
+    train(tiny_mpii_config(root, tmp_path / "part", workers=2, max_steps=3, **kw), progress=False)
+    resumed = train(tiny_mpii_config(root, tmp_path / "part", workers=2, **kw), resume=True, progress=False)
+    assert resumed.final_loss == plain.final_loss
+
+
 def test_bf16_autocast_trains_on_the_cpu(shared_data, tmp_path, one_thread):
     """--amp bf16 runs on the CPU: finite losses, a validation metric, fp32 weights in the checkpoint."""
     root = shared_data("mpii")

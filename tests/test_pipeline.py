@@ -358,9 +358,16 @@ def test_dataset_is_reproducible_per_epoch_and_picklable(tmp_path):
     assert torch.equal(KeypointDataset(records, pipeline, seed=7)[1].image, a.image)  # a fresh worker
     assert not torch.equal(ds[0].image, a.image)  # same subject, different index
     ds.set_epoch(1)
-    assert not torch.equal(ds[1].image, a.image)
+    b = ds[1]
+    assert not torch.equal(b.image, a.image)
+    # (epoch, i) pairs name the epoch themselves (what persistent DataLoader workers receive)
+    assert torch.equal(ds[(0, 1)].image, a.image) and torch.equal(copy[(1, 1)].image, b.image)
     ds.set_epoch(0)
-    assert torch.equal(ds[-1].image, a.image)
+    assert torch.equal(ds[-1].image, a.image) and torch.equal(ds[(1, -1)].image, b.image)
+    for bad, message in (((1, 2, 3), "must be a subject number or an"), ((-1, 0), "the epoch must be non-negative"),
+                         ((0, 2), "out of range")):  # fmt: skip
+        with pytest.raises(IndexError, match=message):
+            ds[bad]
     batch = torch.utils.data.default_collate([ds[0], ds[1]])
     assert isinstance(batch, Sample) and batch.image.shape == (2, 3, 256, 256) and batch.matrix.shape == (2, 2, 3)
 

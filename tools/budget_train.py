@@ -11,8 +11,8 @@ flags after ``--``:
    images-per-second figure in ``log.csv`` does count it: on an H200 it said 122 images/s where
    later epochs ran at 350.)
 2. **train**: ``--epochs E`` into ``OUT``, E the most whole epochs that fit in what is left of
-   ``--budget-s`` at that speed, counting ``--epoch-overhead-s`` per epoch (worker start,
-   checkpoint, plot, validation) and at most ``--max-epochs``. Past the deadline the run gets
+   ``--budget-s`` at that speed, counting ``--epoch-overhead-s`` per epoch (validation,
+   checkpoint, plot; the loader's workers persist across epochs) and at most ``--max-epochs``. Past the deadline the run gets
    Ctrl-C (SIGINT): it saves ``last.pt`` and the next step still exports it;
 3. **export** (``--export FILE``): ``last.pt`` as a half-precision weights file
    (:func:`hourglass.weights.export_weights`), for ``tools/pack_weights.py`` to evaluate and
@@ -21,7 +21,7 @@ flags after ``--``:
 The run's ``log.csv`` is echoed as its epochs end. Exit status: 0 done, 1 the probe or the run
 failed, 2 a user error, 3 the run was stopped at the deadline (exported all the same).
 
-Example (how ``lspet-hg2-256`` was trained on a lent H200, ``weights/README.md``)::
+Example (Newell et al.'s full-size 2-stack network on LSPET, on a GPU lent for ten minutes)::
 
     python tools/budget_train.py --budget-s 480 --out runs/body-gpu --export out/lspet-hg2-256.pt -- \\
         --preset lspet-hg2-gpu --data-root ../shared/data/lspet
@@ -50,8 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--export", help="write last.pt as a half-precision weights file here")
     p.add_argument("--probe-steps", type=int, default=100, help="steps of the speed probe (default 100; at least 12)")
     p.add_argument(
-        "--epoch-overhead-s", type=float, default=3.0,
-        help="seconds per epoch beside its steps: worker start, checkpoint, plot (default 3, an H200's at 256 px)",
+        "--epoch-overhead-s", type=float, default=2.0,
+        help="seconds per epoch beside its steps: validation, checkpoint, plot (default 2)",
     )  # fmt: skip
     p.add_argument("--max-epochs", type=int, default=1000, help="never more epochs than this")
     p.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then the tools/train.py flags")

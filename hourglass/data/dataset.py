@@ -4,9 +4,10 @@
 :class:`~hourglass.data.pipeline.TopDownPipeline`. Sample ``i`` of epoch ``e`` draws its
 augmentation from ``np.random.default_rng([seed, e, i])``: reproducible, independent of the
 order in which DataLoader workers fetch samples and of how many workers there are, and
-different each epoch (call :meth:`KeypointDataset.set_epoch` before each epoch; with
-``persistent_workers=True`` the workers keep their own copy of the dataset, so leave that off
-or the epoch never changes in them).
+different each epoch: call :meth:`KeypointDataset.set_epoch` before each epoch, or, where
+DataLoader workers persist across epochs (``persistent_workers=True``; each keeps its own copy
+of the dataset, which ``set_epoch`` does not reach), index with ``(epoch, i)`` pairs from the
+batch sampler, as the trainer does.
 
 Two ways to avoid decoding full-size images every time, both composed into the pipeline's
 one affine warp (``source_matrix``), so that keypoints, targets and the returned ``matrix``
@@ -152,7 +153,12 @@ class KeypointDataset(torch.utils.data.Dataset):
         cache_format: ``"jpg"`` (quality 95, small) or ``"png"`` (lossless, larger, slower).
         progress: show a tqdm progress bar while building the cache.
 
-    ``__getitem__(i)`` returns the :class:`~hourglass.data.pipeline.Sample` of subject ``i``.
+    ``__getitem__(i)`` returns the :class:`~hourglass.data.pipeline.Sample` of subject ``i``
+    with the augmentation of the epoch :meth:`set_epoch` selected; ``__getitem__((epoch, i))``
+    with that of ``epoch``, whatever ``set_epoch`` said. The pairs serve DataLoaders whose
+    worker processes outlive an epoch (``persistent_workers=True``): each worker holds its own
+    copy of the dataset, which ``set_epoch`` in the main process does not reach, so the batch
+    sampler names the epoch with every index (the trainer does this).
     """
 
     def __init__(
@@ -203,14 +209,21 @@ class KeypointDataset(torch.utils.data.Dataset):
             raise ValueError(f"epoch must be a non-negative integer, got {epoch!r}")
         self.epoch = int(epoch)
 
-    def __getitem__(self, index: int) -> Sample:
+    def __getitem__(self, index: int | tuple[int, int]) -> Sample:
+        epoch = self.epoch
+        if isinstance(index, tuple):
+            if len(index) != 2:
+                raise IndexError(f"index {index!r} must be a subject number or an (epoch, subject) pair")
+            epoch, index = operator.index(index[0]), index[1]
+            if epoch < 0:
+                raise IndexError(f"index {(epoch, index)!r}: the epoch must be non-negative")
         i = operator.index(index)
         n = len(self.annotations)
         if not -n <= i < n:
             raise IndexError(f"index {index} is out of range for {self.annotations.name} with {n} subjects")
         i %= n
         record = self.annotations[i]
-        rng = np.random.default_rng([self.seed, self.epoch, i])
+        rng = np.random.default_rng([self.seed, epoch, i])
         aug = self.pipeline.draw(rng)
         image, source_matrix = self._load(i, record, aug)
         return self.pipeline.apply(
