@@ -12,8 +12,9 @@ flags after ``--``:
    later epochs ran at 350.)
 2. **train**: ``--epochs E`` into ``OUT``, E the most whole epochs that fit in what is left of
    ``--budget-s`` at that speed, counting ``--epoch-overhead-s`` per epoch (validation,
-   checkpoint, plot; the loader's workers persist across epochs) and at most ``--max-epochs``. Past the deadline the run gets
-   Ctrl-C (SIGINT): it saves ``last.pt`` and the next step still exports it;
+   checkpoint, plot; the loader's workers persist across epochs) and at most
+   ``--max-epochs``. Past the deadline the run gets Ctrl-C (SIGINT): it saves ``last.pt``
+   and the next step still exports it;
 3. **export** (``--export FILE``): ``last.pt`` as a half-precision weights file
    (:func:`hourglass.weights.export_weights`), for ``tools/pack_weights.py`` to evaluate and
    ship where the held-out data is.
