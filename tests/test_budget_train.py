@@ -116,3 +116,32 @@ def test_budget_run_fits_its_epochs_and_exports_last_pt(some_lspet, tmp_path):
     loaded = load_model(export)  # the half-precision weights file of last.pt
     assert loaded.config.epochs == epochs and loaded.config.val_split == "val"
     assert f"[budget] exported {export}" in r.stdout
+
+
+def test_a_run_stopped_before_its_first_checkpoint_is_an_error(some_lspet, tmp_path, monkeypatch, capsys):
+    """The deadline fell while the run was still loading: no last.pt, so nothing to export (exit 1)."""
+    from hourglass.engine.presets import resolve_config
+
+    tool = _tool_module()
+    out = tmp_path / "run"
+    config = resolve_config("lspet-hg2-gpu", data_root=str(some_lspet))
+    calls = []
+
+    def fake_run_until(cmd, deadline, log_csv):
+        calls.append(cmd)
+        if len(calls) == 1:  # the probe: what a finished probe leaves
+            probe = out / "probe"
+            probe.mkdir(parents=True)
+            (probe / "config.json").write_text(json.dumps(config.to_dict()))
+            (probe / "summary.json").write_text(json.dumps({"seconds_per_step": 0.5}))
+            return 0, False
+        return 130, True  # stopped at the deadline before saving anything
+
+    monkeypatch.setattr(tool, "run_until", fake_run_until)
+    code = tool.main(["--budget-s", "60", "--out", str(out), "--export", str(tmp_path / "w.pt"), "--",
+                      "--preset", "lspet-hg2-gpu", "--data-root", str(some_lspet)])  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 1 and "stopped before its first checkpoint" in captured.err and "--budget-s" in captured.err
+    assert "--epochs" in calls[1] and not (tmp_path / "w.pt").exists()
+    # 40 images, batch 32: 1 step per epoch of 0.5 s plus 2 s overhead
+    assert "500.0 ms per step of 32 (64 images/s), 1 steps per epoch" in captured.out

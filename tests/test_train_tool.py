@@ -196,3 +196,21 @@ def test_flags_that_would_be_ignored_or_name_nothing_are_errors(tmp_path, args, 
     r = run_tool(*args, "--out", str(tmp_path / "run"))
     assert r.returncode == 2
     assert named in r.stderr and len(r.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_outside_the_training_steps_is_a_clean_exit(monkeypatch, capsys, tmp_path):
+    """Ctrl-C while the data loads (before the loop can checkpoint): exit 130 and a line, no traceback."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_tool", TOOL)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(tool, "train", interrupted)
+    assert tool.main(["--preset", "cpu-tiny", "--data-root", str(tmp_path), "--out", str(tmp_path / "run")]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted (Ctrl-C) before the training steps began or after they ended" in err
+    assert "Traceback" not in err

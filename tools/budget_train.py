@@ -160,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.export:
         from hourglass.weights import export_weights, file_sha256
 
+        if not (out / "last.pt").is_file():
+            print(f"error: the run stopped before its first checkpoint: no {out / 'last.pt'} to export; "
+                  "give it a larger --budget-s", file=sys.stderr)  # fmt: skip
+            return 1
         path = export_weights(out / "last.pt", args.export)
         print(f"[budget] exported {path}: {path.stat().st_size / 2**20:.2f} MB, sha256 {file_sha256(path)}")
     return 3 if stopped or code == 130 else 0

@@ -137,6 +137,10 @@ def main(argv: list[str] | None = None) -> int:
 
             torch.set_num_threads(args.threads)
         result = train(config, resume=args.resume, progress=not args.no_progress)
+    except KeyboardInterrupt:  # outside the training loop, which handles Ctrl-C by checkpointing
+        print(f"{where}interrupted (Ctrl-C) before the training steps began or after they ended; "
+              "nothing more was saved", file=sys.stderr)  # fmt: skip
+        return 130
     except TrainingDiverged as e:
         print(f"{where}error: training diverged: {e}", file=sys.stderr)
         return 1
