@@ -3,8 +3,8 @@
 Builds the training set of ``--preset`` exactly as ``tools/train.py`` does (its crops, input
 size, augmentation) and times, for each worker count of ``--workers``, a ``DataLoader`` like
 the trainer's (batch ``--batch-size``, pinned memory when CUDA is
-there): the seconds to the first batch (worker start-up, paid by every epoch, since the trainer
-builds a loader per epoch) and the images per second over the next ``--batches`` batches.
+there): the seconds to the first batch (worker start-up, which the trainer pays once per run: its
+workers persist across epochs) and the images per second over the next ``--batches`` batches.
 Compare the images per second with ``benchmarks.bench_train_step``'s for the same model: the
 smaller of the two bounds training.
 

@@ -7,10 +7,13 @@ most 64 MiB): the 5000 originals hold 85 MB, mostly background far from the pers
 
 Per image, the window is centred on the box of the labelled joints (flag 1) with a half-side
 of ``--margin`` times the box's longer side (default 1.3, i.e. a window 2.6x the joint box),
-clipped to the image and aligned to its pixel grid. That holds every training crop the
-shipped recipes draw: a crop of ``crop_padding`` 1.15 x the box, scaled up by 1.35 and rotated
-by 45 degrees, spans ``1.15 * 1.35 * (cos 45 + sin 45) / 2 = 1.10`` box sides either side of
-the centre. Joints move by the window's integer offset (exact in any pixel convention);
+clipped to the image and aligned to its pixel grid. A training crop of ``crop_padding`` P
+box sides, scaled by up to S and rotated by up to R degrees, reaches
+``P / 2 * S * (cos R + sin R)`` box sides from the centre; the margin must be at least that
+for the crops to see the original's background rather than black: 1.10 for the shipped body
+models' last stages (P 1.15, S 1.35, R up to 45), 1.37 for the loader's default padding 1.6
+with Newell et al.'s augmentation (S 1.25, R 30), which the default 1.3 does not quite hold.
+Joints move by the window's integer offset (exact in any pixel convention);
 LSPET's placeholder coordinates of unlabelled joints (flag 0, x and y <= 0) are kept as they
 are. Images whose window is the whole image are copied byte for byte; the others are
 re-encoded as JPEG with the original file's own quantisation tables and chroma subsampling, so
@@ -18,8 +21,8 @@ the copy keeps the source's quality (LSPET's files are already compressed to abo
 
 That still leaves 46 MB for the 4500 training people. To fit less, ``--only-split train``
 writes the images of one split alone (``hourglass.data.lsp.split_indices(5000, 0.1, seed=0)``,
-the loader's ``train`` and ``val``; train on such a copy with no validation split, since the
-other split's images are absent) and ``--quality Q`` re-encodes every image at JPEG quality Q
+the loader's ``train`` and ``val``; training on a copy without the ``val`` images warns that
+they are missing and runs without validation) and ``--quality Q`` re-encodes every image at JPEG quality Q
 (65 gives 41 MB for the training split at ``--margin 1.1``; a second compression the
 originals do not have, so evaluate on the originals).
 
@@ -84,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     if joints.ndim != 3 or joints.shape[:2] != (14, 3):
         parser.error(f"{mat}: 'joints' has shape {joints.shape}, expected LSPET's (14, 3, N)")
     out_images = args.out / "images"
+    if out_images.is_dir() and any(out_images.iterdir()):
+        # a copy of another split or margin would stay beside the new joints.mat, which moves only these joints
+        parser.error(f"{out_images} already holds images; remove {args.out} first or write to another folder")
     out_images.mkdir(parents=True, exist_ok=True)
     moved = joints.copy()
     copied = cut = 0

@@ -58,6 +58,14 @@ def test_step_timing_skips_the_first_steps():
     assert timing.seconds_per_step() >= 0.02  # two steps of at least 20 ms each
 
 
+def test_run_until_escalates_when_ctrl_c_is_ignored():
+    child = "import signal, time\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\ntime.sleep(60)\n"
+    t0 = time.monotonic()
+    code, stopped = _tool_module().run_until([sys.executable, "-c", child], time.monotonic() + 0.5, None, grace_s=0.5)
+    assert stopped and code == -15  # SIGTERM after the grace period
+    assert time.monotonic() - t0 < 30
+
+
 def test_run_until_sends_ctrl_c_at_the_deadline():
     child = (
         "import signal, sys, time\n"
@@ -74,16 +82,38 @@ def test_run_until_sends_ctrl_c_at_the_deadline():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["--budget-s", "10", "--out", "x"], "give the tools/train.py flags after --"),
-        (["--budget-s", "10", "--out", "x", "--", "--out", "y"], "give the run folder as --out before the --"),
-        (["--budget-s", "10", "--out", "x", "--probe-steps", "5", "--", "--preset", "cpu-tiny"], "at least 12"),
-        (["--budget-s", "0", "--out", "x", "--", "--preset", "cpu-tiny"], "--budget-s and --max-epochs"),
+        (["--budget-s", "10"], "give the tools/train.py flags after --"),
+        (["--budget-s", "10", "--", "--out", "y"], "give the run folder as --out before the --"),
+        (["--budget-s", "10", "--probe-steps", "5", "--", "--preset", "cpu-tiny"], "at least 12"),
+        (["--budget-s", "0", "--", "--preset", "cpu-tiny"], "--budget-s and --max-epochs"),
+        (["--budget-s", "10", "--grace-s", "-1", "--", "--preset", "cpu-tiny"], "--grace-s not negative"),
     ],
 )
 def test_flag_errors(args, message, tmp_path):
-    r = run_tool(*args)
+    out = tmp_path / "x"
+    r = run_tool("--out", str(out), *args)
     assert r.returncode == 2 and message in r.stderr
-    assert not (tmp_path / "x").exists()
+    assert not out.exists()
+
+
+def test_an_earlier_run_in_out_is_refused_before_the_probe(tmp_path):
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "last.pt").write_bytes(b"")
+    r = run_tool("--budget-s", "60", "--out", str(out), "--", "--preset", "cpu-tiny")
+    assert r.returncode == 2 and "already holds last.pt" in r.stderr and "--resume" in r.stderr
+    assert "[budget] probe" not in r.stdout and not (out / "probe").exists()
+
+
+def test_a_budget_spent_in_the_probe_is_an_error(some_lspet, tmp_path):
+    r = run_tool(
+        "--budget-s", "1", "--out", str(tmp_path / "run"), "--",
+        "--preset", "lspet-hg2-gpu", "--data-root", str(some_lspet), "--device", "cpu", "--workers", "0",
+    )  # fmt: skip
+    # (the probe, stopped while it imports, may print its own traceback first)
+    assert r.returncode == 1 and r.stderr.strip().splitlines()[-1].startswith(
+        "error: --budget-s 1 ran out during the probe"
+    )
 
 
 def test_budget_run_fits_its_epochs_and_exports_last_pt(some_lspet, tmp_path):
@@ -96,7 +126,8 @@ def test_budget_run_fits_its_epochs_and_exports_last_pt(some_lspet, tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stdout + r.stderr
     match = re.search(
-        r"\[budget\] probe: [\d.]+ ms per step of 8 .*, 5 steps per epoch; \d+ s left -> (\d+) epochs", r.stdout
+        r"\[budget\] probe: [\d.]+ ms per step of 8 .*, 5 steps per epoch, start-up \d+ s; \d+ s left -> (\d+) epochs",
+        r.stdout,
     )
     assert match, r.stdout
     epochs = int(match.group(1))
@@ -127,7 +158,7 @@ def test_a_run_stopped_before_its_first_checkpoint_is_an_error(some_lspet, tmp_p
     config = resolve_config("lspet-hg2-gpu", data_root=str(some_lspet))
     calls = []
 
-    def fake_run_until(cmd, deadline, log_csv):
+    def fake_run_until(cmd, deadline, log_csv, grace_s):
         calls.append(cmd)
         if len(calls) == 1:  # the probe: what a finished probe leaves
             probe = out / "probe"
@@ -144,4 +175,4 @@ def test_a_run_stopped_before_its_first_checkpoint_is_an_error(some_lspet, tmp_p
     assert code == 1 and "stopped before its first checkpoint" in captured.err and "--budget-s" in captured.err
     assert "--epochs" in calls[1] and not (tmp_path / "w.pt").exists()
     # 40 images, batch 32: 1 step per epoch of 0.5 s plus 2 s overhead
-    assert "500.0 ms per step of 32 (64 images/s), 1 steps per epoch" in captured.out
+    assert "500.0 ms per step of 32 (64 images/s), 1 steps per epoch, start-up 0 s" in captured.out

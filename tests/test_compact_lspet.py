@@ -75,6 +75,17 @@ def test_compact_copy_keeps_every_subject(shared_data, tmp_path, capsys):
     assert np.mean(diffs) < 1.5 and max(diffs) < 5.0  # JPEG re-encoding only (measured 0.73 / 3.4)
 
 
+def test_an_output_folder_with_images_is_refused(shared_data, tmp_path, capsys):
+    """A second copy into the same folder would leave the first one's images beside joints that no
+    longer match them."""
+    out = tmp_path / "compact"
+    assert _module().main([str(shared_data("lspet")), str(out), "--only-split", "val"]) == 0
+    with pytest.raises(SystemExit) as e:
+        _module().main([str(shared_data("lspet")), str(out), "--only-split", "train"])
+    assert e.value.code == 2 and f"{out / 'images'} already holds images" in capsys.readouterr().err
+    assert len(list((out / "images").iterdir())) == 500  # untouched
+
+
 def test_quality_reencodes_smaller(shared_data, tmp_path):
     src = shared_data("lspet")
     kept, low = tmp_path / "kept", tmp_path / "low"

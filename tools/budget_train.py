@@ -11,10 +11,11 @@ flags after ``--``:
    images-per-second figure in ``log.csv`` does count it: on an H200 it said 122 images/s where
    later epochs ran at 350.)
 2. **train**: ``--epochs E`` into ``OUT``, E the most whole epochs that fit in what is left of
-   ``--budget-s`` at that speed, counting ``--epoch-overhead-s`` per epoch (validation,
-   checkpoint, plot; the loader's workers persist across epochs) and at most
-   ``--max-epochs``. Past the deadline the run gets Ctrl-C (SIGINT): it saves ``last.pt``
-   and the next step still exports it;
+   ``--budget-s`` after a start-up as long as the probe's (its wall time beyond its steps), at
+   that speed, counting ``--epoch-overhead-s`` per epoch (validation, checkpoint, plot; the
+   loader's workers persist across epochs) and at most ``--max-epochs``. Past the deadline the
+   run gets Ctrl-C (SIGINT): it saves ``last.pt`` and the next step still exports it (SIGTERM
+   follows after ``--grace-s``, SIGKILL 10 s later);
 3. **export** (``--export FILE``): ``last.pt`` as a half-precision weights file
    (:func:`hourglass.weights.export_weights`), for ``tools/pack_weights.py`` to evaluate and
    ship where the held-out data is.
@@ -55,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds per epoch beside its steps: validation, checkpoint, plot (default 2)",
     )  # fmt: skip
     p.add_argument("--max-epochs", type=int, default=1000, help="never more epochs than this")
+    p.add_argument("--grace-s", type=float, default=120.0, help="seconds after the deadline's Ctrl-C before SIGTERM")
     p.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then the tools/train.py flags")
     return p
 
@@ -84,13 +86,14 @@ def epochs_that_fit(seconds: float, steps_per_epoch: int, seconds_per_step: floa
     return max(1, min(most, math.floor(seconds / per_epoch)))
 
 
-def run_until(cmd: list[str], deadline: float, log_csv: Path | None) -> tuple[int, bool]:
+def run_until(cmd: list[str], deadline: float, log_csv: Path | None, grace_s: float = 120.0) -> tuple[int, bool]:
     """Run ``cmd``; Ctrl-C it at ``deadline`` (then wait for its checkpoint). Echo new ``log_csv`` rows.
 
-    Returns (exit status, whether it was stopped at the deadline).
+    A run still going ``grace_s`` seconds after the Ctrl-C (stuck in a long validation or I/O)
+    gets SIGTERM, and SIGKILL 10 s later. Returns (exit status, whether it was stopped at the deadline).
     """
     proc = subprocess.Popen(cmd)
-    shown, stopped, shown_at = 0, False, 0.0
+    shown, stopped_at, shown_at, signals = 0, None, 0.0, []
     while True:
         try:
             code = proc.wait(timeout=0.2)  # short: the probe times runs by their ends
@@ -107,11 +110,20 @@ def run_until(cmd: list[str], deadline: float, log_csv: Path | None) -> tuple[in
                 )
             shown = len(rows)
         if code is not None:
-            return code, stopped
-        if not stopped and time.monotonic() > deadline:
+            return code, stopped_at is not None
+        now = time.monotonic()
+        if stopped_at is None and now > deadline:
             print("[budget] deadline reached: stopping the run with Ctrl-C (it saves last.pt)", flush=True)
             proc.send_signal(signal.SIGINT)
-            stopped = True
+            stopped_at = now
+        elif stopped_at is not None and not signals and now > stopped_at + grace_s:
+            print(f"[budget] still running {grace_s:g} s after Ctrl-C: SIGTERM", flush=True)
+            proc.terminate()
+            signals.append(now)
+        elif signals and len(signals) == 1 and now > signals[0] + 10.0:
+            print("[budget] still running: SIGKILL", flush=True)
+            proc.kill()
+            signals.append(now)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -125,35 +137,64 @@ def main(argv: list[str] | None = None) -> int:
     if any(a == "--out" or a.startswith("--out=") for a in train_args):
         print("error: give the run folder as --out before the --, not among the train.py flags", file=sys.stderr)
         return 2
-    if args.budget_s <= 0 or args.probe_steps < 12 or args.max_epochs < 1 or args.epoch_overhead_s < 0:
-        print("error: --budget-s and --max-epochs must be positive, --probe-steps at least 12", file=sys.stderr)
+    if (
+        args.budget_s <= 0
+        or args.probe_steps < 12
+        or args.max_epochs < 1
+        or args.epoch_overhead_s < 0
+        or args.grace_s < 0
+    ):
+        print("error: --budget-s and --max-epochs must be positive, --probe-steps at least 12, "
+              "--epoch-overhead-s and --grace-s not negative", file=sys.stderr)  # fmt: skip
         return 2
     out = Path(args.out)
+    if (out / "last.pt").exists():
+        print(f"error: {out} already holds last.pt from an earlier run; pass another --out, or continue that run "
+              f"with tools/train.py --out {out} --resume", file=sys.stderr)  # fmt: skip
+        return 2
     probe = out / "probe"
     shutil.rmtree(probe, ignore_errors=True)
     base = [sys.executable, str(TRAIN), *train_args]
     print(f"[budget] probe: {args.probe_steps} steps", flush=True)
     cmd = [*base, "--out", str(probe), "--max-steps", str(args.probe_steps), "--no-progress"]
-    code, _ = run_until(cmd, deadline, None)
+    t0 = time.monotonic()
+    code, probe_stopped = run_until(cmd, deadline, None, args.grace_s)
+    probe_wall = time.monotonic() - t0
     try:
         seconds_per_step = json.loads((probe / "summary.json").read_text())["seconds_per_step"]
     except (OSError, ValueError, KeyError):
         seconds_per_step = None
-    if code != 0 or seconds_per_step is None:
+    if probe_stopped:
+        print(f"error: --budget-s {args.budget_s:g} ran out during the probe; give more time or fewer --probe-steps",
+              file=sys.stderr)  # fmt: skip
+        return 1
+    if code != 0:
         print(f"error: the probe run failed (exit status {code}); see its output above", file=sys.stderr)
+        return 1
+    if seconds_per_step is None:
+        print(f"error: the probe's summary.json has no seconds_per_step (fewer than 11 steps ran?); "
+              f"see {probe}", file=sys.stderr)  # fmt: skip
         return 1
     images, batch = count_train_subjects(probe)
     shutil.rmtree(probe, ignore_errors=True)
     steps_per_epoch = images // batch if images > batch else 1
-    left = deadline - time.monotonic()
+    # The training run starts up as the probe did (imports, data, CUDA, workers, the slow first steps).
+    startup = max(0.0, probe_wall - args.probe_steps * seconds_per_step)
+    left = deadline - time.monotonic() - startup
+    per_epoch = steps_per_epoch * seconds_per_step + args.epoch_overhead_s
+    if left < per_epoch:
+        print(f"error: after the probe and a start-up like its {startup:.0f} s, {max(left, 0):.0f} s are left, less "
+              f"than one epoch ({per_epoch:.0f} s); give a larger --budget-s", file=sys.stderr)  # fmt: skip
+        return 1
     epochs = epochs_that_fit(left, steps_per_epoch, seconds_per_step, args.epoch_overhead_s, args.max_epochs)
     print(
         f"[budget] probe: {seconds_per_step * 1000:.1f} ms per step of {batch} ({batch / seconds_per_step:.0f} "
-        f"images/s), {steps_per_epoch} steps per epoch; {left:.0f} s left -> {epochs} epochs",
+        f"images/s), {steps_per_epoch} steps per epoch, start-up {startup:.0f} s; {left:.0f} s left -> "
+        f"{epochs} epochs",
         flush=True,
     )
     code, stopped = run_until([*base, "--out", str(out), "--epochs", str(epochs), "--no-progress"],
-                              deadline, out / "log.csv")  # fmt: skip
+                              deadline, out / "log.csv", args.grace_s)  # fmt: skip
     print(f"[budget] training ended with exit status {code} after {time.monotonic() - start:.0f} s", flush=True)
     if code not in (0, 130):
         return 1

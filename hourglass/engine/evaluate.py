@@ -177,8 +177,9 @@ class EvalReport:
             if "left_right_inversions" in t:
                 inv = t["left_right_inversions"]
                 lines.append(
-                    f"left/right inversions (wrong, but within the threshold of the other side's joint): "
-                    f"{100 * inv['rate']:.2f}% of labelled joints, {100 * inv['share_of_misses']:.1f}% of the misses"
+                    "left/right inversions (wrong, but within the threshold of the other side's joint): "
+                    f"{100 * inv['rate']:.2f}% of the evaluated joints, "
+                    f"{100 * inv['share_of_misses']:.1f}% of the misses"
                 )
             if t.get("not_pckh"):
                 lines.append(t["not_pckh"])
