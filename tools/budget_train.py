@@ -93,7 +93,7 @@ def run_until(cmd: list[str], deadline: float, log_csv: Path | None, grace_s: fl
     gets SIGTERM, and SIGKILL 10 s later. Returns (exit status, whether it was stopped at the deadline).
     """
     proc = subprocess.Popen(cmd)
-    shown, stopped_at, shown_at, signals = 0, None, 0.0, []
+    shown, shown_at, stopped_at, terminated_at, killed = 0, 0.0, None, None, False
     while True:
         try:
             code = proc.wait(timeout=0.2)  # short: the probe times runs by their ends
@@ -116,14 +116,14 @@ def run_until(cmd: list[str], deadline: float, log_csv: Path | None, grace_s: fl
             print("[budget] deadline reached: stopping the run with Ctrl-C (it saves last.pt)", flush=True)
             proc.send_signal(signal.SIGINT)
             stopped_at = now
-        elif stopped_at is not None and not signals and now > stopped_at + grace_s:
+        elif stopped_at is not None and terminated_at is None and now > stopped_at + grace_s:
             print(f"[budget] still running {grace_s:g} s after Ctrl-C: SIGTERM", flush=True)
             proc.terminate()
-            signals.append(now)
-        elif signals and len(signals) == 1 and now > signals[0] + 10.0:
+            terminated_at = now
+        elif terminated_at is not None and not killed and now > terminated_at + 10.0:
             print("[budget] still running: SIGKILL", flush=True)
             proc.kill()
-            signals.append(now)
+            killed = True
 
 
 def main(argv: list[str] | None = None) -> int:

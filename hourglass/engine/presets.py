@@ -64,13 +64,14 @@ PRESETS: dict[str, dict[str, Any]] = {
         train_split="train", val_split="val", epochs=44, batch_size=16, optimizer="adam", lr=1e-3,
         schedule="cosine", warmup_steps=200, device="cpu", ckpt_every_steps=100, channels_last=True, amp="bf16",
     ),
-    # The shipped GPU body model (weights/lspet-hg2-256.pt): Newell et al.'s full-size network (256
-    # channels, 256 px, 64x64 heatmaps, depth 4) with 2 stacks on LSPET's 90/10 split, crops of 1.15x the
-    # joint box, the wider augmentation of lspet-hg4's second stage and sigma 2 (SimpleBaseline's at
-    # 64x48). Epochs: set them, or let tools/budget_train.py fit them to the time a lent GPU has.
-    # float32 NCHW: on an H200 its training step ran at 579 images/s against 540 channels-last and
-    # 445 channels-last bf16 (python -m benchmarks.bench_train_step --stacks 2 --channels 256 --size 256
-    # --device cuda --batch 32; README "GPU").
+    # A GPU body recipe, not shipped yet (one 10-epoch H200 run from scratch stayed on the loss
+    # plateau): Newell et al.'s full-size network (256 channels, 256 px, 64x64 heatmaps, depth 4)
+    # with 2 stacks on LSPET's 90/10 split, crops of 1.15x the joint box, the wider augmentation
+    # of lspet-hg4's second stage and sigma 2 (SimpleBaseline's at 64x48). Epochs: set them, or let
+    # tools/budget_train.py fit them to the time a lent GPU has. float32 NCHW: on an H200 its
+    # training step ran at 579 images/s against 540 channels-last and 445 channels-last bf16
+    # (python -m benchmarks.bench_train_step --stacks 2 --channels 256 --size 256 --device cuda
+    # --batch 32; README "Performance").
     "lspet-hg2-gpu": dict(
         model="hourglass", stacks=2, channels=256, input_size=256, sigma=2.0, dataset="lspet",
         train_split="train", val_split="val", crop_padding=1.15, rotation=40.0, rotation_prob=0.6,
