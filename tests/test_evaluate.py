@@ -13,7 +13,7 @@ from hourglass.engine.build import validation_metric_name
 from hourglass.engine.config import TrainConfig
 from hourglass.engine.evaluate import evaluate, evaluation_set, pckh_head_sizes
 from hourglass.keypoints import LSP, MPII
-from hourglass.metrics import interocular, left_right_inversions, nme, pck, pckh_table, torso_size
+from hourglass.metrics import interocular, left_right_inversions, mirror_oracle, nme, pck, pckh_table, torso_size
 
 
 def test_face_report_matches_metrics(holdout_faces):
@@ -64,6 +64,14 @@ def test_body_and_mpii_reports_match_metrics():
     swapped = evaluate(pred[:, list(LSP.flip_index)], people)
     assert swapped.tables["left_right_inversions"]["rate"] > 0.5 > r.tables["left_right_inversions"]["rate"]
     assert "left/right inversions" in swapped.format()
+    # the facing-direction oracle scores the better of each person's two labellings, so it is
+    # the same for a prediction and its mirror, and at least the plain PCK of either
+    oracle = mirror_oracle(pred, gt, mask, torso_size(gt, mask, LSP), LSP.flip_index, 0.2)
+    assert r.tables["mirror_oracle"]["mean"] == pytest.approx(oracle.mean, abs=1e-12)
+    assert swapped.tables["mirror_oracle"]["mean"] == pytest.approx(oracle.mean, abs=1e-12)
+    assert oracle.mean >= r.value and oracle.mean >= swapped.value
+    assert swapped.tables["mirror_oracle"]["share_mirrored"] > 0.5 > r.tables["mirror_oracle"]["share_mirrored"]
+    assert "facing-direction oracle" in swapped.format()
     mp = _people(MPII, headbox=True)
     gt, mask = mp.keypoints(), mp.labelled()
     pred = np.nan_to_num(gt) + np.random.default_rng(2).normal(0, 8, gt.shape)

@@ -5,7 +5,7 @@ import pytest
 from conftest import frozen
 
 from hourglass.keypoints import COCO
-from hourglass.metrics import left_right_inversions, oks, pck, pck_curve, pck_per_image
+from hourglass.metrics import left_right_inversions, mirror_oracle, oks, pck, pck_curve, pck_per_image
 
 
 def toy_pck_case():
@@ -130,6 +130,45 @@ def test_left_right_inversions_hand_worked():
     # a sample without a normaliser is left out; no evaluated keypoint at all: NaN
     assert left_right_inversions(pred, gt, mask, [np.nan, 10.0], [1, 0, 2]).mean == 0.0
     assert np.isnan(left_right_inversions(pred, gt, mask, [np.nan, np.nan], [1, 0, 2]).mean)
+
+
+def test_mirror_oracle_hand_worked():
+    """Keypoints 0 (left) and 1 (right) are a pair, 2 (centre) has none; normaliser 10, threshold 0.2 (2 px).
+
+    sample 0: the whole prediction mirrored (left on the right GT and the other way round),
+      centre right: 1 of 3 correct as predicted, 3 of 3 relabelled -> swapped
+    sample 1: left right, right 5 px off (its relabelled point is on the left GT, 10 px off),
+      centre right: 2 of 3 as predicted, 1 of 3 relabelled -> kept
+    sample 2: both sides predicted on the left GT: one of the pair is correct either way,
+      2 of 3 both ways -> kept (a tie)
+    sample 3: the right unlabelled; the left predicted on it: relabelling puts the right's
+      prediction (on the left GT) in the left's place -> 1 of 2 becomes 2 of 2 -> swapped
+    """
+    gt = np.array([[[0, 0], [10, 0], [5, 10]]] * 4, dtype=float)
+    pred = np.array([
+        [[10, 0], [0, 0], [5, 11]],
+        [[0, 1], [15, 0], [5, 10]],
+        [[0, 1], [0, 1.5], [5, 10]],
+        [[10, 0], [0, 0], [5, 10]],
+    ], dtype=float)  # fmt: skip
+    mask = np.array([[True] * 3] * 3 + [[True, False, True]])
+    pred, gt, mask = frozen(pred, gt, mask)
+    r = mirror_oracle(pred, gt, mask, [10.0] * 4, [1, 0, 2], threshold=0.2)
+    np.testing.assert_array_equal(r.mirrored, [True, False, False, True])
+    assert r.share_mirrored == pytest.approx(2 / 4) and r.threshold == 0.2
+    # left: all 4 correct; right: only sample 0 (swapped) of 3 labelled; centre: all 4
+    np.testing.assert_allclose(r.per_keypoint, [1.0, 1 / 3, 1.0])
+    assert r.mean == pytest.approx(9 / 11)
+    assert pck(pred, gt, mask, [10.0] * 4, 0.2).mean == pytest.approx(6 / 11)  # as predicted
+    # a prediction that scores perfectly is never swapped, and the oracle is then plain PCK
+    perfect = mirror_oracle(gt, gt, mask, [10.0] * 4, [1, 0, 2])
+    assert not perfect.mirrored.any() and perfect.mean == 1.0
+    # samples without a normaliser are left out of both counts; none left: NaN
+    part = mirror_oracle(pred, gt, mask, [10.0, np.nan, np.nan, np.nan], [1, 0, 2])
+    assert part.share_mirrored == 1.0 and part.mean == 1.0
+    assert np.isnan(mirror_oracle(pred, gt, mask, [np.nan] * 4, [1, 0, 2]).mean)
+    with pytest.raises(ValueError, match="flip_index must be a permutation of 0..2"):
+        mirror_oracle(pred, gt, mask, [10.0] * 4, [1, 1, 2])
 
 
 def test_left_right_inversions_flip_index_errors():

@@ -181,6 +181,13 @@ class EvalReport:
                     f"{100 * inv['rate']:.2f}% of the evaluated joints, "
                     f"{100 * inv['share_of_misses']:.1f}% of the misses"
                 )
+            if "mirror_oracle" in t:
+                mo = t["mirror_oracle"]
+                lines.append(
+                    f"facing-direction oracle (each person's left/right labels swapped where that scores better; "
+                    f"a diagnosis, not a score): PCK {100 * mo['mean']:.2f}%, "
+                    f"{100 * mo['share_mirrored']:.1f}% of the people swapped"
+                )
             if t.get("not_pckh"):
                 lines.append(t["not_pckh"])
         return "\n".join(lines)
@@ -281,7 +288,15 @@ def _mpii_report(pred: np.ndarray, annotations: Any, norm: np.ndarray) -> dict[s
 
 def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     from hourglass.keypoints import MPII
-    from hourglass.metrics import bbox_size, left_right_inversions, pck, pck_curve, pck_per_image, torso_size
+    from hourglass.metrics import (
+        bbox_size,
+        left_right_inversions,
+        mirror_oracle,
+        pck,
+        pck_curve,
+        pck_per_image,
+        torso_size,
+    )
 
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
     if spec.torso is not None:
@@ -303,6 +318,11 @@ def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
         tables["left_right_inversions"] = {
             "rate": inv.mean, "share_of_misses": inv.share_of_misses,
             "per_joint": dict(zip(spec.names, _floats(inv.rate))),
+        }  # fmt: skip
+        oracle = mirror_oracle(pred, gt, mask, norm, spec.flip_index, BODY_THRESHOLD)
+        tables["mirror_oracle"] = {
+            "mean": oracle.mean, "share_mirrored": oracle.share_mirrored,
+            "per_joint": dict(zip(spec.names, _floats(oracle.per_keypoint))),
         }  # fmt: skip
     if spec == MPII:  # an MPII set evaluated without PCKh: say so where the numbers are printed
         lacking = sum(r.headbox is None and r.extra.get("head_size") is None for r in annotations)

@@ -61,9 +61,11 @@ from __future__ import annotations
 
 from hourglass.metrics.body import (
     InversionResult,
+    MirrorOracleResult,
     PCKCurve,
     PCKResult,
     left_right_inversions,
+    mirror_oracle,
     oks,
     pck,
     pck_curve,
@@ -87,6 +89,8 @@ __all__ = [
     "pck_per_image",
     "InversionResult",
     "left_right_inversions",
+    "MirrorOracleResult",
+    "mirror_oracle",
     "PCKhTable",
     "MEAN_CONVENTIONS",
     "pckh_table",

@@ -14,6 +14,7 @@ from hourglass.metrics._common import (
     _check_finite,
     _correct_counts,
     _mask,
+    _normalizer,
     _pair,
     _ratio,
     _scaled_errors,
@@ -91,6 +92,13 @@ def pck_per_image(
 
 
 # --- left/right inversions -------------------------------------------------------------------
+def _flip_permutation(flip_index: Any, k: int) -> np.ndarray:
+    flip = np.asarray(flip_index)
+    if flip.shape != (k,) or not np.issubdtype(flip.dtype, np.integer) or sorted(flip.tolist()) != list(range(k)):
+        raise ValueError(f"flip_index must be a permutation of 0..{k - 1}, got {flip_index!r}")
+    return flip
+
+
 class InversionResult(NamedTuple):
     """Left/right inversions at one threshold (fractions; NaN where nothing was evaluated).
 
@@ -125,9 +133,7 @@ def left_right_inversions(
     scaled, used = _scaled_errors(pred, gt, mask, normalizer)
     p, g = _pair(pred, gt)
     k = p.shape[1]
-    flip = np.asarray(flip_index)
-    if flip.shape != (k,) or not np.issubdtype(flip.dtype, np.integer) or sorted(flip.tolist()) != list(range(k)):
-        raise ValueError(f"flip_index must be a permutation of 0..{k - 1}, got {flip_index!r}")
+    flip = _flip_permutation(flip_index, k)
     m = _mask(mask, p.shape[:2])
     paired = flip != np.arange(k)  # keypoints with a left/right counterpart
     mirrored, mirrored_used = _scaled_errors(p, g[:, flip], m & m[:, flip] & paired[None, :], normalizer)
@@ -142,6 +148,56 @@ def left_right_inversions(
     return InversionResult(
         _ratio(counts, evaluated), counts, float(_ratio(counts.sum(), evaluated.sum())),
         float(_ratio(inverted.sum(), miss.sum())), t,
+    )  # fmt: skip
+
+
+class MirrorOracleResult(NamedTuple):
+    """PCK with each sample's left and right labels swapped wherever that scores better.
+
+    ``per_keypoint`` (K,) and ``mean`` as :class:`PCKResult`; ``mirrored`` (N,) bool: the
+    samples whose swapped prediction has strictly more correct keypoints; ``share_mirrored``:
+    their share of the samples with at least one evaluated keypoint (NaN when there is none).
+    """
+
+    per_keypoint: np.ndarray
+    mean: float
+    mirrored: np.ndarray
+    share_mirrored: float
+    threshold: float
+
+
+def mirror_oracle(
+    pred: Any, gt: Any, mask: Any, normalizer: Any, flip_index: Any, threshold: float = 0.2, *, inclusive: bool = True
+) -> MirrorOracleResult:
+    """What telling which way each person faces is worth: PCK if an oracle fixed it.
+
+    A model that takes a person seen from behind for one facing the camera puts every left
+    joint where the right one is, and the other way round: its skeleton is right, its labels
+    are mirrored. This relabels each sample's prediction left-for-right (``pred[:, flip_index]``,
+    no point moves) when that makes more of its keypoints correct, and scores the result. The
+    gap to :func:`pck` is the most that resolving the facing direction alone could gain, an upper
+    bound for diagnosis and never a score to report as the model's.
+
+    Args:
+        pred, gt, mask, normalizer, threshold, inclusive: as :func:`pck`.
+        flip_index: (K,) the counterpart of each keypoint (``KeypointSpec.flip_index``).
+    """
+    t = _threshold(threshold)
+    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
+    p, g = _pair(pred, gt)
+    k = p.shape[1]
+    flip = _flip_permutation(flip_index, k)
+    norm = _normalizer(normalizer, _mask(mask, p.shape[:2]))
+    with np.errstate(invalid="ignore"):  # a NaN relabelled point (its counterpart unlabelled) is a miss
+        swapped = np.linalg.norm(p[:, flip] - g, axis=-1) / norm[:, None]
+        hit = used & ((scaled <= t) if inclusive else (scaled < t))
+        hit_m = used & ((swapped <= t) if inclusive else (swapped < t))
+    mirrored = hit_m.sum(axis=1) > hit.sum(axis=1)
+    best = np.where(mirrored[:, None], hit_m, hit)
+    counts = used.sum(axis=0)
+    return MirrorOracleResult(
+        _ratio(best.sum(axis=0), counts), float(_ratio(best.sum(), counts.sum())), mirrored,
+        float(_ratio(mirrored.sum(), used.any(axis=1).sum())), t,
     )  # fmt: skip
 
 
