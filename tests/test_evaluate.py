@@ -13,7 +13,16 @@ from hourglass.engine.build import validation_metric_name
 from hourglass.engine.config import TrainConfig
 from hourglass.engine.evaluate import evaluate, evaluation_set, pckh_head_sizes
 from hourglass.keypoints import LSP, MPII
-from hourglass.metrics import interocular, left_right_inversions, mirror_oracle, nme, pck, pckh_table, torso_size
+from hourglass.metrics import (
+    body_tilt,
+    interocular,
+    left_right_inversions,
+    mirror_oracle,
+    nme,
+    pck,
+    pckh_table,
+    torso_size,
+)
 
 
 def test_face_report_matches_metrics(holdout_faces):
@@ -49,6 +58,13 @@ def _people(spec, n=40, headbox=False, seed=0):
     return AnnotationSet(records, spec, f"synthetic-{spec.name}")
 
 
+def _tilt_bins(tilt, den):
+    edges = [(0, 45), (45, 90), (90, 135), (135, 180.1)]
+    sels = [(den > 0) & (tilt >= lo) & (tilt < hi) for lo, hi in edges]
+    unknown = (den > 0) & np.isnan(tilt)
+    return sels + ([unknown] if unknown.any() else [])
+
+
 def test_body_and_mpii_reports_match_metrics():
     people = _people(LSP)
     gt, mask = people.keypoints(), people.labelled()
@@ -72,6 +88,17 @@ def test_body_and_mpii_reports_match_metrics():
     assert oracle.mean >= r.value and oracle.mean >= swapped.value
     assert swapped.tables["mirror_oracle"]["share_mirrored"] > 0.5 > r.tables["mirror_oracle"]["share_mirrored"]
     assert "facing-direction oracle" in swapped.format()
+    # PCK by tilt: the bins split the evaluated people, and pooling them gives the headline
+    bt = r.tables["pck_by_tilt"]
+    num, den = r.per_image
+    assert sum(bt["people"]) == int((den > 0).sum())
+    tilt = body_tilt(gt, mask, LSP)
+    upright = (den > 0) & (tilt < 45)
+    assert bt["bins"][0] == "0-45" and bt["people"][0] == int(upright.sum())
+    assert bt["pck"][0] == pytest.approx(num[upright].sum() / den[upright].sum(), abs=1e-12)
+    pooled = sum(p * sum(den[sel]) for p, sel in zip(bt["pck"], _tilt_bins(tilt, den)) if p is not None)
+    assert pooled / den.sum() == pytest.approx(r.value, abs=1e-12)
+    assert "PCK by tilt from upright" in r.format()
     mp = _people(MPII, headbox=True)
     gt, mask = mp.keypoints(), mp.labelled()
     pred = np.nan_to_num(gt) + np.random.default_rng(2).normal(0, 8, gt.shape)

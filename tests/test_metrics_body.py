@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from conftest import frozen
 
-from hourglass.keypoints import COCO
-from hourglass.metrics import left_right_inversions, mirror_oracle, oks, pck, pck_curve, pck_per_image
+from hourglass.keypoints import COCO, LSP, W300
+from hourglass.metrics import body_tilt, left_right_inversions, mirror_oracle, oks, pck, pck_curve, pck_per_image
 
 
 def toy_pck_case():
@@ -227,3 +227,39 @@ def test_oks_matches_pycocotools():
     ev._prepare()
     ref = np.array([ev.computeOks(i, 1)[0, 0] for i in range(n)])
     np.testing.assert_allclose(oks(pred, gt, vis, area, COCO.oks_sigmas), ref, rtol=1e-9)
+
+
+def _lsp_person(shoulders_mid, hips_mid, half_width=(4.0, 0.0)):
+    """An LSP skeleton with only the shoulders and hips placed, around the two given middles."""
+    kp = np.zeros((14, 2))
+    w = np.asarray(half_width)
+    kp[8], kp[9] = np.asarray(shoulders_mid) - w, np.asarray(shoulders_mid) + w  # r, l shoulder
+    kp[2], kp[3] = np.asarray(hips_mid) - w, np.asarray(hips_mid) + w  # r, l hip
+    return kp
+
+
+def test_body_tilt_hand_worked():
+    """Image y points down: shoulders above the hips (smaller y) is upright, 0 degrees."""
+    gt = np.stack([
+        _lsp_person((50, 10), (50, 40)),  # upright
+        _lsp_person((50, 40), (50, 10)),  # upside down
+        _lsp_person((10, 20), (40, 20)),  # lying, head to the left
+        _lsp_person((70, 20), (40, 20)),  # lying, head to the right: the same tilt
+        _lsp_person((60, 10), (50, 20)),  # leaning 45 degrees right
+        _lsp_person((40, 30), (50, 20)),  # leaning 135 degrees (upside down, 45 off)
+        _lsp_person((50, 20), (50, 20)),  # shoulders and hips at one point: no direction
+        _lsp_person((50, 10), (50, 40)),  # upright, but its left hip is unlabelled
+    ])  # fmt: skip
+    mask = np.ones((8, 14), dtype=bool)
+    mask[7, 3] = False
+    gt_f, mask_f = frozen(gt, mask)
+    tilt = body_tilt(gt_f, mask_f, LSP)
+    np.testing.assert_allclose(tilt[:6], [0.0, 180.0, 90.0, 90.0, 45.0, 135.0], atol=1e-12)
+    assert np.isnan(tilt[6]) and np.isnan(tilt[7])
+    # the middles, not single joints, set the tilt: a wide stance or a rolled shoulder line is upright still
+    wide = _lsp_person((50, 10), (50, 40), half_width=(30.0, 5.0))
+    assert body_tilt(wide[None], None, LSP)[0] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="'300w' declares no torso points"):
+        body_tilt(np.zeros((1, 68, 2)), None, W300)
+    with pytest.raises(ValueError, match=r"gt must have shape \(N, 14, 2\) for spec 'lsp'"):
+        body_tilt(np.zeros((1, 16, 2)), None, LSP)

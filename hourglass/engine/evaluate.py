@@ -40,6 +40,8 @@ BODY_THRESHOLD = 0.2
 """PCK threshold for bodies other than MPII (torso-normalised, the LSP convention)."""
 CURVE_MAX = {"face": 0.10, "mpii": 0.5, "body": 0.5}
 """Largest threshold drawn on each kind's curve."""
+TILT_BINS = ((0, 45), (45, 90), (90, 135), (135, 180))
+"""Bins of the body reports' PCK by tilt from upright (degrees, :func:`hourglass.metrics.body_tilt`)."""
 
 
 # --- which subjects ------------------------------------------------------------------------
@@ -181,6 +183,13 @@ class EvalReport:
                     f"{100 * inv['rate']:.2f}% of the evaluated joints, "
                     f"{100 * inv['share_of_misses']:.1f}% of the misses"
                 )
+            if "pck_by_tilt" in t:
+                bt = t["pck_by_tilt"]
+                cells = [
+                    f"{b}: {'-' if v is None else f'{100 * v:.1f}%'} ({n})"
+                    for b, v, n in zip(bt["bins"], bt["pck"], bt["people"])
+                ]
+                lines.append("PCK by tilt from upright (hips to shoulders, degrees; people): " + ", ".join(cells))
             if "mirror_oracle" in t:
                 mo = t["mirror_oracle"]
                 lines.append(
@@ -290,6 +299,7 @@ def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     from hourglass.keypoints import MPII
     from hourglass.metrics import (
         bbox_size,
+        body_tilt,
         left_right_inversions,
         mirror_oracle,
         pck,
@@ -324,6 +334,21 @@ def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
             "mean": oracle.mean, "share_mirrored": oracle.share_mirrored,
             "per_joint": dict(zip(spec.names, _floats(oracle.per_keypoint))),
         }  # fmt: skip
+    if spec.torso is not None:
+        tilt = body_tilt(gt, mask, spec)
+        evaluated = den > 0
+        bins, pcks, people = [], [], []
+        for lo, hi in TILT_BINS:
+            inside = evaluated & (tilt >= lo) & ((tilt < hi) if hi < 180 else (tilt <= hi))
+            bins.append(f"{lo}-{hi}")
+            pcks.append(float(num[inside].sum() / den[inside].sum()) if inside.any() else None)
+            people.append(int(inside.sum()))
+        unknown = evaluated & np.isnan(tilt)
+        if unknown.any():  # labelled joints but no shoulders and hips to tell the tilt
+            bins.append("unknown")
+            pcks.append(float(num[unknown].sum() / den[unknown].sum()))
+            people.append(int(unknown.sum()))
+        tables["pck_by_tilt"] = {"bins": bins, "pck": pcks, "people": people}
     if spec == MPII:  # an MPII set evaluated without PCKh: say so where the numbers are printed
         lacking = sum(r.headbox is None and r.extra.get("head_size") is None for r in annotations)
         tables["not_pckh"] = (

@@ -91,6 +91,38 @@ def pck_per_image(
     return hit.sum(axis=1).astype(np.float64), used.sum(axis=1).astype(np.float64)
 
 
+# --- body orientation ------------------------------------------------------------------------
+def body_tilt(gt: Any, mask: Any, spec: Any) -> np.ndarray:
+    """How far each person is turned from upright (N,), in degrees from 0 (upright) to 180 (upside down).
+
+    The angle between the image's up direction and the line from the middle of the hips to the
+    middle of the shoulders. Those four points come from ``spec.torso`` (a shoulder and the
+    opposite hip, as every body spec here declares) and their left/right partners
+    (``spec.flip_index``). NaN where any of the four is unlabelled or the two middles coincide.
+    Sports sets are far from upright: a third of the held-out LSPET people are turned more than
+    90 degrees, and PCK stratified by this angle shows what that costs.
+
+    Args:
+        gt: (N, K, 2) ground-truth points, y pointing down as in images.
+        mask: (N, K) bool, True where labelled (None: all).
+        spec: the :class:`~hourglass.keypoints.KeypointSpec` of the points; must declare ``torso``.
+    """
+    if spec.torso is None:
+        raise ValueError(f"keypoint spec {spec.name!r} declares no torso points, so it has no shoulders and hips")
+    g = np.asarray(gt, dtype=np.float64)
+    if g.ndim != 3 or g.shape[1:] != (len(spec.names), 2):
+        raise ValueError(f"gt must have shape (N, {len(spec.names)}, 2) for spec {spec.name!r}, got {g.shape}")
+    m = _mask(mask, g.shape[:2])
+    _check_finite(g, m, "gt")
+    shoulder, hip = spec.torso
+    pairs = [shoulder, spec.flip_index[shoulder], hip, spec.flip_index[hip]]
+    with np.errstate(invalid="ignore"):
+        up = (g[:, pairs[0]] + g[:, pairs[1]]) / 2 - (g[:, pairs[2]] + g[:, pairs[3]]) / 2  # hips -> shoulders
+        angle = np.degrees(np.arctan2(np.abs(up[:, 0]), -up[:, 1]))  # 0 along -y (image up)
+    defined = m[:, pairs].all(axis=1) & np.any(up != 0, axis=1)
+    return np.where(defined, angle, np.nan)
+
+
 # --- left/right inversions -------------------------------------------------------------------
 def _flip_permutation(flip_index: Any, k: int) -> np.ndarray:
     flip = np.asarray(flip_index)
