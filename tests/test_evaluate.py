@@ -11,7 +11,7 @@ from hourglass.data import AnnotationSet, DataError
 from hourglass.data.records import Annotation
 from hourglass.engine.build import validation_metric_name
 from hourglass.engine.config import TrainConfig
-from hourglass.engine.evaluate import evaluate, evaluation_set, pckh_head_sizes
+from hourglass.engine.evaluate import evaluate, evaluation_set, pck_by_tilt, pckh_head_sizes
 from hourglass.keypoints import LSP, MPII
 from hourglass.metrics import (
     body_tilt,
@@ -58,11 +58,18 @@ def _people(spec, n=40, headbox=False, seed=0):
     return AnnotationSet(records, spec, f"synthetic-{spec.name}")
 
 
-def _tilt_bins(tilt, den):
-    edges = [(0, 45), (45, 90), (90, 135), (135, 180.1)]
-    sels = [(den > 0) & (tilt >= lo) & (tilt < hi) for lo, hi in edges]
-    unknown = (den > 0) & np.isnan(tilt)
-    return sels + ([unknown] if unknown.any() else [])
+def test_pck_by_tilt_bin_edges():
+    """A bin holds its lower edge (45 is in 45-90), the last one holds 180; no joints: no bin."""
+    tilt = np.array([0.0, 44.999, 45.0, 90.0, 134.0, 180.0, np.nan, 30.0])
+    correct = np.array([1, 2, 3, 0, 4, 5, 1, 0.0])
+    evaluated = np.array([2, 2, 4, 2, 4, 5, 3, 0.0])  # the last person has no evaluated joint
+    t = pck_by_tilt(correct, evaluated, tilt)
+    assert t["bins"] == ["0-45", "45-90", "90-135", "135-180", "unknown"]
+    assert t["people"] == [2, 1, 2, 1, 1]
+    assert t["pck"] == pytest.approx([3 / 4, 3 / 4, 4 / 6, 1.0, 1 / 3])
+    # an empty bin is None, and no unknown bin without unknown people
+    t = pck_by_tilt(correct[:2], evaluated[:2], tilt[:2])
+    assert t["bins"] == ["0-45", "45-90", "90-135", "135-180"] and t["pck"][1:] == [None] * 3
 
 
 def test_body_and_mpii_reports_match_metrics():
@@ -88,7 +95,7 @@ def test_body_and_mpii_reports_match_metrics():
     assert oracle.mean >= r.value and oracle.mean >= swapped.value
     assert swapped.tables["mirror_oracle"]["share_mirrored"] > 0.5 > r.tables["mirror_oracle"]["share_mirrored"]
     assert "facing-direction oracle" in swapped.format()
-    # PCK by tilt: the bins split the evaluated people, and pooling them gives the headline
+    # PCK by tilt (its binning: test_pck_by_tilt_bin_edges): the bins split the evaluated people
     bt = r.tables["pck_by_tilt"]
     num, den = r.per_image
     assert sum(bt["people"]) == int((den > 0).sum())
@@ -96,8 +103,7 @@ def test_body_and_mpii_reports_match_metrics():
     upright = (den > 0) & (tilt < 45)
     assert bt["bins"][0] == "0-45" and bt["people"][0] == int(upright.sum())
     assert bt["pck"][0] == pytest.approx(num[upright].sum() / den[upright].sum(), abs=1e-12)
-    pooled = sum(p * sum(den[sel]) for p, sel in zip(bt["pck"], _tilt_bins(tilt, den)) if p is not None)
-    assert pooled / den.sum() == pytest.approx(r.value, abs=1e-12)
+    assert bt["bins"][-1] == "unknown" and all(v is not None for v in bt["pck"])  # every bin filled here
     assert "PCK by tilt from upright" in r.format()
     mp = _people(MPII, headbox=True)
     gt, mask = mp.keypoints(), mp.labelled()

@@ -137,8 +137,8 @@ def test_mirror_oracle_hand_worked():
 
     sample 0: the whole prediction mirrored (left on the right GT and the other way round),
       centre right: 1 of 3 correct as predicted, 3 of 3 relabelled -> swapped
-    sample 1: left right, right 5 px off (its relabelled point is on the left GT, 10 px off),
-      centre right: 2 of 3 as predicted, 1 of 3 relabelled -> kept
+    sample 1: left right, right 5 px off, centre right: 2 of 3 as predicted; relabelled, the
+      left gets (15, 0), 15 px off, and the right (0, 1), 10 px off: 1 of 3 -> kept
     sample 2: both sides predicted on the left GT: one of the pair is correct either way,
       2 of 3 both ways -> kept (a tie)
     sample 3: the right unlabelled; the left predicted on it: relabelling puts the right's
@@ -169,6 +169,30 @@ def test_mirror_oracle_hand_worked():
     assert np.isnan(mirror_oracle(pred, gt, mask, [np.nan] * 4, [1, 0, 2]).mean)
     with pytest.raises(ValueError, match="flip_index must be a permutation of 0..2"):
         mirror_oracle(pred, gt, mask, [10.0] * 4, [1, 1, 2])
+
+
+def test_mirror_oracle_borders():
+    """The threshold tie, a NaN prediction where a partner is unlabelled, a sample with nothing labelled."""
+    gt = np.array([[[0, 0], [10, 0], [5, 10]]] * 3, dtype=float)
+    pred = np.array([
+        [[10, 2], [0, 0], [5, 10]],  # relabelled: the left lands exactly 2 px (0.2 x 10) off
+        [[10, 0], [np.nan, np.nan], [5, 10]],  # right unlabelled and predicted NaN
+        [[0, 0], [10, 0], [5, 10]],  # nothing labelled below
+    ])  # fmt: skip
+    mask = np.array([[True, True, True], [True, False, True], [False, False, False]])
+    pred, gt, mask = frozen(pred, gt, mask)
+    inclusive = mirror_oracle(pred, gt, mask, [10.0, 10.0, 10.0], [1, 0, 2])
+    # sample 0 relabelled: 3 of 3 with <= (the tie counts), 2 of 3 with <, against 1 of 3 as predicted
+    np.testing.assert_array_equal(inclusive.mirrored, [True, False, False])
+    strict = mirror_oracle(pred, gt, mask, [10.0, 10.0, 10.0], [1, 0, 2], inclusive=False)
+    np.testing.assert_array_equal(strict.mirrored, [True, False, False])
+    # left: sample 0 of 2 either way; right (labelled in sample 0 only): the 2 px tie decides
+    np.testing.assert_allclose(inclusive.per_keypoint[:2], [0.5, 1.0])
+    np.testing.assert_allclose(strict.per_keypoint[:2], [0.5, 0.0])
+    # sample 1: relabelling puts the NaN right prediction on the left: a miss, not an error, so kept
+    # (1 of 2 as predicted: the centre); sample 2 has no labelled joint and is not counted at all
+    assert inclusive.share_mirrored == pytest.approx(1 / 2)
+    assert inclusive.mean == pytest.approx((3 + 1) / 5)
 
 
 def test_left_right_inversions_flip_index_errors():
@@ -261,5 +285,15 @@ def test_body_tilt_hand_worked():
     assert body_tilt(wide[None], None, LSP)[0] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="'300w' declares no torso points"):
         body_tilt(np.zeros((1, 68, 2)), None, W300)
-    with pytest.raises(ValueError, match=r"gt must have shape \(N, 14, 2\) for spec 'lsp'"):
+    with pytest.raises(ValueError, match="gt has 16 keypoints but spec 'lsp' has 14"):
         body_tilt(np.zeros((1, 16, 2)), None, LSP)
+    # signed: leaning right (clockwise) is positive, left negative; upside down is +180 or -180
+    signed = body_tilt(gt_f, mask_f, LSP, signed=True)
+    np.testing.assert_allclose(signed[:6], [0.0, 180.0, -90.0, 90.0, 45.0, -135.0], atol=1e-12)
+    assert np.isnan(signed[6]) and np.isnan(signed[7])
+    # middles a hair apart (float noise, not a direction) have no tilt; unlabelled NaN points are fine
+    noisy = _lsp_person((50, 20 + 1e-12), (50, 20))
+    assert np.isnan(body_tilt(noisy[None], None, LSP)[0])
+    hidden = gt[7].copy()
+    hidden[3] = np.nan
+    assert np.isnan(body_tilt(hidden[None], mask[7:8], LSP)[0])

@@ -32,7 +32,7 @@ import numpy as np
 
 from hourglass.engine.inference import Predictions
 
-__all__ = ["EvalReport", "evaluation_set", "evaluate", "headline", "pckh_head_sizes"]
+__all__ = ["EvalReport", "evaluation_set", "evaluate", "headline", "pck_by_tilt", "pckh_head_sizes"]
 
 FACE_THRESHOLD = 0.08
 """AUC and failure-rate threshold of the 300-W reports (inter-ocular NME)."""
@@ -295,6 +295,35 @@ def _mpii_report(pred: np.ndarray, annotations: Any, norm: np.ndarray) -> dict[s
     )  # fmt: skip
 
 
+def pck_by_tilt(correct: np.ndarray, evaluated: np.ndarray, tilt: np.ndarray) -> dict[str, list]:
+    """Pooled PCK of the people in each :data:`TILT_BINS` bin, and of those whose tilt is unknown.
+
+    Args:
+        correct, evaluated: (N,) per-person counts (:func:`hourglass.metrics.pck_per_image`).
+        tilt: (N,) degrees from upright (:func:`hourglass.metrics.body_tilt`), NaN if unknown.
+
+    Returns:
+        ``{"bins": labels, "pck": fractions (None for an empty bin), "people": counts}``; a bin
+        holds its lower edge, not its upper one, except the last, which holds 180. People
+        without an evaluated joint are in no bin; the ``"unknown"`` bin is there only when
+        someone is in it.
+    """
+    used = evaluated > 0
+    bins, pcks, people = [], [], []
+    for lo, hi in TILT_BINS:
+        with np.errstate(invalid="ignore"):
+            inside = used & (tilt >= lo) & ((tilt < hi) if hi < 180 else (tilt <= hi))
+        bins.append(f"{lo}-{hi}")
+        pcks.append(float(correct[inside].sum() / evaluated[inside].sum()) if inside.any() else None)
+        people.append(int(inside.sum()))
+    unknown = used & np.isnan(tilt)
+    if unknown.any():  # joints evaluated, but no shoulders and hips to tell the tilt
+        bins.append("unknown")
+        pcks.append(float(correct[unknown].sum() / evaluated[unknown].sum()))
+        people.append(int(unknown.sum()))
+    return {"bins": bins, "pck": pcks, "people": people}
+
+
 def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
     from hourglass.keypoints import MPII
     from hourglass.metrics import (
@@ -335,20 +364,7 @@ def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
             "per_joint": dict(zip(spec.names, _floats(oracle.per_keypoint))),
         }  # fmt: skip
     if spec.torso is not None:
-        tilt = body_tilt(gt, mask, spec)
-        evaluated = den > 0
-        bins, pcks, people = [], [], []
-        for lo, hi in TILT_BINS:
-            inside = evaluated & (tilt >= lo) & ((tilt < hi) if hi < 180 else (tilt <= hi))
-            bins.append(f"{lo}-{hi}")
-            pcks.append(float(num[inside].sum() / den[inside].sum()) if inside.any() else None)
-            people.append(int(inside.sum()))
-        unknown = evaluated & np.isnan(tilt)
-        if unknown.any():  # labelled joints but no shoulders and hips to tell the tilt
-            bins.append("unknown")
-            pcks.append(float(num[unknown].sum() / den[unknown].sum()))
-            people.append(int(unknown.sum()))
-        tables["pck_by_tilt"] = {"bins": bins, "pck": pcks, "people": people}
+        tables["pck_by_tilt"] = pck_by_tilt(num, den, body_tilt(gt, mask, spec))
     if spec == MPII:  # an MPII set evaluated without PCKh: say so where the numbers are printed
         lacking = sum(r.headbox is None and r.extra.get("head_size") is None for r in annotations)
         tables["not_pckh"] = (

@@ -52,9 +52,10 @@ Layout
 ------
 Everything public is re-exported here; import it from :mod:`hourglass.metrics`.
 :mod:`~hourglass.metrics.normalizers` holds the keypoint errors and the normalisers,
-:mod:`~hourglass.metrics.body` PCK and COCO OKS, :mod:`~hourglass.metrics.pckh` the MPII table,
-:mod:`~hourglass.metrics.faces` NME, AUC, failure rate and CED; ``_common`` holds the input
-checks and the error arithmetic they share.
+:mod:`~hourglass.metrics.body` PCK, COCO OKS and the diagnoses of body misses (left/right
+inversions, the facing-direction oracle, the tilt from upright), :mod:`~hourglass.metrics.pckh`
+the MPII table, :mod:`~hourglass.metrics.faces` NME, AUC, failure rate and CED; ``_common``
+holds the input checks and the error arithmetic they share.
 """
 
 from __future__ import annotations

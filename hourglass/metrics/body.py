@@ -1,4 +1,5 @@
-"""Body-pose metrics: PCK with any normaliser (one threshold, a curve, per-image counts) and COCO OKS.
+"""Body-pose metrics: PCK with any normaliser (one threshold, a curve, per-image counts), COCO OKS,
+and diagnoses of the misses (left/right inversions, the facing-direction oracle, the body's tilt).
 
 The MPII PCKh table, which builds on the same counts, is in :mod:`hourglass.metrics.pckh`; the
 conventions (masks, normalisers, ``<=``) are in :mod:`hourglass.metrics`.
@@ -10,14 +11,17 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from hourglass.keypoints import KeypointSpec
 from hourglass.metrics._common import (
     _check_finite,
     _correct_counts,
     _mask,
     _normalizer,
     _pair,
+    _points,
     _ratio,
     _scaled_errors,
+    _spec_size,
     _threshold,
     _thresholds,
 )
@@ -92,34 +96,38 @@ def pck_per_image(
 
 
 # --- body orientation ------------------------------------------------------------------------
-def body_tilt(gt: Any, mask: Any, spec: Any) -> np.ndarray:
-    """How far each person is turned from upright (N,), in degrees from 0 (upright) to 180 (upside down).
+def body_tilt(gt: Any, mask: Any, spec: KeypointSpec, *, signed: bool = False) -> np.ndarray:
+    """How far each person is turned from upright (N,), in degrees: 0 upright, 180 upside down.
 
     The angle between the image's up direction and the line from the middle of the hips to the
     middle of the shoulders. Those four points come from ``spec.torso`` (a shoulder and the
     opposite hip, as every body spec here declares) and their left/right partners
-    (``spec.flip_index``). NaN where any of the four is unlabelled or the two middles coincide.
-    Sports sets are far from upright: a third of the held-out LSPET people are turned more than
-    90 degrees, and PCK stratified by this angle shows what that costs.
+    (``spec.flip_index``), so a left/right mix-up does not change the tilt. NaN where any of
+    the four is unlabelled or the two middles coincide (closer than 1e-9 of the coordinates'
+    magnitude). Sports sets are far from upright, and PCK stratified by this angle (the body
+    reports of :func:`hourglass.engine.evaluate.evaluate`) shows what that costs.
 
     Args:
         gt: (N, K, 2) ground-truth points, y pointing down as in images.
         mask: (N, K) bool, True where labelled (None: all).
-        spec: the :class:`~hourglass.keypoints.KeypointSpec` of the points; must declare ``torso``.
+        spec: the keypoint spec of the points; must declare ``torso``.
+        signed: return -180 to 180, positive for a person leaning clockwise (to the right of
+            image-up), which is the crop rotation (counter-clockwise positive, as
+            :func:`hourglass.geometry.crop_matrix`) that stands them upright.
     """
     if spec.torso is None:
         raise ValueError(f"keypoint spec {spec.name!r} declares no torso points, so it has no shoulders and hips")
-    g = np.asarray(gt, dtype=np.float64)
-    if g.ndim != 3 or g.shape[1:] != (len(spec.names), 2):
-        raise ValueError(f"gt must have shape (N, {len(spec.names)}, 2) for spec {spec.name!r}, got {g.shape}")
+    g = _points(gt, "gt")
+    _spec_size(g, spec)
     m = _mask(mask, g.shape[:2])
     _check_finite(g, m, "gt")
     shoulder, hip = spec.torso
-    pairs = [shoulder, spec.flip_index[shoulder], hip, spec.flip_index[hip]]
-    with np.errstate(invalid="ignore"):
-        up = (g[:, pairs[0]] + g[:, pairs[1]]) / 2 - (g[:, pairs[2]] + g[:, pairs[3]]) / 2  # hips -> shoulders
-        angle = np.degrees(np.arctan2(np.abs(up[:, 0]), -up[:, 1]))  # 0 along -y (image up)
-    defined = m[:, pairs].all(axis=1) & np.any(up != 0, axis=1)
+    four = [shoulder, spec.flip_index[shoulder], hip, spec.flip_index[hip]]
+    defined = m[:, four].all(axis=1)
+    p = np.where(defined[:, None, None], g[:, four], 0.0)  # (N, 4, 2), unused samples zeroed
+    up = (p[:, 0] + p[:, 1]) / 2 - (p[:, 2] + p[:, 3]) / 2  # hips -> shoulders
+    defined &= np.hypot(up[:, 0], up[:, 1]) > 1e-9 * (1.0 + np.abs(p).max(axis=(1, 2)))
+    angle = np.degrees(np.arctan2(up[:, 0] if signed else np.abs(up[:, 0]), -up[:, 1]))  # 0 along -y
     return np.where(defined, angle, np.nan)
 
 
@@ -219,9 +227,11 @@ def mirror_oracle(
     p, g = _pair(pred, gt)
     k = p.shape[1]
     flip = _flip_permutation(flip_index, k)
-    norm = _normalizer(normalizer, _mask(mask, p.shape[:2]))
-    with np.errstate(invalid="ignore"):  # a NaN relabelled point (its counterpart unlabelled) is a miss
-        swapped = np.linalg.norm(p[:, flip] - g, axis=-1) / norm[:, None]
+    norm = np.broadcast_to(_normalizer(normalizer, _mask(mask, p.shape[:2]))[:, None], used.shape)
+    # a NaN relabelled point (its counterpart unlabelled and left NaN) is a miss
+    dist = np.linalg.norm(p[:, flip] - g, axis=-1)
+    swapped = np.divide(dist, norm, out=np.full(dist.shape, np.nan), where=used)
+    with np.errstate(invalid="ignore"):
         hit = used & ((scaled <= t) if inclusive else (scaled < t))
         hit_m = used & ((swapped <= t) if inclusive else (swapped < t))
     mirrored = hit_m.sum(axis=1) > hit.sum(axis=1)
