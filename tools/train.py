@@ -93,6 +93,10 @@ def build_parser() -> argparse.ArgumentParser:
     a("--log-every", type=int, help="steps between rows of steps.csv")
     a("--ckpt-every-steps", type=int, help="steps between periodic checkpoints (0: epoch ends only)")
     a(
+        "--keep-epochs", action=argparse.BooleanOptionalAction, default=None,
+        help="also keep each epoch's checkpoint as OUT/epochNNN.pt (for tools/average_weights.py)",
+    )  # fmt: skip
+    a(
         "--tensorboard", action=argparse.BooleanOptionalAction, default=None,
         help="also write TensorBoard scalars to OUT/tensorboard (pip install tensorboard)",
     )  # fmt: skip

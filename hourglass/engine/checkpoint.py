@@ -43,6 +43,11 @@ BEST = "best.pt"
 """File name of the checkpoint with the best validation metric."""
 
 
+def epoch_checkpoint_name(epoch: int) -> str:
+    """File name of the checkpoint kept at the end of (1-based) ``epoch``: ``epoch007.pt``."""
+    return f"epoch{epoch:03d}.pt"
+
+
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     """Write ``state`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
     path = Path(path)
@@ -128,7 +133,9 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
 
 
-RUN_CONTROL_FIELDS = frozenset(("out", "max_steps", "log_every", "ckpt_every_steps", "tensorboard", "workers"))
+RUN_CONTROL_FIELDS = frozenset(
+    ("out", "max_steps", "log_every", "ckpt_every_steps", "keep_epochs", "tensorboard", "workers")
+)
 """TrainConfig fields a resumed run may change without changing what it computes."""
 
 

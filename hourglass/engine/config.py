@@ -109,6 +109,9 @@ class TrainConfig:
             in chunks (``max_steps``, then resume with a larger one) follows the same curve.
         log_every: steps between rows of ``steps.csv`` (and progress-bar updates).
         ckpt_every_steps: steps between periodic checkpoints (0 = only at epoch ends).
+        keep_epochs: also keep every epoch's end-of-epoch checkpoint as ``epoch<NNN>.pt``
+            (full checkpoints: each can be resumed from or averaged with
+            ``tools/average_weights.py``; about 12 bytes per parameter each).
         tensorboard: also write TensorBoard scalars to ``<out>/tensorboard/`` (needs the
             ``tensorboard`` package: ``pip install tensorboard``).
     """
@@ -155,6 +158,7 @@ class TrainConfig:
     max_steps: int | None = None
     log_every: int = 10
     ckpt_every_steps: int = 0
+    keep_epochs: bool = False
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
@@ -247,7 +251,7 @@ class TrainConfig:
                 object.__setattr__(self, name, str(getattr(self, name)))
         if self.val_split is not None and not isinstance(self.val_split, str):
             raise bad("val_split", "a split name or None")
-        for name in ("channels_last", "compile", "tensorboard"):
+        for name in ("channels_last", "compile", "tensorboard", "keep_epochs"):
             if not isinstance(getattr(self, name), bool):
                 raise bad(name, "True or False")
 

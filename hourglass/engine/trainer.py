@@ -5,7 +5,8 @@ What a run writes to its folder (``config.out``):
 - ``config.json``: the frozen config;
 - ``last.pt``: the latest checkpoint (every ``ckpt_every_steps`` steps, at the end of every
   epoch, on Ctrl-C and at the end), ``best.pt``: the best validation metric so far;
-  both written atomically (:mod:`hourglass.engine.checkpoint`);
+  both written atomically (:mod:`hourglass.engine.checkpoint`); with ``keep_epochs`` also
+  ``epoch<NNN>.pt``, the checkpoint at the end of epoch NNN (1-based);
 - ``log.csv``: one row per epoch (train loss, validation metric, lr, images/s; an epoch that
   ``max_steps`` cut short gets a row that the resumed run replaces when the epoch completes);
   ``steps.csv``: one row every ``log_every`` steps (step, epoch, loss, lr);
@@ -64,6 +65,7 @@ from hourglass.engine.checkpoint import (
     LAST,
     check_architecture,
     config_changes,
+    epoch_checkpoint_name,
     latest_checkpoint,
     load_checkpoint,
     rng_state,
@@ -431,7 +433,8 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
             if main:
                 runlog.write_csv(run_dir / "log.csv", runlog.EPOCH_FIELDS, history)
                 runlog.plot_history(run_dir / "curves.png", history, metric_name)
-            save(*((LAST, BEST) if improved else (LAST,)))
+            kept = (epoch_checkpoint_name(epoch),) if config.keep_epochs and epoch_done else ()
+            save(*((LAST, BEST) if improved else (LAST,)), *kept)
             if tb is not None:
                 runlog.add_epoch_scalars(tb, history[-1], metric_name, step)
             if main:

@@ -154,6 +154,20 @@ class InversionResult(NamedTuple):
     threshold: float
 
 
+def _mirror_setup(
+    pred: Any, gt: Any, mask: Any, normalizer: Any, flip_index: Any, threshold: float
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The checked inputs of the left/right diagnostics.
+
+    Returns the threshold, the scaled errors and their ``used`` mask (as :func:`pck`), the
+    paired float points ``p`` and ``g``, the checked (N, K) mask and the (K,) flip permutation.
+    """
+    t = _threshold(threshold)
+    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
+    p, g = _pair(pred, gt)
+    return t, scaled, used, p, g, _mask(mask, p.shape[:2]), _flip_permutation(flip_index, p.shape[1])
+
+
 def left_right_inversions(
     pred: Any, gt: Any, mask: Any, normalizer: Any, flip_index: Any, threshold: float = 0.2, *, inclusive: bool = True
 ) -> InversionResult:
@@ -169,13 +183,8 @@ def left_right_inversions(
         pred, gt, mask, normalizer, threshold, inclusive: as :func:`pck`.
         flip_index: (K,) the counterpart of each keypoint (``KeypointSpec.flip_index``).
     """
-    t = _threshold(threshold)
-    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
-    p, g = _pair(pred, gt)
-    k = p.shape[1]
-    flip = _flip_permutation(flip_index, k)
-    m = _mask(mask, p.shape[:2])
-    paired = flip != np.arange(k)  # keypoints with a left/right counterpart
+    t, scaled, used, p, g, m, flip = _mirror_setup(pred, gt, mask, normalizer, flip_index, threshold)
+    paired = flip != np.arange(p.shape[1])  # keypoints with a left/right counterpart
     mirrored, mirrored_used = _scaled_errors(p, g[:, flip], m & m[:, flip] & paired[None, :], normalizer)
 
     def within(e: np.ndarray) -> np.ndarray:
@@ -222,12 +231,8 @@ def mirror_oracle(
         pred, gt, mask, normalizer, threshold, inclusive: as :func:`pck`.
         flip_index: (K,) the counterpart of each keypoint (``KeypointSpec.flip_index``).
     """
-    t = _threshold(threshold)
-    scaled, used = _scaled_errors(pred, gt, mask, normalizer)
-    p, g = _pair(pred, gt)
-    k = p.shape[1]
-    flip = _flip_permutation(flip_index, k)
-    norm = np.broadcast_to(_normalizer(normalizer, _mask(mask, p.shape[:2]))[:, None], used.shape)
+    t, scaled, used, p, g, m, flip = _mirror_setup(pred, gt, mask, normalizer, flip_index, threshold)
+    norm = np.broadcast_to(_normalizer(normalizer, m)[:, None], used.shape)
     # a NaN relabelled point (its counterpart unlabelled and left NaN) is a miss
     dist = np.linalg.norm(p[:, flip] - g, axis=-1)
     swapped = np.divide(dist, norm, out=np.full(dist.shape, np.nan), where=used)
