@@ -55,7 +55,7 @@ def test_recalibrate_batchnorm_measures_the_population_statistics():
     assert recalibrate_batchnorm(nn.Sequential(nn.Conv2d(1, 1, 1)), [torch.zeros(1, 1, 2, 2)]) == 0
 
 
-def test_keep_epochs_then_average_and_pack(shared_data, tmp_path, one_thread):
+def test_keep_epochs_then_average_and_pack(shared_data, tmp_path, one_thread, capsys):
     """A 2-epoch run keeps epoch001.pt and epoch002.pt; their average (batch norm measured
     again on the training crops) loads, evaluates and differs from either input."""
     from hourglass.engine import train
@@ -83,6 +83,17 @@ def test_keep_epochs_then_average_and_pack(shared_data, tmp_path, one_thread):
     assert stats and not torch.allclose(avg["model"][stats[0]], (e1["model"][stats[0]] + e2["model"][stats[0]]) / 2)
     loaded = load_model(out)
     assert loaded.model(torch.zeros(1, 3, 64, 64))[-1].shape == (1, 16, 16, 16)
+
+    from tools import pack_weights
+
+    # packing under the averaged checkpoint's own name would overwrite it with its half copy
+    assert pack_weights.main([str(out), "--name", "swa", "--out-dir", str(tmp_path), "--no-progress"]) == 2
+    assert "is the checkpoint being packed" in capsys.readouterr().err
+    assert load_checkpoint(out)["model"][w].dtype == torch.float32
+    argv = [str(out), "--name", "swa", "--out-dir", str(tmp_path / "w"), "--split", "test_mpii", "--no-progress"]
+    assert pack_weights.main(argv) == 0
+    packed = load_model(tmp_path / "w" / "swa.pt")
+    assert packed.metrics["subjects"] > 0 and set(packed.metrics) >= {"plain", "flip"}
 
 
 def test_average_weights_tool_errors(tmp_path, capsys):

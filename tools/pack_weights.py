@@ -24,6 +24,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("checkpoint", help="training checkpoint or run folder (its best.pt)")
     p.add_argument("--name", required=True, help="weights name, e.g. 300w-hg2 (file weights/<name>.pt)")
     p.add_argument("--out-dir", default="weights", help="folder of the weights file (default weights/)")
+    p.add_argument(
+        "--split",
+        help="evaluate on this split instead of the model's held-out subjects (for a run trained without one)",
+    )
     p.add_argument("--data-root", help="dataset folder for the held-out evaluation (default: the training one)")
     p.add_argument("--max-mb", type=float, default=30.0, help="refuse files larger than this (default 30)")
     p.add_argument("--no-progress", action="store_true")
@@ -41,9 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         if not args.name or "/" in args.name or args.name.endswith(".pt"):
             raise ValueError(f"--name must be a plain name such as 300w-hg2, got {args.name!r}")
         out = Path(args.out_dir) / f"{args.name}.pt"
+        if out.resolve() == Path(args.checkpoint).resolve():
+            raise ValueError(
+                f"{out} is the checkpoint being packed; packing would overwrite it with its half-precision"
+                " copy: choose another --name or --out-dir"
+            )
         path = export_weights(args.checkpoint, out)
         loaded = load_model(path)
-        subjects = evaluation_set(loaded.config, data_root=args.data_root)
+        subjects = evaluation_set(loaded.config, data_root=args.data_root, split=args.split)
         metrics = {"split": subjects.name, "subjects": len(subjects)}
         for flip in (False, True):
             pred = predict_dataset(loaded, subjects, flip=flip, progress=not args.no_progress)
