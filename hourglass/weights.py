@@ -13,7 +13,9 @@ Weights file format
 A plain dict that ``torch.load(..., weights_only=True)`` reads (no pickled objects)::
 
     {"format": "hourglass-weights", "version": 1,
-     "model": state dict, floating tensors in float16 (float32 when asked),
+     "model": state dict, floating tensors in float16 (float32 when asked, and for any
+              tensor with values beyond float16's range, such as a batch-norm variance
+              above 65504, which float16 would turn into infinity),
      "arch": model.arch, "spec": KeypointSpec.to_dict(), "config": TrainConfig.to_dict(),
      "metrics": {...},
      "source": {"file": checkpoint file name, "step": ..., "epoch": ..., "best_metric": ..., "metric_name": ...}}
@@ -177,9 +179,9 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
 
     Raises:
         FileNotFoundError: nothing found under that name (shipped names listed).
-        ValueError: an unreadable or foreign file, or weights that do not fit the architecture
+        ValueError: an unreadable or foreign file, weights that do not fit the architecture
             stored with them (the message names the file, the architecture and the first
-            mismatching tensors).
+            mismatching tensors), or non-finite weights (it names the tensors).
     """
     from hourglass.engine.config import TrainConfig
     from hourglass.models import build_model
@@ -213,12 +215,31 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
             f"{path}: the weights do not fit the stored architecture {blob['arch']} ({detail}); "
             "the file is damaged or was edited"
         )
+    broken = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
+    if broken:
+        raise ValueError(
+            f"{path}: non-finite values in {broken[:3]}{' ...' if len(broken) > 3 else ''}; a diverged run or a"
+            " file packed in float16 by an exporter that let large values overflow: pack it again from its"
+            " training checkpoint with tools/pack_weights.py"
+        )
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     device = torch.device(device)
     model.to(device).eval()
     kind = "heatmap" if config.model == "hourglass" else "regression"
     metrics = dict(blob.get("metrics") or {})
     return LoadedModel(model, spec, config, kind, path, metrics, device)
+
+
+def _half_if_in_range(tensor: torch.Tensor) -> torch.Tensor:
+    """``tensor`` in float16 when it is floating and float16 holds all its values, else as is.
+
+    Batch-norm variances late in a deep stack can exceed float16's largest value (65504) and
+    would become infinite, silencing their channel; those tensors stay float32.
+    """
+    if not tensor.is_floating_point():
+        return tensor
+    half = tensor.half()
+    return half if torch.isfinite(half).all() else tensor
 
 
 def export_weights(
@@ -230,19 +251,28 @@ def export_weights(
 ) -> Path:
     """Write a compact weights file from a training checkpoint (or another weights file).
 
-    Keeps the model state (floating tensors in float16 when ``half``), architecture, spec and
-    config; drops optimiser, scheduler and RNG states. Written atomically.
+    Keeps the model state (floating tensors in float16 when ``half``, except those with values
+    beyond float16's range, which stay float32), architecture, spec and config; drops optimiser,
+    scheduler and RNG states. Written atomically.
 
     Returns:
         the written path.
+
+    Raises:
+        ValueError: the checkpoint holds non-finite weights (a diverged run; the message names
+            the tensors).
     """
     from hourglass.engine.checkpoint import save_checkpoint
 
     src = resolve_weights(checkpoint)
     blob = _read(src)
-    state = {
-        k: (v.half() if half and v.is_floating_point() else v).contiguous().clone() for k, v in blob["model"].items()
-    }
+    broken = [k for k, v in blob["model"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise ValueError(
+            f"{src}: non-finite values in {broken[:3]}{' ...' if len(broken) > 3 else ''}; the run diverged,"
+            " pack an earlier checkpoint (epochNNN.pt of a run trained with --keep-epochs)"
+        )
+    state = {k: (_half_if_in_range(v) if half else v).contiguous().clone() for k, v in blob["model"].items()}
     weights = {
         "format": FORMAT,
         "version": VERSION,

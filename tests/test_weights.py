@@ -43,6 +43,39 @@ def test_half_precision_export_is_compact_and_close(tmp_path):
     assert len(file_sha256(out)) == 64
 
 
+def test_values_beyond_float16_stay_float32(tmp_path):
+    # a batch-norm variance above float16's largest value (65504) would become infinite and
+    # silence its channel (it cost a 4-stack body model 2 PCK points before this was caught)
+    ckpt = make_checkpoint(tmp_path / "last.pt", channels=32)
+    blob = torch.load(ckpt, weights_only=True)
+    key = next(k for k in blob["model"] if k.endswith("running_var"))
+    blob["model"][key][0] = 7.0e4
+    blob["model"][key.replace("running_var", "running_mean")][0] = 300.0
+    torch.save(blob, ckpt)
+    out = export_weights(ckpt, tmp_path / "w.pt")
+    packed = torch.load(out, weights_only=True)["model"]
+    assert packed[key].dtype == torch.float32 and float(packed[key][0]) == 7.0e4
+    assert packed[key.replace("running_var", "running_mean")].dtype == torch.float16  # 300 fits
+    torch.manual_seed(2)
+    x = torch.randn(2, 3, 64, 64)
+    with torch.no_grad():
+        a, b = load_model(ckpt).model(x), load_model(out).model(x)
+    assert torch.isfinite(b).all()
+    assert float((a - b).abs().max()) < 1e-2 * float(a.abs().max())
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    ckpt = make_checkpoint(tmp_path / "last.pt")
+    blob = torch.load(ckpt, weights_only=True)
+    key = next(k for k, v in blob["model"].items() if v.is_floating_point())
+    blob["model"][key].view(-1)[0] = float("nan")
+    torch.save(blob, tmp_path / "diverged.pt")
+    with pytest.raises(ValueError, match=rf"diverged.pt: non-finite values in \['{key}'\].*the run diverged"):
+        export_weights(tmp_path / "diverged.pt", tmp_path / "w.pt")
+    with pytest.raises(ValueError, match=rf"diverged.pt: non-finite values in \['{key}'\].*pack it again"):
+        load_model(tmp_path / "diverged.pt")
+
+
 def test_names_resolve_through_the_weights_folder(tmp_path, monkeypatch):
     folder = tmp_path / "shipped"
     export_weights(make_checkpoint(tmp_path / "c.pt"), folder / "tiny-face.pt")
