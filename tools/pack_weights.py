@@ -5,11 +5,12 @@ Example (how weights/300w-hg2.pt was made, from the run's final checkpoint; its 
 ``source`` says file last.pt, step 4200, epoch 60):
     python tools/pack_weights.py runs/face-hg/last.pt --name 300w-hg2 --data-root ../shared/data/300w
 
-Writes ``weights/<name>.pt`` (``--out-dir``): the state dict in float16 plus the frozen
-config and keypoint spec (:func:`hourglass.weights.export_weights`). The packed file itself
-(not the checkpoint) is then evaluated on the model's validation subjects, without and with
-the flip test, and those metrics are stored in the file. Prints the size, the SHA-256 and the
-metrics for the model card. Exit status: 0 done, 2 a user error.
+Writes ``weights/<name>.pt`` (``--out-dir``): the state dict in float16 (a tensor with values
+beyond float16's range stays float32) plus the frozen config and keypoint spec
+(:func:`hourglass.weights.export_weights`). The packed file itself (not the checkpoint) is then
+evaluated on the model's validation subjects, without and with the flip test, and those
+metrics are stored in the file. Prints the size, the SHA-256 and the metrics for the model
+card. Exit status: 0 done, 2 a user error.
 """
 
 from __future__ import annotations
