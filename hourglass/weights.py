@@ -46,6 +46,7 @@ __all__ = [
     "DEFAULT_MODELS",
     "LoadedModel",
     "WEIGHTS_ENV",
+    "check_finite",
     "export_weights",
     "file_sha256",
     "list_weights",
@@ -215,19 +216,28 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
             f"{path}: the weights do not fit the stored architecture {blob['arch']} ({detail}); "
             "the file is damaged or was edited"
         )
-    broken = sorted(k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all())
-    if broken:
-        raise ValueError(
-            f"{path}: non-finite values in {broken[:3]}{' ...' if len(broken) > 3 else ''}; a diverged run or a"
-            " file packed in float16 by an exporter that let large values overflow: pack it again from its"
-            " training checkpoint with tools/pack_weights.py"
-        )
+    check_finite(state, path)
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     device = torch.device(device)
     model.to(device).eval()
     kind = "heatmap" if config.model == "hourglass" else "regression"
     metrics = dict(blob.get("metrics") or {})
     return LoadedModel(model, spec, config, kind, path, metrics, device)
+
+
+def check_finite(state: dict[str, torch.Tensor], source: Any) -> None:
+    """Raise ValueError naming ``source`` and its first non-finite floating tensors, if any.
+
+    Used wherever weights are read (:func:`load_model`, :func:`export_weights`, ``--init-from``).
+    """
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise ValueError(
+            f"{source}: non-finite values in {broken[:3]}{' ...' if len(broken) > 3 else ''}; a diverged run"
+            " (use an earlier checkpoint, such as an epochNNN.pt of a run trained with --keep-epochs) or a file"
+            " packed in float16 by an exporter that let large values overflow (pack it again from its training"
+            " checkpoint with tools/pack_weights.py)"
+        )
 
 
 def _half_if_in_range(tensor: torch.Tensor) -> torch.Tensor:
@@ -266,12 +276,7 @@ def export_weights(
 
     src = resolve_weights(checkpoint)
     blob = _read(src)
-    broken = [k for k, v in blob["model"].items() if v.is_floating_point() and not torch.isfinite(v).all()]
-    if broken:
-        raise ValueError(
-            f"{src}: non-finite values in {broken[:3]}{' ...' if len(broken) > 3 else ''}; the run diverged,"
-            " pack an earlier checkpoint (epochNNN.pt of a run trained with --keep-epochs)"
-        )
+    check_finite(blob["model"], src)
     state = {k: (_half_if_in_range(v) if half else v).contiguous().clone() for k, v in blob["model"].items()}
     weights = {
         "format": FORMAT,

@@ -77,6 +77,13 @@ def test_initial_weights_are_copied_and_mismatches_are_named(tmp_path):
     other = config.replace(init_from=str(lsp_sized))
     with pytest.raises(ValueError, match=r"keypoint spec 'lsp' \(14 points\).*training data has 'lsp-renamed'"):
         load_initial_weights(other, build_model_from_config(other, 14), dataclasses.replace(LSP, name="lsp-renamed"))
+    blob = torch.load(source, weights_only=True)
+    key = next(k for k in blob["model"] if k.endswith("running_var"))
+    blob["model"][key][0] = float("inf")
+    torch.save(blob, tmp_path / "overflowed.pt")
+    broken = config.replace(init_from=str(tmp_path / "overflowed.pt"))
+    with pytest.raises(ValueError, match=rf"overflowed\.pt\): non-finite values in \['{key}'\]"):
+        load_initial_weights(broken, build_model_from_config(broken, 16), MPII)
 
 
 def test_a_deeper_hourglass_grows_from_fewer_stacks_and_fewer_is_an_error(tmp_path, caplog):

@@ -64,12 +64,12 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
         FileNotFoundError: nothing under that name (:func:`hourglass.weights.resolve_weights`).
         ValueError: an unreadable file, or one whose architecture
             (:func:`~hourglass.engine.checkpoint.check_architecture`) or keypoint spec differs
-            from the run's (both are named).
+            from the run's (both are named), or non-finite weights (named).
     """
     from hourglass.engine.checkpoint import check_architecture, load_checkpoint
     from hourglass.keypoints import KeypointSpec
     from hourglass.models import grow_stacks
-    from hourglass.weights import resolve_weights
+    from hourglass.weights import check_finite, resolve_weights
 
     path = resolve_weights(config.init_from)
     ckpt = load_checkpoint(path)
@@ -84,6 +84,7 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
             f"{source} predicts {what} but the training data has {spec.name!r} ({spec.num_keypoints}); "
             "start from weights of the same keypoints"
         )
+    check_finite(ckpt["model"], source)
     state = ckpt["model"] if have is None else grow_stacks(ckpt["model"], model.num_stacks)
     model.load_state_dict(state)  # half-precision weights files are cast to the model's dtype
     if log:
