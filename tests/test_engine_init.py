@@ -112,6 +112,45 @@ def test_a_deeper_hourglass_grows_from_fewer_stacks_and_fewer_is_an_error(tmp_pa
         load_initial_weights(wider, build_model_from_config(wider, 16), MPII)
 
 
+def test_a_larger_input_grows_deeper_hourglasses_and_other_sizes_are_an_error(tmp_path, caplog):
+    source = make_checkpoint(tmp_path / "one.pt", spec_name="mpii", seed=4)  # 64 px, depth 2, 1 stack
+    saved = load_checkpoint(source)["model"]
+    larger = TrainConfig(stacks=2, channels=16, input_size=128, dataset="mpii", init_from=str(source))
+    model = build_model_from_config(larger, 16)
+    assert model.depth == 3
+    with caplog.at_level(logging.INFO, logger="hourglass.engine"):
+        load_initial_weights(larger, model, MPII, log=True)
+    assert (
+        f"initialised the model from {source} (grown from 1 stack: stack 2 copies stack 1) (grown from 64x64 px "
+        "at depth 2 to 128x128 px at depth 3: new outer hourglass levels start as the identity; fine-tune it)"
+    ) in caplog.text
+    for name, value in model.state_dict().items():
+        if name.startswith("hourglasses."):
+            stack, _, rest = name[len("hourglasses.") :].partition(".")
+            if rest.startswith("inner."):  # the trained hourglass, one level down, in both stacks
+                assert torch.equal(value, saved[f"hourglasses.0.{rest[len('inner.') :]}"]), name
+            elif ".conv3." in name:
+                assert not value.any(), name
+        elif name.startswith(("features.1.", "heads.1.")):  # stack 2 copies stack 1
+            assert torch.equal(value, saved[name.replace(".1.", ".0.", 1)]), name
+        elif not name.startswith("merge_"):
+            assert torch.equal(value, saved[name]), name
+
+    for size in (96, 256):  # not 64 times a power of two with one more level each, or two levels more
+        other = larger.replace(input_size=size)
+        net = build_model_from_config(other, 16)
+        if size == 256:
+            load_initial_weights(other, net, MPII)  # 64 -> 256 px: depth 2 -> 4, fine
+            assert net.depth == 4
+            continue
+        with pytest.raises(ValueError, match=r"'input_size': \[64, 64\], 'depth': 2.*'input_size': \[96, 96\]"):
+            load_initial_weights(other, net, MPII)
+    smaller = make_checkpoint(tmp_path / "big.pt", spec_name="mpii", input_size=128)
+    shrink = larger.replace(stacks=1, input_size=64, init_from=str(smaller))  # no shrinking
+    with pytest.raises(ValueError, match=r"'input_size': \[128, 128\], 'depth': 3.*configured model"):
+        load_initial_weights(shrink, build_model_from_config(shrink, 16), MPII)
+
+
 def test_a_run_starts_from_the_weights_and_a_wrong_name_fails_before_the_data(shared_data, tmp_path, one_thread,
                                                                                caplog):  # fmt: skip
     root = shared_data("mpii")

@@ -6,6 +6,7 @@ import json
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from hourglass.models import (
@@ -17,6 +18,7 @@ from hourglass.models import (
     build_model,
     count_flops,
     count_parameters,
+    grow_depth,
     grow_stacks,
     list_models,
     register_model,
@@ -277,10 +279,54 @@ def test_grow_stacks_keeps_trained_stacks_and_copies_the_last(have: int, grow: i
             torch.testing.assert_close(after[:, i], before[:, 0], rtol=0, atol=0)
 
 
-def test_grow_stacks_errors() -> None:
+@pytest.mark.parametrize("blocks, added", [(1, 1), (2, 1), (1, 2)])
+def test_grow_depth_keeps_the_trained_hourglass_inside_and_starts_new_levels_as_the_identity(
+    blocks: int, added: int
+) -> None:
+    torch.manual_seed(blocks * 10 + added)
+    small = build_model("hourglass2", num_blocks=blocks, channels=16, num_keypoints=5, input_size=64).eval()
+    for p in small.parameters():  # non-zero everywhere, so a copy cannot pass by chance
+        p.data.normal_(0.0, 0.2)
+    for b in small.modules():
+        if isinstance(b, nn.BatchNorm2d):  # trained-looking statistics, not the fresh 0 / 1
+            b.running_mean.normal_(0.0, 0.1)
+            b.running_var.uniform_(0.5, 2.0)
+    state = small.state_dict()
+    size, depth = 64 * 2**added, small.depth + added
+    big = build_model("hourglass2", num_blocks=blocks, channels=16, num_keypoints=5, input_size=size).eval()
+    assert big.depth == depth
+    grown = grow_depth(state, depth)
+    big.load_state_dict(grown)  # strict: every key is there, and no other
+    inner = "inner." * added
+    for name, value in big.state_dict().items():
+        if not name.startswith("hourglasses."):
+            assert torch.equal(value, state[name]), name  # stem, features, heads, merges
+            continue
+        stack, _, rest = name[len("hourglasses.") :].partition(".")
+        if rest.startswith(inner):
+            assert torch.equal(value, state[f"hourglasses.{stack}.{rest[len(inner) :]}"]), name
+        elif ".conv3." in name:
+            assert not value.any(), name  # every new residual module ends in a zero convolution
+    # a new outer level is the identity skip plus the trained hourglass one octave down
+    x = torch.randn(2, 16, size // 4, size // 4)
+    with torch.no_grad():
+        for old, new in zip(small.hourglasses, big.hourglasses):
+            expect = old(F.max_pool2d(x, 2**added))
+            for level in reversed(range(added)):  # from the innermost new level out
+                # each adds its own input (x pooled to its resolution) to its upsampled inside
+                level_in = F.max_pool2d(x, 2**level) if level else x
+                expect = level_in + F.interpolate(expect, scale_factor=2.0, mode="nearest")
+            torch.testing.assert_close(new(x), expect, rtol=1e-5, atol=1e-5)
+    assert all(torch.equal(v, state[k]) for k, v in grow_depth(state, small.depth).items())  # same depth: a copy
+
+
+def test_growing_errors() -> None:
     state = build_model("hourglass2", channels=16, num_keypoints=5, input_size=64).state_dict()
     with pytest.raises(ValueError, match="cannot grow 2 stacks into 1; give at least 2"):
         grow_stacks(state, 1)
+    with pytest.raises(ValueError, match="cannot grow hourglasses of depth 2 into depth 1; give at least 2"):
+        grow_depth(state, 1)
     vgg = build_model("vgg16_gap", num_keypoints=5, input_size=64, width=0.25).state_dict()
-    with pytest.raises(ValueError, match="holds no StackedHourglass"):
-        grow_stacks(vgg, 2)
+    for grow in (grow_stacks, grow_depth):
+        with pytest.raises(ValueError, match="holds no StackedHourglass"):
+            grow(vgg, 3)

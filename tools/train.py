@@ -86,7 +86,8 @@ def build_parser() -> argparse.ArgumentParser:
     a(
         "--init-from", metavar="WEIGHTS",
         help="start a new run from these weights (shipped name, weights file, checkpoint or run folder): "
-        "fine-tuning or a warm restart; same model flags and keypoints, or more --stacks (new stacks copy the last)",
+        "fine-tuning or a warm restart; same model flags and keypoints, or more --stacks (new stacks copy the last) "
+        "or an --input-size larger by 2**k (the hourglasses grow k outer levels that start as the identity)",
     )  # fmt: skip
     a("--out", help="run folder (checkpoints, logs, plots)")
     a("--max-steps", type=int, help="stop after this many optimiser steps")

@@ -59,6 +59,10 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
 
     A stacked hourglass with fewer stacks than ``model`` and otherwise the same architecture
     grows into it (:func:`hourglass.models.grow_stacks`: the new stacks copy the last one).
+    One trained at a smaller input grows into a larger one whose hourglasses are deeper by as
+    many levels as the input is larger by powers of two, so the bottleneck keeps its size
+    (:func:`hourglass.models.grow_depth`: 128 px at depth 3 into 256 px at depth 4; the new
+    outer levels start as the identity); both can happen at once.
 
     Raises:
         FileNotFoundError: nothing under that name (:func:`hourglass.weights.resolve_weights`).
@@ -68,14 +72,14 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
     """
     from hourglass.engine.checkpoint import check_architecture, load_checkpoint
     from hourglass.keypoints import KeypointSpec
-    from hourglass.models import grow_stacks
+    from hourglass.models import grow_depth, grow_stacks
     from hourglass.weights import check_finite, resolve_weights
 
     path = resolve_weights(config.init_from)
     ckpt = load_checkpoint(path)
     source = f"--init-from {config.init_from} ({path})"
-    have = _fewer_stacks(ckpt.get("arch"), getattr(model, "arch", None))
-    if have is None:
+    growth = _growth(ckpt.get("arch"), getattr(model, "arch", None))
+    if growth is None:
         check_architecture(ckpt, model, source=source)
     saved = KeypointSpec.from_dict(ckpt["spec"]) if isinstance(ckpt.get("spec"), dict) else None
     if saved != spec:
@@ -85,31 +89,55 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
             "start from weights of the same keypoints"
         )
     check_finite(ckpt["model"], source)
-    state = ckpt["model"] if have is None else grow_stacks(ckpt["model"], model.num_stacks)
+    state = ckpt["model"]
+    if growth is not None:
+        state = grow_stacks(grow_depth(state, model.depth), model.num_stacks)
     model.load_state_dict(state)  # half-precision weights files are cast to the model's dtype
     if log:
-        grown = ""
-        if have is not None:
+        grown = []
+        if growth is not None and growth[0] < model.num_stacks:
+            have = growth[0]
             new = (
                 f"stacks {have + 1}-{model.num_stacks} copy"
                 if model.num_stacks > have + 1
                 else f"stack {have + 1} copies"
             )
-            grown = f" (grown from {have} stack{'s' * (have > 1)}: {new} stack {have})"
-        logger.info("initialised the model from %s%s", path, grown)
+            grown.append(f"grown from {have} stack{'s' * (have > 1)}: {new} stack {have}")
+        if growth is not None and growth[1] < model.depth:
+            w, h = ckpt["arch"]["input_size"]
+            grown.append(
+                f"grown from {w}x{h} px at depth {growth[1]} to {model.input_size[0]}x{model.input_size[1]} px at "
+                f"depth {model.depth}: new outer hourglass levels start as the identity; fine-tune it"
+            )
+        logger.info("initialised the model from %s%s", path, "".join(f" ({g})" for g in grown))
     return str(path)
 
 
-def _fewer_stacks(saved: Any, arch: Any) -> int | None:
-    """The saved hourglass's stack count when ``arch`` is the same network with more stacks, else None."""
+def _growth(saved: Any, arch: Any) -> tuple[int, int] | None:
+    """(stacks, depth) of the saved hourglass when ``arch`` is the same network grown, else None.
+
+    Grown means more stacks, or an input larger by ``2**k`` with hourglasses deeper by ``k``
+    levels, or both; anything else differing is not growth.
+    """
     pattern = re.compile(r"hourglass(\d+)")
     if not (isinstance(saved, dict) and isinstance(arch, dict)):
         return None
     names = [pattern.fullmatch(str(a.get("name"))) for a in (saved, arch)]
-    rest = [{k: v for k, v in a.items() if k != "name"} for a in (saved, arch)]
-    if None in names or rest[0] != rest[1] or int(names[0].group(1)) >= int(names[1].group(1)):
+    fixed = [{k: v for k, v in a.items() if k not in ("name", "input_size", "depth")} for a in (saved, arch)]
+    if None in names or fixed[0] != fixed[1]:
         return None
-    return int(names[0].group(1))
+    stacks = [int(n.group(1)) for n in names]
+    try:
+        depths = [int(a["depth"]) for a in (saved, arch)]
+        sizes = [[int(v) for v in a["input_size"]] for a in (saved, arch)]
+    except (KeyError, TypeError, ValueError):
+        return None
+    factor = 2 ** (depths[1] - depths[0]) if depths[1] >= depths[0] else 0
+    if stacks[0] > stacks[1] or factor == 0 or sizes[1] != [v * factor for v in sizes[0]]:
+        return None
+    if stacks[0] == stacks[1] and factor == 1:
+        return None  # the same network: not growth
+    return stacks[0], depths[0]
 
 
 def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:

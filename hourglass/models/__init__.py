@@ -1,7 +1,7 @@
 """Models: stacked hourglass (heatmaps) and VGG-16 (direct regression), with a registry."""
 
 from .complexity import count_flops, count_parameters, measure_latency
-from .hourglass import HourglassModule, Residual, StackedHourglass, auto_depth, grow_stacks
+from .hourglass import HourglassModule, Residual, StackedHourglass, auto_depth, grow_depth, grow_stacks
 from .registry import build_model, list_models, register_model
 from .vgg import VGG16_LAYERS, VGGRegressor
 
@@ -15,6 +15,7 @@ __all__ = [
     "build_model",
     "count_flops",
     "count_parameters",
+    "grow_depth",
     "grow_stacks",
     "list_models",
     "measure_latency",
