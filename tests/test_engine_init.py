@@ -181,3 +181,19 @@ def test_a_shipped_half_precision_file_initialises_a_float_model():
     for name, value in model.state_dict().items():
         reference = shipped.model.state_dict()[name]
         assert value.dtype == reference.dtype and torch.equal(value, reference), name
+
+
+def test_the_grown_start_benchmark_scores_the_trained_and_the_grown_model(shared_data, tmp_path, capsys, one_thread):
+    from benchmarks.grown_start import main
+
+    root = shared_data("lspet")
+    source = make_checkpoint(tmp_path / "body.pt", spec_name="lspet", data_root=str(root), val_split="val")
+    args = [str(source), "--input-size", "128", "--sigma", "2", "--max-samples", "3"]
+    assert main(args) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.startswith(("trained", "grown"))]
+    assert [line.split(":")[0] for line in lines] == ["trained", "grown"]
+    assert "64x64 px, depth 2: pck@0.2 = " in lines[0] and "128x128 px, depth 3: pck@0.2 = " in lines[1]
+    assert all(line.endswith("% on 3 subjects") for line in lines)
+    with pytest.raises(SystemExit):  # a size that is not the trained one times a power of two
+        main([str(source), "--input-size", "96", "--max-samples", "3"])
+    assert "'input_size': [64, 64]" in capsys.readouterr().err
