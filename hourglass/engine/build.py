@@ -132,10 +132,10 @@ def _growth(saved: Any, arch: Any) -> tuple[int, int] | None:
         sizes = [[int(v) for v in a["input_size"]] for a in (saved, arch)]
     except (KeyError, TypeError, ValueError):
         return None
-    factor = 2 ** (depths[1] - depths[0]) if depths[1] >= depths[0] else 0
-    if stacks[0] > stacks[1] or factor == 0 or sizes[1] != [v * factor for v in sizes[0]]:
+    more = depths[1] - depths[0]
+    if stacks[0] > stacks[1] or more < 0 or sizes[1] != [v * 2**more for v in sizes[0]]:
         return None
-    if stacks[0] == stacks[1] and factor == 1:
+    if stacks[0] == stacks[1] and more == 0:
         return None  # the same network: not growth
     return stacks[0], depths[0]
 

@@ -338,8 +338,9 @@ def grow_stacks(state: Mapping[str, Tensor], num_stacks: int) -> dict[str, Tenso
 _HOURGLASS_KEY = re.compile(r"^hourglasses\.(\d+)\.(.+)$")
 
 
-def hourglass_depth(state: Mapping[str, Tensor]) -> int:
-    """The hourglass depth of a :class:`StackedHourglass` state dict (levels of ``inner.`` + 1).
+def _hourglass_depth(state: Mapping[str, Tensor]) -> int:
+    """The hourglass depth of a :class:`StackedHourglass` state dict: the most ``inner.`` levels
+    in a key of stack 0 (the bottleneck's keys have ``depth`` of them).
 
     Raises:
         ValueError: ``state`` holds no stacked hourglass.
@@ -378,7 +379,7 @@ def grow_depth(state: Mapping[str, Tensor], depth: int) -> dict[str, Tensor]:
     Raises:
         ValueError: ``state`` holds no stacked hourglass, or ``depth`` is below its d.
     """
-    have = hourglass_depth(state)
+    have = _hourglass_depth(state)
     _check_positive_int("depth", depth)
     if depth < have:
         raise ValueError(f"cannot grow hourglasses of depth {have} into depth {depth}; give at least {have}")
