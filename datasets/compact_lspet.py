@@ -3,7 +3,7 @@
 The copy keeps LSPET's own layout (``images/imNNNNN.jpg`` + ``joints.mat``, shape (14, 3, N)),
 so every loader, split and tool reads it as it reads the original (``--data-root`` the copy).
 It exists to carry the data where a size limit applies (a remote GPU machine that takes at
-most 64 MiB): the 5000 originals hold 85 MB, mostly background far from the person.
+most 64 MiB): the first 5000 originals alone hold 85 MB, mostly background far from the person.
 
 Per image, the window is centred on the box of the labelled joints (flag 1) with a half-side
 of ``--margin`` times the box's longer side (default 1.3, i.e. a window 2.6x the joint box),
@@ -19,9 +19,10 @@ are. Images whose window is the whole image are copied byte for byte; the others
 re-encoded as JPEG with the original file's own quantisation tables and chroma subsampling, so
 the copy keeps the source's quality (LSPET's files are already compressed to about quality 75).
 
-That still leaves 46 MB for the 4500 training people. To fit less, ``--only-split train``
-writes the images of one split alone (``hourglass.data.lsp.split_indices(5000, 0.1, seed=0)``,
-the loader's ``train`` and ``val``; training on a copy without the ``val`` images warns that
+That still left 46 MB for the first 4500 training people (9000 now). To fit less, ``--only-split train``
+writes the images of one split alone (``hourglass.data.lsp.lspet_split``: the 500 held-out
+people fixed by image number among images 1-5000, every other image training data; the loader's
+``train`` and ``val``; training on a copy without the ``val`` images warns that
 they are missing and runs without validation) and ``--quality Q`` re-encodes every image at JPEG quality Q
 (65 gives 41 MB for the training split at ``--margin 1.1``; a second compression the
 originals do not have, so evaluate on the originals).
@@ -44,7 +45,7 @@ import scipy.io
 from PIL import Image, JpegImagePlugin
 from tqdm import tqdm
 
-from hourglass.data.lsp import split_indices
+from hourglass.data.lsp import lspet_split
 
 VAL_FRACTION = 0.1  # the shipped body models' held-out share (weights/README.md)
 
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     copied = cut = 0
     indices = np.arange(joints.shape[2])
     if args.only_split is not None:
-        train, val = split_indices(joints.shape[2], VAL_FRACTION, seed=0)
+        train, val = lspet_split(joints.shape[2], VAL_FRACTION, seed=0)
         indices = train if args.only_split == "train" else val
     for i in tqdm(indices, desc="compacting LSPET", unit="image"):
         name = f"im{i + 1:05d}.jpg"

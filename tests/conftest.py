@@ -33,13 +33,13 @@ def shared_data():
 def some_lspet(shared_data, tmp_path):
     """An LSPET root with joints.mat and only 40 training images (links to the real ones), none
     of the held-out ones: a compact copy's situation (datasets/compact_lspet.py --only-split train)."""
-    from hourglass.data.lsp import split_indices
+    from hourglass.data.lsp import lspet_split
 
     src = shared_data("lspet")
     root = tmp_path / "lspet"
     (root / "images").mkdir(parents=True)
     (root / "joints.mat").symlink_to(src / "joints.mat")
-    train, _ = split_indices(5000, 0.1, seed=0)
+    train, _ = lspet_split(9500, 0.1, seed=0)
     for i in train[:40]:
         name = f"im{i + 1:05d}.jpg"
         (root / "images" / name).symlink_to(src / "images" / name)

@@ -132,8 +132,8 @@ def test_budget_run_fits_its_epochs_and_exports_last_pt(some_lspet, tmp_path):
     assert match, r.stdout
     epochs = int(match.group(1))
     assert epochs >= 2
-    # the 40 present training images of 4500, no held-out image: warned, trained without validation
-    assert "4460 of 4500 subjects of lspet:train" in r.stderr
+    # the 40 present training images of 9000, no held-out image: warned, trained without validation
+    assert "8960 of 9000 subjects of lspet:train" in r.stderr
     assert "500 of 500 subjects of lspet:val" in r.stderr and "training without validation" in r.stderr
     assert not (out / "probe").exists()
     summary = json.loads((out / "summary.json").read_text())

@@ -50,7 +50,7 @@ def test_compact_copy_keeps_every_subject(shared_data, tmp_path, capsys):
     assert _module().main([str(src), str(out), "--only-split", "val"]) == 0
     copied, cut = map(int, re.search(r"(\d+) images copied, (\d+) cut to", capsys.readouterr().out).groups())
     assert copied + cut == 500 and cut > copied  # most windows are smaller than their image
-    _, val = split_indices(5000, 0.1, seed=0)
+    _, val = split_indices(5000, 0.1, seed=0)  # the held-out image numbers, whatever the folder holds
     assert sorted(p.name for p in (out / "images").iterdir()) == [f"im{i + 1:05d}.jpg" for i in val]
     original = load_lsp(src, split="val", padding=1.15)
     compact = load_lsp(out, split="val", padding=1.15)

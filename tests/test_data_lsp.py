@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import scipy.io
 
-from hourglass.data.lsp import load_lsp, lsp_to_mpii, split_indices
+from hourglass.data.lsp import load_lsp, lsp_to_mpii, lspet_split, split_indices
 from hourglass.data.records import DataError
 from hourglass.keypoints import LSP, MPII
 
@@ -38,17 +38,20 @@ def _lspet(n: int = 3) -> np.ndarray:
 
 def test_lspet_real(shared_data):
     root = shared_data("lspet")
-    raw = scipy.io.loadmat(root / "joints.mat")["joints"]  # (14, 3, 5000)
+    raw = scipy.io.loadmat(root / "joints.mat")["joints"]  # (14, 3, N), N = 9500 in the shared copy
+    n = raw.shape[2]
     people = load_lsp(root)
-    assert len(people) == 5000 and people.spec == LSP
+    assert len(people) == n >= 5000 and people.spec == LSP
     visible = np.stack([a.visible for a in people])
     labelled = people.labelled()
-    assert visible.sum() == (raw[:, 2] == 1).sum() == 61577
+    assert visible.sum() == (raw[:, 2] == 1).sum()
+    assert (raw[:, 2, :5000] == 1).sum() == 61577  # the first 5000 people, as counted when the copy held them alone
     np.testing.assert_array_equal(labelled, visible)  # flag 0 carries no location in LSPET
-    # The finding behind that rule: every flag-0 joint sits at x <= 0 and y <= 0.
+    # The finding behind that rule: every flag-0 joint sits at x <= 0 and y <= 0 (8423 in the first 5000).
     hidden = raw[:, 2] == 0
-    assert hidden.sum() == 8423 and np.all(raw[:, 0][hidden] <= 0) and np.all(raw[:, 1][hidden] <= 0)
-    for i in (0, 1, 2468, 4999):
+    assert (raw[:, 2, :5000] == 0).sum() == 8423
+    assert np.all(raw[:, 0][hidden] <= 0) and np.all(raw[:, 1][hidden] <= 0)
+    for i in (0, 1, 2468, 4999, n - 1):
         a = people[i]
         assert a.image == root / "images" / f"im{i + 1:05d}.jpg" and a.image.is_file() and a.image_id == i + 1
         np.testing.assert_array_equal(a.visible, raw[:, 2, i] == 1)
@@ -68,10 +71,37 @@ def test_lspet_real_split_and_mpii(shared_data):
     root = shared_data("lspet")
     train = load_lsp(root, split="train", to_mpii=True)
     val = load_lsp(root, split="val", to_mpii=True)
-    assert (len(train), len(val)) == (4500, 500) and val.spec == MPII
+    n = scipy.io.loadmat(root / "joints.mat")["joints"].shape[2]
+    assert (len(train), len(val)) == (n - 500, 500) and val.spec == MPII
     ids = {a.image_id for a in train}
-    assert not ids & {a.image_id for a in val} and len(ids | {a.image_id for a in val}) == 5000
+    assert not ids & {a.image_id for a in val} and len(ids | {a.image_id for a in val}) == n
+    # the same 500 people as when the copy held 5000 images: fixed by image number
     np.testing.assert_array_equal([a.image_id - 1 for a in val], split_indices(5000, 0.1, 0)[1])
+    assert all(a.image_id <= 5000 for a in val) and {i + 1 for i in range(5000, n)} <= ids
+
+
+def test_lspet_split_fixed_by_image_number():
+    held = split_indices(5000, 0.1, seed=0)[1]
+    for n in (0, 40, 4999, 5000, 9500, 10000):
+        train, val = lspet_split(n, 0.1, seed=0)
+        np.testing.assert_array_equal(val, held[held < n])  # the same image numbers, whatever n
+        assert not set(train.tolist()) & set(val.tolist())  # disjoint by image number
+        np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(n))
+    assert lspet_split(9500)[0][-4500:].tolist() == list(range(5000, 9500))  # new images only train
+    np.testing.assert_array_equal(lspet_split(300, 0.3, seed=2)[1], (h := split_indices(5000, 0.3, 2)[1])[h < 300])
+    with pytest.raises(ValueError, match="non-negative"):
+        lspet_split(-1)
+
+
+def test_lspet_loader_split_on_a_grown_file(tmp_path):
+    """A folder holding more people than 5000 holds out the same image numbers as one holding 5000."""
+    root = tmp_path / "lspet"
+    root.mkdir()
+    scipy.io.savemat(root / "joints.mat", {"joints": _lspet(5200)})
+    val = load_lsp(root, split="val", check_images=False)
+    train = load_lsp(root, split="train", check_images=False)
+    np.testing.assert_array_equal([a.image_id - 1 for a in val], split_indices(5000, 0.1, 0)[1])
+    assert len(train) == 4700 and not {a.image_id for a in train} & {a.image_id for a in val}
 
 
 # --- splits and the MPII mapping --------------------------------------------------------------

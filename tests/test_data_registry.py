@@ -9,7 +9,8 @@ def test_load_by_name(shared_data):
     assert len(load_dataset("300w", shared_data("300w"), "train")) == 1207
     assert len(load_dataset("mpii", shared_data("mpii"), "valid")) == 2958
     assert len(load_dataset("mpii", shared_data("mpii"), "test_mpii")) == 5
-    assert len(load_dataset("lspet", shared_data("lspet"), "all")) == 5000
+    root = shared_data("lspet")
+    assert len(load_dataset("lspet", root, "all")) == len(list((root / "images").glob("im*.jpg")))
 
 
 def test_custom_example():

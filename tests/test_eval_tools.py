@@ -64,7 +64,7 @@ def test_eval_body_predictions_json(shared_data, tmp_path):
         _tool("eval").main([str(ckpt), "--out", str(out), "--max-samples", "3", "--no-progress", "--predictions"]) == 0
     )
     preds = json.loads((out / "predictions.json").read_text())
-    # the first three held-out people: images 1, 4 and 34 (split_indices(5000, 0.1, seed=0))
+    # the first three held-out people: images 1, 4 and 34 (lspet_split: split_indices(5000, 0.1, seed=0))
     assert [p["image_id"] for p in preds] == [1, 4, 34]
     assert [p["image"].rsplit("/", 1)[-1] for p in preds] == ["im00001.jpg", "im00004.jpg", "im00034.jpg"]
     assert all(len(p["keypoints"]) == 14 * 3 for p in preds)

@@ -139,7 +139,7 @@ def test_lspet_missing_images_follow_the_policy(some_lspet, tmp_path):
         "--max-steps", "1", "--out", str(tmp_path / "run"),
     )  # fmt: skip
     assert r.returncode == 2
-    assert "4460 of 4500 subjects of lspet:train" in r.stderr and "--missing-images warn" in r.stderr
+    assert "8960 of 9000 subjects of lspet:train" in r.stderr and "--missing-images warn" in r.stderr
     assert not (tmp_path / "run").exists()
 
 

@@ -25,6 +25,7 @@ _EXPORTS = {
     "load_mpii_headboxes": "mpii_mat",
     "load_lsp": "lsp",
     "split_indices": "lsp",
+    "lspet_split": "lsp",
     "load_coco": "coco",
     "write_coco_results": "coco_eval",
     "coco_keypoint_ap": "coco_eval",

@@ -13,8 +13,8 @@ layout        ``joints`` shape  third value                 images
 
 - **LSP**: every joint has a location (occluded joints were placed where the annotator judged
   them to be), so all are ``labelled``; ``visible`` = flag 0.
-- **LSPET**: joints with flag 0 carry no location. In the real ``joints.mat`` (5000 people,
-  8423 such joints) every one has x <= 0 and y <= 0 (5137 with x = 0, the rest negative, down
+- **LSPET**: joints with flag 0 carry no location. In the first 5000 people of the real
+  ``joints.mat`` (8423 such joints) every one has x <= 0 and y <= 0 (5137 with x = 0, the rest negative, down
   to -294), i.e. a placeholder, never a point in the image. So ``labelled = visible = flag 1``
   and the placeholder coordinates are dropped (NaN). Flag-1 joints can lie just outside the
   image (4 have a negative coordinate, the lowest y = -1.17): they stay labelled.
@@ -25,8 +25,10 @@ padding 1.6 matches MPII's framing: on ``valid.h5`` the crop-ready MPII scale is
 1.59 x the longer side of the person's labelled-keypoint box (quartiles 1.31 and 2.16).
 
 Splits: original LSP uses images 1-1000 for training and 1001-2000 for testing. LSPET is
-training data only; held-out sets come from :func:`split_indices`, a seeded partition that is
-the same on every machine and numpy version.
+training data only; its held-out set is defined by image number, whatever the folder holds:
+``split_indices(LSPET_SPLIT_POOL, val_fraction, seed)`` of images 1-5000 (:data:`LSPET_SPLIT_POOL`),
+so with the defaults the same 500 people that were held out when the copy held 5000 images.
+Every other image, including ``im05001`` onwards, is training data (:func:`lspet_split`).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from hourglass.data.records import Annotation, AnnotationSet, DataError
 from hourglass.geometry import PIXEL_STD, from_one_based
 from hourglass.keypoints import LSP, MPII
 
-__all__ = ["load_lsp", "split_indices", "lsp_to_mpii", "LSP_TO_MPII"]
+__all__ = ["load_lsp", "split_indices", "lspet_split", "LSPET_SPLIT_POOL", "lsp_to_mpii", "LSP_TO_MPII"]
 
 logger = logging.getLogger("hourglass.data")
 
@@ -60,6 +62,10 @@ LSP_TO_MPII: tuple[tuple[int, ...], ...] = (
     (6,), (7,), (8,), (9,), (10,), (11,),  # arms: r_wrist .. l_wrist
 )  # fmt: skip
 """For each MPII joint, the LSP joints it is the mean of."""
+
+LSPET_SPLIT_POOL = 5000
+"""LSPET's held-out people are drawn from images 1 to this number (the size of the first copy),
+so the held-out set never changes when more images are added."""
 
 
 def split_indices(n: int, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -88,6 +94,25 @@ def split_indices(n: int, val_fraction: float, seed: int = 0) -> tuple[np.ndarra
     order = np.argsort(z, kind="stable")
     n_val = int(round(n * val_fraction))
     return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val]).astype(np.int64)
+
+
+def lspet_split(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """LSPET's train / held-out partition of ``range(n)`` (0-based image numbers), fixed by image number.
+
+    The held-out people are ``split_indices(LSPET_SPLIT_POOL, val_fraction, seed)[1]``: the same
+    image numbers however many images a folder holds (those at or beyond ``n`` are simply absent).
+    Every other index below ``n`` is training data, so images added after the first 5000 only
+    ever join the training set. With the defaults 500 people are held out of the first 5000.
+
+    Returns:
+        ``(train, val)``: sorted int64 index arrays, disjoint, together ``range(n)``.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, got {n!r}")
+    _, held = split_indices(LSPET_SPLIT_POOL, val_fraction, seed)
+    is_val = np.zeros(n, dtype=bool)
+    is_val[held[held < n]] = True
+    return np.flatnonzero(~is_val).astype(np.int64), np.flatnonzero(is_val).astype(np.int64)
 
 
 def lsp_to_mpii(
@@ -139,8 +164,10 @@ def load_lsp(
     Args:
         root: the dataset folder.
         layout: ``"lsp"``, ``"lspet"`` or ``"auto"`` (from the shape of ``joints``).
-        split: ``"all"``; ``"train"`` / ``"val"``: a :func:`split_indices` partition (with
-            ``val_fraction`` and ``seed``) of all people (LSPET) or of LSP's training half;
+        split: ``"all"``; ``"train"`` / ``"val"``: for LSPET the partition of
+            :func:`lspet_split` (held-out people fixed by image number among images 1-5000,
+            every other image training data), for LSP a :func:`split_indices` partition of its
+            training half (both with ``val_fraction`` and ``seed``);
             ``"test"``: LSP's test half (images 1001-2000). Indices refer to the file, so a
             skipped person never shifts the split.
         val_fraction, seed: the held-out partition for ``"train"`` / ``"val"``.
@@ -268,7 +295,8 @@ def _select(split: str, n: int, layout: str, val_fraction: float, seed: int, pat
     else:
         if split == "test":
             raise ValueError(f"{path}: LSPET has no test set; use split='val' for a held-out set")
-        pool = np.arange(n)
+        train, val = lspet_split(n, val_fraction, seed)
+        return train if split == "train" else val
     train, val = split_indices(len(pool), val_fraction, seed)
     return pool[train if split == "train" else val]
 
