@@ -68,7 +68,7 @@ def latency(model: str, runs: int) -> list[tuple[str, list[float]]]:
     """Stage timings (seconds per run) for the portrait, as (label, times)."""
     from hourglass.data.io import read_image
     from hourglass.detect import center_scale
-    from hourglass.engine.inference import forward, to_image
+    from hourglass.evaluation import forward, to_image
     from hourglass.predictor import Predictor
 
     path = portrait_path()
@@ -119,7 +119,7 @@ import torch
 if threads != "default":
     torch.set_num_threads(int(threads))
 import cv2, numpy
-import hourglass.predictor, hourglass.detect, hourglass.engine.inference, hourglass.visualize
+import hourglass.predictor, hourglass.detect, hourglass.evaluation, hourglass.visualize
 if mode == "predictor":
     predictor = hourglass.predictor.Predictor.from_checkpoint(model)
     before, now = rss(), current()

@@ -23,7 +23,7 @@ import torch
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hourglass.engine.build import build_datasets, load_sets
+    from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
     from hourglass.engine.presets import resolve_config
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -37,7 +37,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--workers must be >= 0 and --batches >= 1")
     config = resolve_config(args.preset, data_root=args.data_root, batch_size=args.batch_size)
     train_set, _, _ = load_sets(config, log=False)
-    train_ds, _ = build_datasets(config, train_set, None)
+    model = build_model_from_config(config, train_set.spec.num_keypoints)
+    train_ds, _ = build_datasets(config, train_set, None, model=model)
     need = (args.batches + 1) * config.batch_size
     if len(train_ds) < need:
         parser.error(f"{len(train_ds)} training subjects; --batches {args.batches} needs {need}")

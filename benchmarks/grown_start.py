@@ -23,8 +23,8 @@ import torch
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.engine.build import build_model_from_config, load_initial_weights
-    from hourglass.engine.evaluate import evaluate, evaluation_set
-    from hourglass.engine.inference import predict_dataset
+    from hourglass.evaluation import evaluate, evaluation_set
+    from hourglass.evaluation import predict_dataset
     from hourglass.weights import LoadedModel, load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

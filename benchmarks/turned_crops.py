@@ -28,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from hourglass.data import PipelineConfig, TopDownPipeline, read_image
     from hourglass.data.pipeline import Augmentation
-    from hourglass.engine.evaluate import evaluate, evaluation_set
-    from hourglass.engine.inference import forward, predict_dataset, to_image
+    from hourglass.evaluation import evaluate, evaluation_set
+    from hourglass.evaluation import forward, predict_dataset, to_image
     from hourglass.metrics import body_tilt
     from hourglass.weights import load_model
 

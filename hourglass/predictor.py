@@ -292,7 +292,7 @@ class Predictor:
         Returns:
             a :class:`Prediction` (N = 0 when the detector finds nobody).
         """
-        from hourglass.engine.inference import forward, to_image
+        from hourglass.evaluation import forward, to_image
         from hourglass.geometry import crop_matrix
 
         rgb = as_rgb_image(image, channels=channels)

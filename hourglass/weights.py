@@ -40,7 +40,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from hourglass.checkpoint import load_checkpoint, save_checkpoint
+from hourglass.config import TrainConfig
 from hourglass.keypoints import KeypointSpec
+from hourglass.models import build_model
 
 __all__ = [
     "DEFAULT_MODELS",
@@ -135,17 +138,13 @@ class LoadedModel:
 
     @property
     def input_size(self) -> tuple[int, int]:
-        """(W, H) of the network input."""
-        size = self.model.arch["input_size"]
-        return (int(size), int(size)) if isinstance(size, int) else (int(size[0]), int(size[1]))
+        """(W, H) of the network input (the network's own ``input_size``)."""
+        return tuple(self.model.input_size)
 
     @property
     def heatmap_size(self) -> tuple[int, int] | None:
-        """(W, H) of the heatmaps (input / 4), None for regression models."""
-        if self.kind != "heatmap":
-            return None
-        w, h = self.input_size
-        return (w // 4, h // 4)
+        """(W, H) of the heatmaps (the network's own ``heatmap_size``), None for regression models."""
+        return self.model.heatmap_size
 
     @property
     def sigma(self) -> float:
@@ -158,23 +157,6 @@ class LoadedModel:
         return self.path.parent.name if self.path.name in ("best.pt", "last.pt") else self.path.stem
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad file
-        raise ValueError(
-            f"cannot read model file {path} ({type(e).__name__}): it is not a model saved by this toolkit, "
-            "or it is corrupt or truncated; pass a file written by tools/train.py or hourglass.weights.export_weights"
-        ) from None
-    missing = [k for k in ("model", "arch", "spec", "config") if not isinstance(blob, dict) or k not in blob]
-    if missing:
-        raise ValueError(
-            f"{path} is not a checkpoint or weights file of this toolkit (missing {missing}); "
-            "pass a file written by tools/train.py or hourglass.weights.export_weights"
-        )
-    return blob
-
-
 def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
     """Load a checkpoint, run folder, weights file or shipped name (module docstring).
 
@@ -184,11 +166,8 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
             stored with them (the message names the file, the architecture and the first
             mismatching tensors), or non-finite weights (it names the tensors).
     """
-    from hourglass.engine.config import TrainConfig
-    from hourglass.models import build_model
-
     path = resolve_weights(name_or_path)
-    blob = _read(path)
+    blob = load_checkpoint(path)
     arch = dict(blob["arch"])
     try:
         spec = KeypointSpec.from_dict(blob["spec"])
@@ -220,7 +199,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
     model.load_state_dict({k: v.to(own[k].dtype) for k, v in state.items()})
     device = torch.device(device)
     model.to(device).eval()
-    kind = "heatmap" if config.model == "hourglass" else "regression"
+    kind = model.output_kind
     metrics = dict(blob.get("metrics") or {})
     return LoadedModel(model, spec, config, kind, path, metrics, device)
 
@@ -272,10 +251,9 @@ def export_weights(
         ValueError: the checkpoint holds non-finite weights (a diverged run; the message names
             the tensors).
     """
-    from hourglass.engine.checkpoint import save_checkpoint
 
     src = resolve_weights(checkpoint)
-    blob = _read(src)
+    blob = load_checkpoint(src)
     check_finite(blob["model"], src)
     state = {k: (_half_if_in_range(v) if half else v).contiguous().clone() for k, v in blob["model"].items()}
     weights = {

@@ -67,8 +67,8 @@ def make_checkpoint(
     """A tiny random-weight model saved as a training checkpoint that ``load_model`` reads."""
     import torch
 
-    from hourglass.engine.checkpoint import save_checkpoint
-    from hourglass.engine.config import TrainConfig
+    from hourglass.checkpoint import save_checkpoint
+    from hourglass.config import TrainConfig
     from hourglass.keypoints import get_spec
     from hourglass.models import build_model
 

@@ -59,7 +59,7 @@ def test_keep_epochs_then_average_and_pack(shared_data, tmp_path, one_thread, ca
     """A 2-epoch run keeps epoch001.pt and epoch002.pt; their average (batch norm measured
     again on the training crops) loads, evaluates and differs from either input."""
     from hourglass.engine import train
-    from hourglass.engine.checkpoint import load_checkpoint
+    from hourglass.checkpoint import load_checkpoint
     from hourglass.weights import load_model
     from tools import average_weights
 

@@ -64,14 +64,16 @@ def test_config_errors_name_the_field(overrides, named):
 
 
 def test_augmentation_geometry_reaches_the_training_pipeline_only(shared_data, tmp_path):
-    from hourglass.engine.build import build_datasets, load_sets
+    from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
 
     config = tiny_mpii_config(
         shared_data("mpii"), tmp_path, val_split="test_mpii", rotation=40, rotation_prob=0.6, scale_factor=[0.65, 1.35]
     )
     assert config.scale_factor == (0.65, 1.35)  # a JSON list comes back as the tuple
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
-    train_ds, val_ds = build_datasets(config, *load_sets(config, log=False)[:2])
+    train_set, val_set, _ = load_sets(config, log=False)
+    model = build_model_from_config(config, train_set.spec.num_keypoints)
+    train_ds, val_ds = build_datasets(config, train_set, val_set, model=model)
     got = train_ds.pipeline.config
     assert (got.rotation, got.rotation_prob, got.scale_factor) == (40.0, 0.6, (0.65, 1.35))
     assert not val_ds.pipeline.config.train  # validation crops stay plain

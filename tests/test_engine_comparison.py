@@ -1,4 +1,4 @@
-"""hourglass.engine.comparison: the paired bootstrap of two reports, the comparison plots, the model report."""
+"""hourglass.evaluation: the paired bootstrap of two reports, the comparison plots, the model report."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from test_evaluate import _people
 
 from hourglass.data import AnnotationSet
 from hourglass.data.records import Annotation
-from hourglass.engine.comparison import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
-from hourglass.engine.evaluate import evaluate
+from hourglass.evaluation import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
+from hourglass.evaluation import evaluate
 from hourglass.keypoints import LSP
 
 

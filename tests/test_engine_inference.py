@@ -1,4 +1,4 @@
-"""hourglass.engine.inference: network outputs (heatmaps, regression, the flip test) to image coordinates."""
+"""hourglass.evaluation: network outputs (heatmaps, regression, the flip test) to image coordinates."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
-from hourglass.engine.inference import forward, to_image
+from hourglass.evaluation import forward, to_image
 
 
 class Fixed(nn.Module):

@@ -14,7 +14,7 @@ from hourglass import Predictor
 from hourglass.data import load_dataset
 from hourglass.engine import TrainConfig, build_model_from_config, load_checkpoint, train
 from hourglass.engine.build import load_initial_weights, load_sets
-from hourglass.engine.evaluate import evaluation_set
+from hourglass.evaluation import evaluation_set
 from hourglass.keypoints import LSP, MPII
 
 

@@ -1,4 +1,4 @@
-"""hourglass.engine.evaluate: reports that match the metrics, bad predictions, the evaluation set."""
+"""hourglass.evaluation: reports that match the metrics, bad predictions, the evaluation set."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hourglass.data import AnnotationSet, DataError
 from hourglass.data.records import Annotation
 from hourglass.engine.build import validation_metric_name
-from hourglass.engine.config import TrainConfig
-from hourglass.engine.evaluate import evaluate, evaluation_set, pck_by_tilt, pckh_head_sizes
+from hourglass.config import TrainConfig
+from hourglass.evaluation import evaluate, evaluation_set, pck_by_tilt, pckh_head_sizes
 from hourglass.keypoints import LSP, MPII
 from hourglass.metrics import (
     body_tilt,

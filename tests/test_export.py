@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from conftest import REPO
 
 from hourglass.data.pipeline import IMAGENET_MEAN, IMAGENET_STD
-from hourglass.engine.checkpoint import save_checkpoint
-from hourglass.engine.config import TrainConfig
+from hourglass.checkpoint import save_checkpoint
+from hourglass.config import TrainConfig
 from hourglass.export import (
     InferenceWrapper,
     export_metadata,

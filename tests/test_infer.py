@@ -24,8 +24,8 @@ import torch
 from conftest import REPO
 from matplotlib import cbook
 
-from hourglass.engine.checkpoint import save_checkpoint
-from hourglass.engine.config import TrainConfig
+from hourglass.checkpoint import save_checkpoint
+from hourglass.config import TrainConfig
 from hourglass.keypoints import LSP, W300
 from hourglass.models import build_model
 

@@ -19,8 +19,8 @@ from matplotlib import cbook
 from hourglass.data import DataError, KeypointDataset, PipelineConfig, TopDownPipeline
 from hourglass.data.dataset import reduce_factor
 from hourglass.data.io import read_image
-from hourglass.engine.checkpoint import save_checkpoint
-from hourglass.engine.config import TrainConfig
+from hourglass.checkpoint import save_checkpoint
+from hourglass.config import TrainConfig
 from hourglass.keypoints import W300
 from hourglass.models import build_model
 from hourglass.predictor import Predictor, as_rgb_image

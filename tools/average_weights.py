@@ -61,7 +61,7 @@ def select_inputs(inputs: list[str], last: int | None) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
     from hourglass.engine.averaging import average_checkpoints
-    from hourglass.engine.checkpoint import save_checkpoint
+    from hourglass.checkpoint import save_checkpoint
 
     args = build_parser().parse_args(argv)
     try:

@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
-    from hourglass.engine.comparison import compare_models
+    from hourglass.evaluation import compare_models
 
     args = build_parser().parse_args(argv)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None

@@ -55,9 +55,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from hourglass.data.coco_json import plain_id
-    from hourglass.engine.comparison import plot_curves, plot_per_keypoint
-    from hourglass.engine.evaluate import evaluate, evaluation_set
-    from hourglass.engine.inference import predict_dataset
+    from hourglass.evaluation import plot_curves, plot_per_keypoint
+    from hourglass.evaluation import evaluate, evaluation_set
+    from hourglass.evaluation import predict_dataset
     from hourglass.weights import load_model
 
     if args.threads is not None:

@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
-    from hourglass.engine.evaluate import evaluate, evaluation_set
-    from hourglass.engine.inference import predict_dataset
+    from hourglass.evaluation import evaluate, evaluation_set
+    from hourglass.evaluation import predict_dataset
     from hourglass.weights import export_weights, file_sha256, load_model
 
     args = build_parser().parse_args(argv)

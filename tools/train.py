@@ -28,7 +28,7 @@ import sys
 
 from hourglass.data import DataError
 from hourglass.engine import TrainingDiverged, list_presets, resolve_config, train
-from hourglass.engine.config import TrainConfig
+from hourglass.config import TrainConfig
 from hourglass.engine.presets import PRESETS
 from hourglass.engine.resume import resume_config
 

@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 
 from hourglass.data.records import Annotation, AnnotationSet, DataError
+from hourglass.data.splits import split_indices
 from hourglass.geometry import PIXEL_STD, from_one_based
 from hourglass.keypoints import LSP, MPII
 
@@ -66,34 +67,6 @@ LSP_TO_MPII: tuple[tuple[int, ...], ...] = (
 LSPET_SPLIT_POOL = 5000
 """LSPET's held-out people are drawn from images 1 to this number (the size of the first copy),
 so the held-out set never changes when more images are added."""
-
-
-def split_indices(n: int, val_fraction: float, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Seeded train / held-out partition of ``range(n)``, identical on every machine.
-
-    Each index gets a 64-bit key from the SplitMix64 hash of ``(seed, index)``; the
-    ``round(n * val_fraction)`` indices with the smallest keys are held out. The result depends
-    only on ``(n, val_fraction, seed)`` (not on numpy's random streams, which may change
-    between versions), and growing ``n`` keeps earlier held-out indices held out unless a
-    new index outranks them.
-
-    Returns:
-        ``(train, val)``: sorted int64 index arrays, disjoint, together ``range(n)``.
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-        raise ValueError(f"n must be a non-negative integer, got {n!r}")
-    if not 0.0 <= val_fraction < 1.0:
-        raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2**32:
-        raise ValueError(f"seed must be an integer in [0, 2**32), got {seed!r}")
-    with np.errstate(over="ignore"):
-        z = (np.uint64(seed) << np.uint64(32)) + np.arange(n, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)  # SplitMix64 finaliser
-        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-        z = z ^ (z >> np.uint64(31))
-    order = np.argsort(z, kind="stable")
-    n_val = int(round(n * val_fraction))
-    return np.sort(order[n_val:]).astype(np.int64), np.sort(order[:n_val]).astype(np.int64)
 
 
 def lspet_split(n: int, val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -30,7 +30,7 @@ def load_mpii_h5(
     Datasets used: ``imgname`` (N), ``center`` (N, 2) and ``scale`` (N) already crop-ready,
     ``part`` (N, 16, 2) 1-based with missing joints at (0, 0), ``visible`` (N, 16); optional
     ``normalize`` (N, head size = 0.6 x head-box diagonal -> ``extra["head_size"]``, the PCKh
-    normaliser that :func:`hourglass.engine.evaluate.evaluate` uses when a record has no head
+    normaliser that :func:`hourglass.evaluation.evaluate` uses when a record has no head
     box), ``index`` and ``person`` (-> ``extra["image_index"]``, ``extra["person_index"]``). A
     joint annotated exactly at 1-based (0, 0) would read as missing; none is in valid.h5.
 

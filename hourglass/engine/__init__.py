@@ -1,7 +1,6 @@
 """Training engine: configuration and presets, checkpoints, the training loop."""
 
-from hourglass.engine.build import build_model_from_config
-from hourglass.engine.checkpoint import (
+from hourglass.checkpoint import (
     BEST,
     LAST,
     check_architecture,
@@ -9,7 +8,8 @@ from hourglass.engine.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from hourglass.engine.config import DEFAULT_LR, TrainConfig
+from hourglass.config import DEFAULT_LR, TrainConfig
+from hourglass.engine.build import build_model_from_config
 from hourglass.engine.presets import PRESETS, list_presets, resolve_config
 from hourglass.engine.trainer import TrainingDiverged, TrainResult, train
 

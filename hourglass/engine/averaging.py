@@ -136,8 +136,8 @@ def average_checkpoints(
             checkpoints of different architectures, keypoints or datasets.
     """
     from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
-    from hourglass.engine.checkpoint import load_checkpoint
-    from hourglass.engine.config import TrainConfig
+    from hourglass.checkpoint import load_checkpoint
+    from hourglass.config import TrainConfig
 
     if len(paths) < 2:
         raise ValueError(f"averaging needs at least two checkpoints, got {len(paths)}: {[str(p) for p in paths]}")
@@ -164,7 +164,7 @@ def average_checkpoints(
         model = build_model_from_config(config, len(last["spec"]["keypoints"]))
         model.load_state_dict(state)
         train_set, _, _ = load_sets(config, log=False)
-        train_ds, _ = build_datasets(config, train_set, None)
+        train_ds, _ = build_datasets(config, train_set, None, model=model)
         # every batch weighs the same in the cumulative average: drop a short last one, as training does
         drop = len(train_ds) > batch_size
         loader = torch.utils.data.DataLoader(

@@ -1,9 +1,9 @@
 """What a training run is built from: model, data, optimiser, schedule, loss and validation.
 
-Each function takes the run's :class:`~hourglass.engine.config.TrainConfig`;
+Each function takes the run's :class:`~hourglass.config.TrainConfig`;
 :func:`hourglass.engine.trainer.train` puts them together. The learning-rate factor is a
 function of the step alone (warm-up, then step or cosine decay), so a resumed run follows the
-same schedule; the validation metric is the headline of :func:`hourglass.engine.evaluate.evaluate`.
+same schedule; the validation metric is the headline of :func:`hourglass.evaluation.evaluate`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import torch
 from torch import Tensor, nn
 
 import hourglass.engine.distributed as ddp
-from hourglass.engine.config import TrainConfig
+from hourglass.config import TrainConfig
 
 __all__ = [
     "build_model_from_config",
@@ -67,10 +67,10 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
     Raises:
         FileNotFoundError: nothing under that name (:func:`hourglass.weights.resolve_weights`).
         ValueError: an unreadable file, or one whose architecture
-            (:func:`~hourglass.engine.checkpoint.check_architecture`) or keypoint spec differs
+            (:func:`~hourglass.checkpoint.check_architecture`) or keypoint spec differs
             from the run's (both are named), or non-finite weights (named).
     """
-    from hourglass.engine.checkpoint import check_architecture, load_checkpoint
+    from hourglass.checkpoint import check_architecture, load_checkpoint
     from hourglass.keypoints import KeypointSpec
     from hourglass.models import grow_depth, grow_stacks
     from hourglass.weights import check_finite, resolve_weights
@@ -157,7 +157,7 @@ def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
 
 def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str, int]]:
     """Training and validation sets (validation may be None) and the subjects left out per split."""
-    from hourglass.data import AnnotationSet, drop_missing_images, load_dataset, split_indices
+    from hourglass.data import drop_missing_images, hold_out, load_dataset
 
     if config.data_root is None:
         raise ValueError(f"no data root given for dataset {config.dataset!r}; pass --data-root DIR")
@@ -185,10 +185,7 @@ def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str
         val_set = load_dataset(config.dataset, config.data_root, config.val_split, **options)
         val_set, missing_val = drop_missing_images(val_set, split="validation", **kw)
     elif config.val_fraction > 0:
-        tr, va = split_indices(len(train_set), config.val_fraction, config.seed)
-        records = list(train_set)
-        val_set = AnnotationSet([records[i] for i in va], train_set.spec, f"{train_set.name}[held-out]")
-        train_set = AnnotationSet([records[i] for i in tr], train_set.spec, f"{train_set.name}[train]")
+        train_set, val_set = hold_out(train_set, config.val_fraction, config.seed)
     if config.max_train_samples is not None:
         train_set = train_set[: config.max_train_samples]
     if val_set is not None and config.max_val_samples is not None:
@@ -203,7 +200,13 @@ def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str
 
 
 def build_datasets(
-    config: TrainConfig, train_set: Any, val_set: Any, progress: bool = False, info: ddp.DistInfo | None = None
+    config: TrainConfig,
+    train_set: Any,
+    val_set: Any,
+    progress: bool = False,
+    info: ddp.DistInfo | None = None,
+    *,
+    model: nn.Module,
 ) -> tuple[Any, Any]:
     """Training and validation datasets; with ``config.cache_dir`` their crop caches are built
     (or checked) first, with a progress bar when ``progress``. Under torchrun (``info``) rank 0
@@ -216,7 +219,8 @@ def build_datasets(
     if first and not info.is_main:
         ddp.barrier()  # rank 0 is building the cache
 
-    size, hm = (config.input_size,) * 2, (config.heatmap_size,) * 2
+    size = tuple(model.input_size)
+    hm = model.heatmap_size or tuple(s // model.stride for s in size)  # regression: unused targets, kept small
     geometry = dict(rotation=config.rotation, rotation_prob=config.rotation_prob, scale_factor=config.scale_factor)
     train_pipe = TopDownPipeline(
         PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, **geometry), train_set.spec
@@ -265,7 +269,7 @@ def validation_metric_name(spec: Any, has_head_sizes: bool) -> tuple[str, bool]:
 
     ``has_head_sizes``: every validation subject has a PCKh head size, from a head box or stored
     by its source (MPII ``valid.h5``), i.e. ``evaluate.pckh_head_sizes(val_set) is not None``;
-    the name is then that of the headline :func:`~hourglass.engine.evaluate.evaluate` reports.
+    the name is then that of the headline :func:`~hourglass.evaluation.evaluate` reports.
     """
     if spec.interocular is not None:
         return "nme_interocular", False
@@ -290,16 +294,15 @@ def batch_loss(config: TrainConfig, output: Tensor, batch: Any) -> tuple[Tensor,
 
 
 def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, device: torch.device) -> float:
-    """The headline metric of :func:`hourglass.engine.evaluate.evaluate` on the validation crops.
+    """The headline metric of :func:`hourglass.evaluation.evaluate` on the validation crops.
 
     Under torchrun ``loader`` holds this rank's slice of the set; the predictions of all ranks
     are gathered (in rank order, which is the set's order) and the metric computed on the whole.
     """
-    from hourglass.engine.evaluate import evaluate
-    from hourglass.engine.inference import forward, to_image
+    from hourglass.evaluation import evaluate, forward, to_image  # evaluation sits above engine's build
 
-    kind = "heatmap" if config.model == "hourglass" else "regression"
-    size = (config.input_size, config.input_size)
+    kind = model.output_kind
+    size = tuple(model.input_size)
     ddp.broadcast_buffers(model)
     model.eval()
     preds = [np.zeros((0, val_set.spec.num_keypoints, 2))]

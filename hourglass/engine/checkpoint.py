@@ -1,106 +1,37 @@
-"""Training checkpoints: atomic writes, safe loading, architecture checks, RNG states.
+"""Training state beside the checkpoint files: RNG states and the config changes a resume reports.
 
-A checkpoint is a plain dict that ``torch.load(..., weights_only=True)`` can read (tensors,
-numbers, strings, lists, dicts; no pickled objects)::
-
-    {"format": 1, "model": state_dict, "arch": model.arch, "spec": KeypointSpec.to_dict(),
-     "config": TrainConfig.to_dict(), "optimizer": ..., "scheduler": ..., "scaler": ... or None,
-     "epoch": e, "batch": b, "step": s, "best_metric": float or None, "rng": rng_state(), ...}
-
-``epoch`` is the epoch in progress and ``batch`` the number of its batches already done
-(``batch == 0``: the epoch has not started); ``step`` counts optimiser steps over the run.
-Files are written to a temporary file in the same folder and moved over the target with
-``os.replace``, so a reader (or a run killed mid-write) never sees a partial file.
+The file functions (``save_checkpoint``, ``load_checkpoint``, ``check_architecture``,
+``latest_checkpoint``, ``LAST``, ``BEST``) moved to :mod:`hourglass.checkpoint`; importing them
+from here still works for one release, with a DeprecationWarning.
 """
 
 from __future__ import annotations
 
-import os
 import random
-from pathlib import Path
+import warnings
 from typing import Any
 
 import numpy as np
 import torch
-from torch import nn
 
-__all__ = [
-    "LAST",
-    "BEST",
-    "save_checkpoint",
-    "load_checkpoint",
-    "check_architecture",
-    "latest_checkpoint",
-    "config_changes",
-    "rng_state",
-    "set_rng_state",
-]
+import hourglass.checkpoint as _files
 
-FORMAT = 1
-LAST = "last.pt"
-"""File name of the latest (periodic, end-of-epoch or interrupt) checkpoint in a run folder."""
-BEST = "best.pt"
-"""File name of the checkpoint with the best validation metric."""
+__all__ = ["config_changes", "rng_state", "set_rng_state", "RUN_CONTROL_FIELDS"]
+
+_MOVED = frozenset(("FORMAT", "LAST", "BEST", "epoch_checkpoint_name", "save_checkpoint", "load_checkpoint",
+                    "check_architecture", "latest_checkpoint"))  # fmt: skip
 
 
-def epoch_checkpoint_name(epoch: int) -> str:
-    """File name of the checkpoint kept at the end of (1-based) ``epoch``: ``epoch007.pt``."""
-    return f"epoch{epoch:03d}.pt"
-
-
-def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Write ``state`` to ``path`` atomically (temporary file in the same folder + ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            torch.save(state, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
-
-
-def load_checkpoint(path: str | Path, map_location: str | torch.device | None = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``torch.load(weights_only=True)``.
-
-    Raises:
-        FileNotFoundError: ``path`` does not exist.
-        ValueError: the file is not a checkpoint of this toolkit (unreadable, or a dict without
-            ``"model"`` and ``"arch"``).
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist; pass a .pt file or a run folder holding {LAST}")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as e:  # noqa: BLE001 - torch raises many kinds for a bad file
-        raise ValueError(f"cannot read checkpoint {path}: {type(e).__name__}: {e}") from None
-    if not isinstance(ckpt, dict) or "model" not in ckpt or "arch" not in ckpt:
-        raise ValueError(f"{path} is not a training checkpoint of this toolkit (no 'model' and 'arch' entries)")
-    return ckpt
-
-
-def check_architecture(ckpt: dict[str, Any], model: nn.Module, *, source: str = "checkpoint") -> None:
-    """Raise ``ValueError`` naming both architectures when ``ckpt["arch"]`` differs from ``model.arch``."""
-    model_arch = getattr(model, "arch", None)
-    if model_arch is None:
-        raise ValueError("the model has no .arch; build it with hourglass.models.build_model")
-    if ckpt.get("arch") != model_arch:
-        raise ValueError(
-            f"{source} holds architecture {ckpt.get('arch')} but the configured model is {model_arch}; "
-            f"use the same model options as the checkpoint's run, or another checkpoint"
+def __getattr__(name: str) -> Any:
+    if name in _MOVED:
+        warnings.warn(
+            f"hourglass.engine.checkpoint.{name} moved to hourglass.checkpoint.{name}; import it from there "
+            "(the old name goes in the next release)",
+            DeprecationWarning,
+            stacklevel=2,
         )
-
-
-def latest_checkpoint(run_dir: str | Path) -> Path | None:
-    """The run folder's latest checkpoint (``last.pt``), or None when there is none."""
-    path = Path(run_dir) / LAST
-    return path if path.is_file() else None
+        return getattr(_files, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def rng_state() -> dict[str, Any]:
@@ -144,7 +75,7 @@ def config_changes(saved: dict[str, Any] | None, config: Any) -> str:
 
     Args:
         saved: the checkpoint's ``"config"`` (``TrainConfig.to_dict()``), or None.
-        config: the resuming :class:`~hourglass.engine.config.TrainConfig`.
+        config: the resuming :class:`~hourglass.config.TrainConfig`.
 
     Fields that only control the run and not what it computes (:data:`RUN_CONTROL_FIELDS`:
     the folder, when to stop, logging, checkpoint frequency, loader workers) are not changes.

@@ -1,5 +1,5 @@
 """Named training recipes (:data:`PRESETS`) and :func:`resolve_config`, which layers a preset,
-a saved config and the given flags into one :class:`~hourglass.engine.config.TrainConfig`.
+a saved config and the given flags into one :class:`~hourglass.config.TrainConfig`.
 
 Bodies follow Newell et al.'s MPII recipe, faces HRNet's 300-W recipe (Adam 1e-4, 60 epochs,
 steps at 30 and 50); the ``-cpu`` presets are the smaller models this project trained and ships.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import fields
 from typing import Any
 
-from hourglass.engine.config import TrainConfig
+from hourglass.config import TrainConfig
 
 __all__ = ["PRESETS", "list_presets", "resolve_config"]
 

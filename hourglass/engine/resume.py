@@ -17,8 +17,8 @@ from typing import Any
 
 import torch
 
-from hourglass.engine.checkpoint import LAST, latest_checkpoint, load_checkpoint
-from hourglass.engine.config import TrainConfig
+from hourglass.checkpoint import LAST, latest_checkpoint, load_checkpoint
+from hourglass.config import TrainConfig
 
 __all__ = ["resume_path", "resume_config", "check_resumable", "restore_state", "TRAINING_STATE_KEYS"]
 

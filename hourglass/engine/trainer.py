@@ -1,4 +1,4 @@
-"""The training loop: :func:`train` runs one :class:`~hourglass.engine.config.TrainConfig`.
+"""The training loop: :func:`train` runs one :class:`~hourglass.config.TrainConfig`.
 
 What a run writes to its folder (``config.out``):
 
@@ -36,10 +36,10 @@ random states, so a resumed CPU run reproduces the uninterrupted run's losses bi
 (same machine, same thread count). A distributed checkpoint also holds every rank's random
 state (``rng_ranks``); the data order and augmentation do not depend on the world size.
 
-Validation metric: the headline of :func:`hourglass.engine.evaluate.evaluate` on the
+Validation metric: the headline of :func:`hourglass.evaluation.evaluate` on the
 un-augmented validation crops: faces NME inter-ocular (lower is better); MPII PCKh@0.5 with the
 official joint-weighted Mean when every subject has a head size (a head box, or ``valid.h5``'s
-``normalize``: :func:`~hourglass.engine.evaluate.pckh_head_sizes`); other bodies, and MPII
+``normalize``: :func:`~hourglass.evaluation.pckh_head_sizes`); other bodies, and MPII
 without them, PCK@0.2 of the torso (higher is better). Heatmaps are decoded with DARK (blur
 sigma = the target sigma).
 """
@@ -60,19 +60,18 @@ import torch
 
 import hourglass.engine.distributed as ddp
 from hourglass.engine import build, runlog
-from hourglass.engine.checkpoint import (
+from hourglass.checkpoint import (
     BEST,
     LAST,
     check_architecture,
-    config_changes,
     epoch_checkpoint_name,
     latest_checkpoint,
     load_checkpoint,
-    rng_state,
     save_checkpoint,
 )
-from hourglass.engine.config import TrainConfig
-from hourglass.engine.evaluate import pckh_head_sizes
+from hourglass.engine.checkpoint import config_changes, rng_state
+from hourglass.config import TrainConfig
+from hourglass.evaluation import pckh_head_sizes
 from hourglass.engine.resume import check_resumable, restore_state, resume_path
 from hourglass.weights import resolve_weights
 
@@ -239,7 +238,7 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     elif config.init_from is not None:
         build.load_initial_weights(config, model, train_set.spec, log=main)
     arch = dict(model.arch)
-    train_ds, val_ds = build.build_datasets(config, train_set, val_set, progress=progress and main, info=info)
+    train_ds, val_ds = build.build_datasets(config, train_set, val_set, progress=progress and main, info=info, model=model)
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)

@@ -105,7 +105,7 @@ def body_tilt(gt: Any, mask: Any, spec: KeypointSpec, *, signed: bool = False) -
     (``spec.flip_index``), so a left/right mix-up does not change the tilt. NaN where any of
     the four is unlabelled or the two middles coincide (closer than 1e-9 of the coordinates'
     magnitude). Sports sets are far from upright, and PCK stratified by this angle (the body
-    reports of :func:`hourglass.engine.evaluate.evaluate`) shows what that costs.
+    reports of :func:`hourglass.evaluation.evaluate`) shows what that costs.
 
     Args:
         gt: (N, K, 2) ground-truth points, y pointing down as in images.

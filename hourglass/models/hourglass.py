@@ -189,12 +189,17 @@ class StackedHourglass(nn.Module):
     Attributes:
         input_size: (W_in, H_in).
         heatmap_size: (W, H) = (W_in / 4, H_in / 4).
+        stride: 4, input pixels per heatmap pixel (class attribute).
+        output_kind: ``"heatmap"`` (class attribute): the output is (B, S, K, H, W) heatmaps.
         depth, num_stacks, num_keypoints, channels, num_blocks: as built.
 
     Shapes:
         forward(x (B, 3, H_in, W_in)) -> heatmaps (B, S, K, H, W), stack order; the last
         stack's heatmaps are the prediction, all of them get the loss.
     """
+
+    stride = 4
+    output_kind = "heatmap"
 
     def __init__(
         self,
@@ -220,7 +225,7 @@ class StackedHourglass(nn.Module):
                 f"input_size {w_in}x{h_in} (WxH) must be divisible by 4 in both sides "
                 f"(heatmaps are input / 4); use e.g. 256 or (192, 256)"
             )
-        self.heatmap_size = (w_in // 4, h_in // 4)
+        self.heatmap_size = (w_in // self.stride, h_in // self.stride)
         if depth is None:
             depth = auto_depth(self.heatmap_size)
         else:

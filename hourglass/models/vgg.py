@@ -75,12 +75,18 @@ class VGGRegressor(nn.Module):
     Attributes:
         num_keypoints, input_size ((W_in, H_in)), head_type, width, num_features (trunk
         output channels).
+        output_kind: ``"regression"`` (class attribute): the output is (B, K, 2) coordinates.
+        heatmap_size: None (no heatmaps); stride: 32, input pixels per trunk output pixel.
 
     Shapes:
         forward_features(x (B, 3, H_in, W_in)) -> (B, 512w, H_in / 32, W_in / 32)
         forward_head(features) -> coordinates (B, K, 2), (x, y) in crop units
         forward(x (B, 3, H_in, W_in)) -> coordinates (B, K, 2)
     """
+
+    output_kind = "regression"
+    heatmap_size = None
+    stride = 32
 
     def __init__(
         self,

@@ -1,0 +1,170 @@
+"""From a model to image coordinates: the network on crops, the flip test, decoding, the inverse crop.
+
+- :func:`forward` runs the network on normalised crops, optionally with the flip test
+  (heatmaps: :func:`hourglass.codec.flip_test`; regression: the mirrored prediction's x
+  reflected, ``u -> 1 - u``, and its keypoints permuted by ``spec.flip_index``);
+- :func:`to_image` decodes the output (heatmaps with the chosen decoder, DARK by default with
+  the training sigma as blur) and maps it back to original image coordinates through the
+  inverse of the crop;
+- :func:`predict_dataset` does both for every subject of an
+  :class:`~hourglass.data.AnnotationSet`, from the un-augmented crops of
+  :class:`~hourglass.data.TopDownPipeline` (``train=False``).
+
+Training validation, :class:`hourglass.Predictor` and ``tools/eval.py`` all go through these.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from hourglass.codec import decode_heatmaps, flip_test, heatmap_to_image
+from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
+from hourglass.geometry import crop_matrix, from_normalized, invert_affine, transform_points
+
+__all__ = ["Predictions", "eval_pipeline", "forward", "predict_dataset", "to_image"]
+
+
+# --- model -> image coordinates --------------------------------------------------------------
+def forward(model: nn.Module, kind: str, images: Tensor, spec: Any, *, flip: bool = False) -> Tensor:
+    """Network output for a batch of normalised crops, optionally with the flip test.
+
+    Args:
+        model: a stacked hourglass (``kind="heatmap"``) or a regressor (``"regression"``).
+        images: (B, 3, H, W) normalised crops on the model's device.
+        spec: the keypoint spec (its ``flip_index`` un-mirrors the flipped prediction).
+        flip: average with the prediction for the mirrored crops.
+
+    Returns:
+        float32 (B, K, h, w) heatmaps of the last stack, or (B, K, 2) normalised coordinates.
+    """
+    if kind not in ("heatmap", "regression"):
+        raise ValueError(f"kind must be 'heatmap' or 'regression', got {kind!r}")
+    out = model(images)
+    out = (out[:, -1] if kind == "heatmap" else out).float()
+    if not flip:
+        return out
+    mirrored = model(torch.flip(images, dims=[-1]))
+    mirrored = (mirrored[:, -1] if kind == "heatmap" else mirrored).float()
+    if kind == "heatmap":
+        return flip_test(out, mirrored, spec)
+    back = mirrored[:, list(spec.flip_index)].clone()
+    back[..., 0] = 1.0 - back[..., 0]  # u = (x + 0.5) / W and x -> W - 1 - x give u -> 1 - u
+    return 0.5 * (out + back)
+
+
+def to_image(
+    kind: str,
+    output: Tensor,
+    center: Any,
+    scale: Any,
+    rotation: Any = 0.0,
+    *,
+    input_size: Sequence[int],
+    sigma: float = 2.0,
+    decoder: str = "dark",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode :func:`forward`'s output and map it to original image coordinates.
+
+    Args:
+        output: (B, K, h, w) heatmaps or (B, K, 2) normalised coordinates.
+        center: (B, 2) crop centres; scale: (B,) crop scales (200-px units); rotation: (B,) or
+            scalar degrees; all as used to cut the (unflipped) crops.
+        input_size: (W, H) of the network input (heatmaps are input / 4).
+        sigma: training heatmap sigma (DARK's blur sigma).
+        decoder: one of :data:`hourglass.codec.DECODE_METHODS` (heatmaps only).
+
+    Returns:
+        coords (B, K, 2) float64 image coordinates, scores (B, K) float64: the decoded heatmap
+        maximum for heatmap models; 1.0 for regression models, which give no confidence.
+    """
+    output = output.detach().float().cpu()
+    center = np.asarray(center, dtype=np.float64).reshape(-1, 2)
+    scale = np.asarray(scale, dtype=np.float64).reshape(-1)
+    rotation = np.broadcast_to(np.asarray(rotation, dtype=np.float64), scale.shape)
+    if kind == "heatmap":
+        hm_size = (output.shape[-1], output.shape[-2])
+        coords, scores = decode_heatmaps(output, decoder, blur_sigma=sigma)
+        image = heatmap_to_image(coords.numpy().astype(np.float64), center, scale, hm_size, rotation)
+        return np.asarray(image), scores.numpy().astype(np.float64)
+    crop = from_normalized(output.numpy().astype(np.float64), tuple(input_size))  # (B, K, 2)
+    image = transform_points(crop, invert_affine(crop_matrix(center, scale, tuple(input_size), rotation)))
+    return np.asarray(image), np.ones(crop.shape[:2])
+
+
+def eval_pipeline(loaded: Any) -> Any:
+    """The un-augmented crop pipeline of a loaded model: its input size, heatmap size and sigma.
+
+    The one place an evaluation pipeline is built: :func:`predict_dataset`, the
+    :class:`~hourglass.Predictor`, training validation and the benchmarks all call it, so
+    their crops, normalisation and targets cannot drift apart.
+
+    Args:
+        loaded: a :class:`~hourglass.weights.LoadedModel` (or anything with ``model``, ``spec``
+            and ``sigma``); the sizes come from the network itself.
+    """
+    model = loaded.model
+    size = tuple(model.input_size)
+    # regression models have no heatmaps; their samples still carry targets of the model's stride
+    hm = model.heatmap_size or tuple(s // model.stride for s in size)
+    config = PipelineConfig(input_size=size, heatmap_size=hm, sigma=loaded.sigma, train=False)
+    return TopDownPipeline(config, loaded.spec)
+
+
+class Predictions(NamedTuple):
+    """Predictions for N subjects: ``coords`` (N, K, 2) image coordinates, ``scores`` (N, K)."""
+
+    coords: np.ndarray
+    scores: np.ndarray
+
+
+def predict_dataset(
+    loaded: Any,
+    annotations: Any,
+    *,
+    flip: bool = False,
+    decoder: str = "dark",
+    batch_size: int = 32,
+    workers: int = 0,
+    progress: bool = True,
+) -> Predictions:
+    """Predict every subject of an annotation set from its un-augmented crop.
+
+    Args:
+        loaded: a :class:`hourglass.weights.LoadedModel` (see :func:`hourglass.weights.load_model`).
+        annotations: an :class:`~hourglass.data.AnnotationSet` with the model's keypoint spec.
+        flip, decoder: as :func:`forward` and :func:`to_image`.
+        batch_size, workers: DataLoader settings.
+        progress: show a tqdm progress bar.
+
+    Raises:
+        ValueError: the annotation set's spec differs from the model's.
+    """
+    if annotations.spec != loaded.spec:
+        raise ValueError(
+            f"{annotations.name} has keypoint spec {annotations.spec.name!r} ({annotations.spec.num_keypoints} "
+            f"points) but model {loaded.path} predicts {loaded.spec.name!r} ({loaded.spec.num_keypoints}); "
+            "evaluate it on a dataset of its own keypoints"
+        )
+    size = loaded.input_size
+    ds = KeypointDataset(annotations, eval_pipeline(loaded))
+    loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
+    coords, scores = [], []
+    with torch.inference_mode():
+        for batch in tqdm(loader, desc=f"predict {annotations.name}", unit="batch", disable=not progress):
+            out = forward(loaded.model, loaded.kind, batch.image.to(loaded.device), loaded.spec, flip=flip)
+            c, s = to_image(
+                loaded.kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
+                input_size=size, sigma=loaded.sigma, decoder=decoder,
+            )  # fmt: skip
+            coords.append(c)
+            scores.append(s)
+    k = loaded.spec.num_keypoints
+    if not coords:
+        return Predictions(np.zeros((0, k, 2)), np.zeros((0, k)))
+    return Predictions(np.concatenate(coords), np.concatenate(scores))

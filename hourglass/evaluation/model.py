@@ -1,0 +1,73 @@
+"""The one path from a model to numbers: :func:`evaluate_model`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from hourglass.evaluation.inference import Predictions, predict_dataset
+from hourglass.evaluation.reports import EvalReport, evaluate
+from hourglass.evaluation.sets import evaluation_set
+from hourglass.weights import LoadedModel, load_model
+
+__all__ = ["Evaluation", "evaluate_model"]
+
+
+class Evaluation(NamedTuple):
+    """What :func:`evaluate_model` returns: the report, the predictions and the subjects they are of."""
+
+    report: EvalReport
+    predictions: Predictions
+    subjects: Any
+
+
+def evaluate_model(
+    model: LoadedModel | str | os.PathLike,
+    subjects: Any = None,
+    *,
+    data_root: str | Path | None = None,
+    dataset: str | None = None,
+    split: str | None = None,
+    max_samples: int | None = None,
+    missing_images: str = "error",
+    flip: bool = False,
+    decoder: str = "dark",
+    batch_size: int = 32,
+    workers: int = 0,
+    device: str = "cpu",
+    progress: bool = True,
+) -> Evaluation:
+    """Evaluate a model: load it, pick its subjects, predict them from their crops, report.
+
+    Args:
+        model: a :class:`~hourglass.weights.LoadedModel`, or a checkpoint, run folder, weights
+            file or shipped name (loaded on ``device``).
+        subjects: the annotation set to evaluate on; None picks it with
+            :func:`~hourglass.evaluation.evaluation_set` (``data_root``, ``dataset``, ``split``,
+            ``max_samples``, ``missing_images``), by default the model's own held-out subjects.
+        flip, decoder, batch_size, workers, progress: as
+            :func:`~hourglass.evaluation.predict_dataset`.
+
+    Returns:
+        :class:`Evaluation` ``(report, predictions, subjects)``; the report's settings name the
+        model file, the flip test, the output kind and the decoder used.
+    """
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, device=device)
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if subjects is None:
+        subjects = evaluation_set(
+            loaded.config, data_root=data_root, dataset=dataset, split=split,
+            max_samples=max_samples, missing_images=missing_images,
+        )  # fmt: skip
+    pred = predict_dataset(
+        loaded, subjects, flip=flip, decoder=decoder, batch_size=batch_size, workers=workers, progress=progress
+    )
+    settings = {
+        "model": str(loaded.path),
+        "flip": bool(flip),
+        "kind": loaded.kind,
+        "decoder": decoder if loaded.kind == "heatmap" else None,
+    }
+    return Evaluation(evaluate(pred, subjects, settings=settings), pred, subjects)
