@@ -37,7 +37,8 @@ def time_steps(args: argparse.Namespace, channels_last: bool, bf16: bool) -> lis
         f"hourglass{args.stacks}", channels=args.channels, num_keypoints=args.keypoints, input_size=args.size
     ).to(device)
     image = torch.randn(args.batch, 3, args.size, args.size, device=device)
-    target = torch.rand(args.batch, args.keypoints, args.size // 4, args.size // 4, device=device)
+    w, h = model.heatmap_size
+    target = torch.rand(args.batch, args.keypoints, h, w, device=device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
         image = image.contiguous(memory_format=torch.channels_last)

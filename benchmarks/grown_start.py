@@ -23,8 +23,7 @@ import torch
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.engine.build import build_model_from_config, load_initial_weights
-    from hourglass.evaluation import evaluate, evaluation_set
-    from hourglass.evaluation import predict_dataset
+    from hourglass.evaluation import evaluate_model, evaluation_set
     from hourglass.weights import LoadedModel, load_model
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -55,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     people = evaluation_set(loaded.config, data_root=args.data_root, max_samples=args.max_samples)
     for name, which in (("trained", loaded), ("grown", grown)):
         w, h = which.input_size
-        report = evaluate(predict_dataset(which, people).coords, people)
+        report = evaluate_model(which, people).report
         print(f"{name}: {w}x{h} px, depth {which.model.depth}: {report.metric} = {100 * report.value:.2f}% "
               f"on {len(people)} subjects")  # fmt: skip
     return 0

@@ -26,10 +26,9 @@ import torch
 def main(argv: list[str] | None = None) -> int:
     from tqdm.auto import tqdm
 
-    from hourglass.data import PipelineConfig, TopDownPipeline, read_image
+    from hourglass.data import read_image
     from hourglass.data.pipeline import Augmentation
-    from hourglass.evaluation import evaluate, evaluation_set
-    from hourglass.evaluation import forward, predict_dataset, to_image
+    from hourglass.evaluation import eval_pipeline, evaluate, evaluate_model, forward, to_image
     from hourglass.metrics import body_tilt
     from hourglass.weights import load_model
 
@@ -49,14 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     spec = loaded.spec
     if spec.torso is None:
         parser.error(f"{args.model} predicts {spec.name!r} keypoints, which have no shoulders and hips to tilt")
-    people = evaluation_set(loaded.config, data_root=args.data_root)
-    first = predict_dataset(loaded, people, flip=args.flip)
+    _, first, people = evaluate_model(loaded, data_root=args.data_root, flip=args.flip)
     gt, mask = people.keypoints(), people.labelled()
     tilt = body_tilt(gt, mask, spec, signed=True)
     chosen = np.flatnonzero(np.isfinite(tilt) & (np.abs(tilt) >= args.min_tilt))
-    size = loaded.input_size
-    hm = loaded.heatmap_size or (size[0] // 4, size[1] // 4)
-    pipe = TopDownPipeline(PipelineConfig(input_size=size, heatmap_size=hm, sigma=loaded.sigma, train=False), spec)
+    pipe = eval_pipeline(loaded)
 
     def again(turns: np.ndarray, desc: str) -> np.ndarray:
         coords = first.coords.copy()

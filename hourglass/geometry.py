@@ -39,6 +39,7 @@ or torch tensors and return the same type.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -46,6 +47,12 @@ import numpy as np
 from hourglass._array import ArrayLike, as_float_array, is_tensor
 
 __all__ = [
+    "CACHE_MARGIN",
+    "REDUCTIONS",
+    "cache_geometry",
+    "image_corners",
+    "reduce_factor",
+    "reduction_matrix",
     "from_one_based",
     "to_one_based",
     "crop_matrix",
@@ -277,3 +284,67 @@ def box_to_center_scale(
     h = w / aspect_ratio
     longer = np.maximum(w, h) * padding
     return center, longer / PIXEL_STD
+
+def image_corners(size: Sequence[int]) -> np.ndarray:
+    """(4, 2) outer corners of an image of ``size`` (W, H): top-left, top-right, bottom-left,
+    bottom-right, i.e. ``(-0.5, -0.5)`` to ``(W - 0.5, H - 0.5)`` in this module's convention."""
+    w, h = _check_size(size, "size")
+    return np.array([[-0.5, -0.5], [w - 0.5, -0.5], [-0.5, h - 0.5], [w - 0.5, h - 0.5]])
+
+
+# --- crop geometry of decodes and caches ------------------------------------------------------
+REDUCTIONS = (8, 4, 2, 1)
+"""Decode reductions of :func:`reduce_factor`, largest first (libjpeg decodes at 1/2, 1/4, 1/8 natively)."""
+CACHE_MARGIN = 2  # cache pixels beyond the farthest crop corner (bilinear support, rounding)
+
+
+def reduction_matrix(reduce: int) -> np.ndarray:
+    """(2, 3) affine from original-image coordinates to a 1/``reduce`` decode's coordinates.
+
+    Reduced pixel j covers original pixels ``reduce * j .. reduce * j + reduce - 1``, whose
+    centre is ``reduce * j + (reduce - 1) / 2``; so ``x_red = (x_orig - (reduce - 1) / 2) / reduce``.
+    """
+    if reduce not in (1, 2, 4, 8):
+        raise ValueError(f"reduce must be 1, 2, 4 or 8, got {reduce!r}")
+    r = float(reduce)
+    t = -(r - 1.0) / (2.0 * r)
+    return np.array([[1.0 / r, 0.0, t], [0.0, 1.0 / r, t]])
+
+
+def reduce_factor(scale: float, output_size: tuple[int, int]) -> int:
+    """Largest r in 1, 2, 4, 8 leaving >= 1 decoded pixel per output pixel for a crop of ``scale``.
+
+    Args:
+        scale: effective crop scale (200-px units) of the sample.
+        output_size: (W, H) of the crop.
+    """
+    pixels = PIXEL_STD * float(scale) / max(output_size)  # image pixels per output pixel
+    return next(r for r in REDUCTIONS if r <= pixels or r == 1)
+
+
+def cache_geometry(
+    center: np.ndarray,
+    scale: float,
+    input_size: Sequence[int],
+    min_scale_factor: float,
+    max_scale_factor: float,
+    max_rotation: float,
+) -> tuple[np.ndarray, int]:
+    """Affine (2, 3) from the original image to its cache crop, and the crop's side in pixels.
+
+    The square crop, centred at ``center``, contains every crop of ``input_size`` (W, H) that
+    an augmentation can draw for a subject of ``scale`` (scale factors in
+    ``[min_scale_factor, max_scale_factor]``, rotation up to ``max_rotation`` degrees), at
+    ``min(1, max(input_size) / (200 * scale * min_scale_factor))`` crop pixels per image
+    pixel. At full resolution the crop is aligned to the image's pixel grid.
+    """
+    theta = math.radians(min(max_rotation, 45.0))
+    side = PIXEL_STD * scale * max_scale_factor * (math.cos(theta) + math.sin(theta))  # image pixels
+    density = min(1.0, max(input_size) / (PIXEL_STD * scale * min_scale_factor))
+    size = math.ceil(side * density) + 2 * CACHE_MARGIN
+    if density == 1.0:  # integer translation: the crop holds the image's own pixels
+        offset = np.round(np.asarray(center, dtype=np.float64)) - (size - 1) // 2
+        matrix = np.array([[1.0, 0.0, -offset[0]], [0.0, 1.0, -offset[1]]])
+    else:
+        matrix = crop_matrix(center, size / (PIXEL_STD * density), (size, size))
+    return matrix, size

@@ -32,7 +32,28 @@ from typing import Any
 import numpy as np
 import torch
 
+from hourglass.codec import DECODE_METHODS
+from hourglass.data.io import read_image
+from hourglass.detect import (
+    PERSON_PADDING,
+    WholeImageDetector,
+    center_scale,
+    get_detector,
+    user_box_to_center_scale,
+)
+from hourglass.evaluation import eval_pipeline, forward, to_image
+from hourglass.geometry import (
+    compose_affine,
+    crop_matrix,
+    image_corners,
+    invert_affine,
+    reduce_factor,
+    reduction_matrix,
+    transform_points,
+    warp_image,
+)
 from hourglass.keypoints import KeypointSpec
+from hourglass.weights import DEFAULT_MODELS, load_model, resolve_weights
 
 __all__ = ["Prediction", "Predictor", "as_rgb_image"]
 
@@ -50,8 +71,6 @@ def as_rgb_image(image: Any, *, channels: str = "rgb") -> np.ndarray:
         FileNotFoundError / DataError: unreadable file. TypeError / ValueError: other inputs.
     """
     import cv2
-
-    from hourglass.data.io import read_image
 
     if channels not in ("rgb", "bgr"):
         raise ValueError(f"channels must be 'rgb' or 'bgr', got {channels!r}")
@@ -159,10 +178,6 @@ class Predictor:
         batch_size: int = 16,
         detector: Any = None,
     ) -> None:
-        from hourglass.codec import DECODE_METHODS
-        from hourglass.data import PipelineConfig, TopDownPipeline
-        from hourglass.detect import PERSON_PADDING
-
         if decoder not in DECODE_METHODS:
             raise ValueError(f"unknown decoder {decoder!r}; choose one of {list(DECODE_METHODS)}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -177,17 +192,11 @@ class Predictor:
         # every box-to-crop conversion is linear in the padding, so the scale is rescaled.
         padding = getattr(loaded.config, "crop_padding", None)
         self._scale_factor = 1.0 if self.kind == "face" or padding is None else padding / PERSON_PADDING
-        size = loaded.input_size
-        hm = loaded.heatmap_size or (size[0] // 4, size[1] // 4)
-        self._pipeline = TopDownPipeline(
-            PipelineConfig(input_size=size, heatmap_size=hm, sigma=loaded.sigma, train=False), loaded.spec
-        )
+        self._pipeline = eval_pipeline(loaded)  # the crops and normalisation evaluation uses
 
     @classmethod
     def from_checkpoint(cls, path_or_name: str | os.PathLike, device: str = "cpu", **kwargs: Any) -> Predictor:
         """Load a shipped name, weights file, checkpoint or run folder (:func:`hourglass.weights.load_model`)."""
-        from hourglass.weights import load_model
-
         return cls(load_model(path_or_name, device=device), **kwargs)
 
     @property
@@ -197,8 +206,6 @@ class Predictor:
     @property
     def detector(self) -> Any:
         """The detector used when no boxes are given (built on first use)."""
-        from hourglass.detect import get_detector
-
         if self._detector is None or isinstance(self._detector, str):
             self._detector = get_detector(self._detector or self.kind)
         return self._detector
@@ -212,8 +219,6 @@ class Predictor:
     # --- subjects ---------------------------------------------------------------------------
     def subjects(self, image: np.ndarray, boxes: Any = None, *, whole_image: bool = False):
         """(boxes (N, 4), box_scores (N,), center (N, 2), scale (N,), source) for an RGB image."""
-        from hourglass.detect import WholeImageDetector, center_scale, user_box_to_center_scale
-
         if whole_image and boxes is not None:
             raise ValueError("pass either boxes or whole_image=True, not both")
         if whole_image:
@@ -239,17 +244,12 @@ class Predictor:
 
     def crop(self, image: np.ndarray, center: np.ndarray, scale: float) -> torch.Tensor:
         """The normalised (3, H, W) network input of one subject (module docstring)."""
-        import cv2
-
-        from hourglass.data.dataset import reduce_factor, reduction_matrix
-        from hourglass.data.pipeline import Augmentation
-        from hourglass.geometry import compose_affine, crop_matrix, invert_affine, transform_points
+        import cv2  # optional at import time: only cropping needs OpenCV
 
         size = self.loaded.input_size
-        k = self.spec.num_keypoints
         r = reduce_factor(scale, size)
-        corners = np.array([[-0.5, -0.5], [size[0] - 0.5, -0.5], [-0.5, size[1] - 0.5], [size[0] - 0.5, size[1] - 0.5]])
-        area = transform_points(corners, invert_affine(crop_matrix(center, scale, size)))
+        matrix = crop_matrix(center, scale, size)  # image -> network input
+        area = transform_points(image_corners(size), invert_affine(matrix))
         h, w = image.shape[:2]
         margin = 2 * r
         x0 = int(max(0, math.floor(area[:, 0].min()) - margin)) // r * r
@@ -265,10 +265,8 @@ class Predictor:
                 roi = cv2.resize(roi, (roi.shape[1] // r, roi.shape[0] // r), interpolation=cv2.INTER_AREA)
             shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0]])
             source = compose_affine(reduction_matrix(r), shift)  # original -> roi pixels
-        sample = self._pipeline.apply(
-            roi, np.zeros((k, 2)), np.zeros(k, dtype=bool), center, float(scale), Augmentation(), source_matrix=source
-        )
-        return sample.image
+        crop = warp_image(roi, compose_affine(matrix, invert_affine(source)), size)
+        return torch.from_numpy(self._pipeline.normalize(crop))
 
     # --- prediction -------------------------------------------------------------------------
     def __call__(
@@ -292,9 +290,6 @@ class Predictor:
         Returns:
             a :class:`Prediction` (N = 0 when the detector finds nobody).
         """
-        from hourglass.evaluation import forward, to_image
-        from hourglass.geometry import crop_matrix
-
         rgb = as_rgb_image(image, channels=channels)
         b, bs, center, scale, source = self.subjects(rgb, boxes, whole_image=whole_image)
         k = self.spec.num_keypoints
@@ -326,8 +321,6 @@ class Predictor:
     @staticmethod
     def default_for(kind: str) -> Path:
         """Path of the shipped model for ``"face"`` or ``"person"`` (:data:`hourglass.weights.DEFAULT_MODELS`)."""
-        from hourglass.weights import DEFAULT_MODELS, resolve_weights
-
         if kind not in DEFAULT_MODELS:
             raise ValueError(f"kind must be one of {sorted(DEFAULT_MODELS)}, got {kind!r}")
         return resolve_weights(DEFAULT_MODELS[kind])

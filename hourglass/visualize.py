@@ -175,7 +175,7 @@ def heatmap_overlay(image: np.ndarray, predictions: Sequence[Any], alpha: float 
     """
     import cv2
 
-    from hourglass.geometry import invert_affine, transform_points
+    from hourglass.geometry import image_corners, invert_affine, transform_points
 
     h, w = image.shape[:2]
     heat = None
@@ -187,7 +187,7 @@ def heatmap_overlay(image: np.ndarray, predictions: Sequence[Any], alpha: float 
         for maps, matrix in zip(pred.heatmaps, pred.heatmap_matrix):
             peak = np.clip(maps.max(axis=0), 0.0, 1.0).astype(np.float32)  # (h', w')
             mh, mw = peak.shape
-            corners = np.array([[-0.5, -0.5], [mw - 0.5, -0.5], [-0.5, mh - 0.5], [mw - 0.5, mh - 0.5]])
+            corners = image_corners((mw, mh))
             area = transform_points(corners, invert_affine(matrix))  # heatmap corners in the image
             x0, y0 = (max(0, int(math.floor(v))) for v in area.min(axis=0))
             x1, y1 = min(w, int(math.ceil(area[:, 0].max())) + 1), min(h, int(math.ceil(area[:, 1].max())) + 1)

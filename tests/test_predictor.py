@@ -17,7 +17,7 @@ import torch
 from matplotlib import cbook
 
 from hourglass.data import DataError, KeypointDataset, PipelineConfig, TopDownPipeline
-from hourglass.data.dataset import reduce_factor
+from hourglass.geometry import reduce_factor
 from hourglass.data.io import read_image
 from hourglass.checkpoint import save_checkpoint
 from hourglass.config import TrainConfig

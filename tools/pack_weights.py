@@ -37,8 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
-    from hourglass.evaluation import evaluate, evaluation_set
-    from hourglass.evaluation import predict_dataset
+    from hourglass.evaluation import evaluate_model, evaluation_set
     from hourglass.weights import export_weights, file_sha256, load_model
 
     args = build_parser().parse_args(argv)
@@ -56,8 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         subjects = evaluation_set(loaded.config, data_root=args.data_root, split=args.split)
         metrics = {"split": subjects.name, "subjects": len(subjects)}
         for flip in (False, True):
-            pred = predict_dataset(loaded, subjects, flip=flip, progress=not args.no_progress)
-            report = evaluate(pred, subjects)
+            report = evaluate_model(loaded, subjects, flip=flip, progress=not args.no_progress).report
             key = "flip" if flip else "plain"
             metrics[key] = {"metric": report.metric, "value": report.value, "tables": {
                 k: v for k, v in report.tables.items() if not k.endswith("_text")}}  # fmt: skip

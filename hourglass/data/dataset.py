@@ -20,7 +20,7 @@ stay in original image coordinates:
   formats are decoded whole and averaged over exact r x r blocks
   (:func:`hourglass.data.io.read_image`), so a shrinking crop is anti-aliased whatever the
   format, as the predictor's is. A reduced pixel j covers original pixels ``r j .. r j + r - 1``, so
-  ``x_orig = r x_red + (r - 1) / 2`` (:func:`reduction_matrix`). libjpeg's DCT scaling is
+  ``x_orig = r x_red + (r - 1) / 2`` (:func:`hourglass.geometry.reduction_matrix`). libjpeg's DCT scaling is
   close to a box filter over those pixels: on a quality-95 JPEG, dot centroids move by less
   than 0.15 original pixels (0.03 on average), tested.
 - **Crop cache** (``cache_dir=...``): a one-time pass writes, per subject, a square crop
@@ -56,6 +56,7 @@ import math
 import operator
 import os
 from dataclasses import dataclass
+from typing import Any
 from pathlib import Path
 
 import numpy as np
@@ -65,60 +66,49 @@ from hourglass.data.io import read_image
 from hourglass.data.pipeline import Augmentation, Sample, TopDownPipeline
 from hourglass.data.pipeline_config import PipelineConfig
 from hourglass.data.records import Annotation, AnnotationSet, DataError
-from hourglass.geometry import PIXEL_STD, compose_affine, crop_matrix, invert_affine, warp_image
+from hourglass.geometry import (
+    REDUCTIONS,
+    cache_geometry,
+    compose_affine,
+    invert_affine,
+    reduce_factor,
+    reduction_matrix,
+    warp_image,
+)
 
-__all__ = ["KeypointDataset", "reduction_matrix", "reduce_factor", "cache_geometry"]
+__all__ = ["KeypointDataset"]
 
 logger = logging.getLogger("hourglass.data")
 
-_REDUCTIONS = (8, 4, 2, 1)
 _CACHE_VERSION = 1
 _CACHE_FORMATS = ("jpg", "png")
-_CACHE_MARGIN = 2  # cache pixels beyond the farthest crop corner (bilinear support, rounding)
+_MOVED = ("reduction_matrix", "reduce_factor", "cache_geometry")
 
 
-def reduction_matrix(reduce: int) -> np.ndarray:
-    """(2, 3) affine from original-image coordinates to a 1/``reduce`` decode's coordinates.
+def __getattr__(name: str) -> Any:
+    """The crop geometry that moved to :mod:`hourglass.geometry`, for one release."""
+    if name not in _MOVED:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
 
-    Reduced pixel j covers original pixels ``reduce * j .. reduce * j + reduce - 1``, whose
-    centre is ``reduce * j + (reduce - 1) / 2``; so ``x_red = (x_orig - (reduce - 1) / 2) / reduce``.
-    """
-    if reduce not in (1, 2, 4, 8):
-        raise ValueError(f"reduce must be 1, 2, 4 or 8, got {reduce!r}")
-    r = float(reduce)
-    t = -(r - 1.0) / (2.0 * r)
-    return np.array([[1.0 / r, 0.0, t], [0.0, 1.0 / r, t]])
+    import hourglass.geometry as geometry
 
+    warnings.warn(
+        f"hourglass.data.dataset.{name} moved to hourglass.geometry.{name}; import it from there"
+        " (the old name goes in the next release)",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    if name != "cache_geometry":
+        return getattr(geometry, name)
 
-def reduce_factor(scale: float, output_size: tuple[int, int]) -> int:
-    """Largest r in 1, 2, 4, 8 leaving >= 1 decoded pixel per output pixel for a crop of ``scale``.
+    def cache_geometry(center: Any, scale: float, config: PipelineConfig) -> tuple[np.ndarray, int]:
+        c = config
+        return geometry.cache_geometry(
+            center, scale, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation
+        )
 
-    Args:
-        scale: effective crop scale (200-px units) of the sample.
-        output_size: (W, H) of the crop.
-    """
-    pixels = PIXEL_STD * float(scale) / max(output_size)  # image pixels per output pixel
-    return next(r for r in _REDUCTIONS if r <= pixels or r == 1)
-
-
-def cache_geometry(center: np.ndarray, scale: float, config: PipelineConfig) -> tuple[np.ndarray, int]:
-    """Affine (2, 3) from the original image to its cache crop, and the crop's side in pixels.
-
-    The square crop, centred at ``center``, contains every crop ``config`` can draw for a
-    subject of ``scale`` (largest scale factor, rotation up to ``config.max_rotation``), at
-    ``min(1, max(input_size) / (200 * scale * min_scale_factor))`` crop pixels per image
-    pixel. At full resolution the crop is aligned to the image's pixel grid.
-    """
-    theta = math.radians(min(config.max_rotation, 45.0))
-    side = PIXEL_STD * scale * config.max_scale_factor * (math.cos(theta) + math.sin(theta))  # image pixels
-    density = min(1.0, max(config.input_size) / (PIXEL_STD * scale * config.min_scale_factor))
-    size = math.ceil(side * density) + 2 * _CACHE_MARGIN
-    if density == 1.0:  # integer translation: the crop holds the image's own pixels
-        offset = np.round(np.asarray(center, dtype=np.float64)) - (size - 1) // 2
-        matrix = np.array([[1.0, 0.0, -offset[0]], [0.0, 1.0, -offset[1]]])
-    else:
-        matrix = crop_matrix(center, size / (PIXEL_STD * density), (size, size))
-    return matrix, size
+    return cache_geometry
 
 
 def _stat_source(record: Annotation) -> os.stat_result:
@@ -243,7 +233,10 @@ class KeypointDataset(torch.utils.data.Dataset):
 
     # --- crop cache -------------------------------------------------------------------------
     def _key(self, record: Annotation) -> tuple[str, np.ndarray, int]:
-        matrix, size = cache_geometry(record.center, record.scale, self.pipeline.config)
+        c = self.pipeline.config
+        matrix, size = cache_geometry(
+            record.center, record.scale, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation
+        )
         ident = json.dumps(
             [str(Path(record.image).resolve()), record.center.tolist(), float(record.scale), size, matrix.tolist()]
         )
@@ -282,7 +275,7 @@ class KeypointDataset(torch.utils.data.Dataset):
         image_path, meta_path = self._paths(key)
         st = _stat_source(record)
         density = math.hypot(matrix[0, 0], matrix[1, 0])  # crop pixels per image pixel
-        r = next(f for f in _REDUCTIONS if f * density <= 1.0 + 1e-9 or f == 1)
+        r = next(f for f in REDUCTIONS if f * density <= 1.0 + 1e-9 or f == 1)
         image = read_image(record.image, reduce=r)
         warp = matrix if r == 1 else compose_affine(matrix, invert_affine(reduction_matrix(r)))
         crop = warp_image(image, warp, (size, size))

@@ -316,7 +316,7 @@ class TopDownPipeline:
         heatmaps, weight = encode_heatmaps(heat_points, labelled, c.heatmap_size, c.sigma)
         coords = np.where(labelled[:, None], points, 0.0).astype(np.float32)
         return Sample(
-            image=torch.from_numpy(self._normalize(crop)),
+            image=torch.from_numpy(self.normalize(crop)),
             heatmaps=torch.from_numpy(heatmaps),
             target_weight=torch.from_numpy(weight),
             coords=torch.from_numpy(coords),
@@ -330,8 +330,9 @@ class TopDownPipeline:
             matrix=matrix,
         )
 
-    def _normalize(self, crop: np.ndarray) -> np.ndarray:
-        """(H, W, 3) uint8 -> (3, H, W) float32 normalised, through per-channel lookup tables."""
+    def normalize(self, crop: np.ndarray) -> np.ndarray:
+        """(H, W, 3) uint8 RGB crop -> (3, H, W) float32 network input, through per-channel lookup
+        tables of the config's mean and std (what every sample's ``image`` is)."""
         import cv2
 
         h, w = crop.shape[:2]

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from hourglass.evaluation.inference import predict_dataset
-from hourglass.evaluation.reports import CURVE_MAX, FACE_THRESHOLD, evaluate
+from hourglass.evaluation.model import evaluate_model
+from hourglass.evaluation.reports import CURVE_MAX, FACE_THRESHOLD
 from hourglass.evaluation.sets import evaluation_set
 from hourglass.models import count_flops, count_parameters, measure_latency
 from hourglass.weights import load_model
@@ -198,29 +198,17 @@ def compare_models(
         ValueError: fewer than two models, labels that do not match them, or models of
             different keypoint specs; and whatever loading the models or the data raises.
     """
-    if len(models) < 2:
-        raise ValueError(f"compare needs at least two models, got {len(models)}")
     if threads is not None:
         torch.set_num_threads(threads)
-    loaded = [load_model(m, device=device) for m in models]
-    labels = list(labels) if labels else [m.name for m in loaded]
-    if len(labels) != len(loaded):
-        raise ValueError(f"--labels gives {len(labels)} labels for {len(loaded)} models")
-    if len(set(labels)) != len(labels):
-        raise ValueError(f"labels must differ, got {labels}; pass --labels a,b,...")
-    specs = {m.spec.name for m in loaded}
-    if len(specs) != 1:
-        raise ValueError(f"the models predict different keypoints ({sorted(specs)}); compare models of one dataset")
+    loaded, labels = _load_models(models, labels, device)
     subjects = evaluation_set(
         loaded[0].config, data_root=data_root, dataset=dataset, split=split,
         max_samples=max_samples, missing_images=missing_images,
     )  # fmt: skip
     reports, rows = [], []
     for label, m in zip(labels, loaded):
-        pred = predict_dataset(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress)
-        used = decoder if m.kind == "heatmap" else None
-        settings = {"model": str(m.path), "flip": flip, "kind": m.kind, "decoder": used}
-        reports.append((label, evaluate(pred, subjects, settings=settings)))
+        ev = evaluate_model(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress)
+        reports.append((label, ev.report))
         latency = measure_latency(m.model, runs=latency_runs) if latency_runs > 0 else None
         rows.append({
             "label": label, "model": str(m.path), "kind": m.kind, "arch": m.model.arch,
@@ -231,43 +219,66 @@ def compare_models(
     diffs = {
         label: bootstrap_difference(r, base, resamples=bootstrap, confidence=confidence) for label, r in reports[1:]
     }
+    setup = (f"Flip test: {'on' if flip else 'off'}; heatmap decoder: {decoder}. Latency: median batch-1 "
+             f"forward pass, {torch.get_num_threads()} CPU threads, {latency_runs} runs.")  # fmt: skip
+    interval = f"{bootstrap} resamples, {100 * confidence:g}% interval"
+    result = {"dataset": base.dataset, "subjects": base.num_subjects, "metric": base.metric,
+              "higher_better": base.higher_better, "models": rows, "differences_vs_first": diffs,
+              "reports": {label: r.to_dict() for label, r in reports}}  # fmt: skip
+    _write_report(Path(out), result, reports, rows, loaded[0].spec, setup, interval, log)
+    return result
 
-    out = Path(out)
+
+def _load_models(models: Sequence[str | os.PathLike], labels: Sequence[str] | None, device: str) -> tuple[list, list]:
+    """The loaded models and their labels, checked: two or more, distinct labels, one keypoint spec."""
+    if len(models) < 2:
+        raise ValueError(f"compare needs at least two models, got {len(models)}")
+    loaded = [load_model(m, device=device) for m in models]
+    labels = list(labels) if labels else [m.name for m in loaded]
+    if len(labels) != len(loaded):
+        raise ValueError(f"--labels gives {len(labels)} labels for {len(loaded)} models")
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"labels must differ, got {labels}; pass --labels a,b,...")
+    specs = {m.spec.name for m in loaded}
+    if len(specs) != 1:
+        raise ValueError(f"the models predict different keypoints ({sorted(specs)}); compare models of one dataset")
+    return loaded, labels
+
+
+def _write_report(
+    out: Path,
+    result: dict[str, Any],
+    reports: Sequence[tuple[str, EvalReport]],
+    rows: Sequence[dict[str, Any]],
+    spec: KeypointSpec,
+    setup: str,
+    interval: str,
+    log: Callable[[str], None],
+) -> None:
+    """report.md, report.json and the two plots of :func:`compare_models` into ``out``; log the summary."""
+    base_label, base = reports[0]
+    diffs = result["differences_vs_first"]
     out.mkdir(parents=True, exist_ok=True)
     curve = out / ("ced.png" if base.kind == "face" else "pck.png")
     plot_curves(reports, curve)
     plot_per_keypoint(reports, out / "per_keypoint.png")
-    setup = (
-        f"Flip test: {'on' if flip else 'off'}; heatmap decoder: {decoder}. Latency: median batch-1 "
-        f"forward pass, {torch.get_num_threads()} CPU threads, {latency_runs} runs."
-    )
     table = _model_table(reports, rows)
     md = [f"# Comparison on {base.dataset} ({base.num_subjects} subjects)", "", setup, "", *table, ""]
     md += [f"Difference in {base.metric} against {base_label} (paired bootstrap over subjects, "
-           f"{bootstrap} resamples, {100 * confidence:g}% interval, percentage points):", ""]  # fmt: skip
+           f"{interval}, percentage points):", ""]  # fmt: skip
     for label, d in diffs.items():
         md.append(
             f"- {label} - {base_label}: {100 * d['difference']:+.2f} [{100 * d['low']:+.2f}, {100 * d['high']:+.2f}]; "
             f"share of resamples with the other sign: {d['p_other_sign']:.4f}"
         )
-    md += ["", *_group_rows(loaded[0].spec, reports), "", f"![curves]({curve.name})", "",
+    md += ["", *_group_rows(spec, reports), "", f"![curves]({curve.name})", "",
            "![per keypoint](per_keypoint.png)", ""]  # fmt: skip
     (out / "report.md").write_text("\n".join(md))
-    result = {
-        "dataset": base.dataset,
-        "subjects": base.num_subjects,
-        "metric": base.metric,
-        "higher_better": base.higher_better,
-        "models": rows,
-        "differences_vs_first": diffs,
-        "reports": {label: r.to_dict() for label, r in reports},
-    }
     (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
     log("\n".join(table))
     for label, d in diffs.items():
         log(f"{label} - {base_label}: {100 * d['difference']:+.2f} pp [{100 * d['low']:+.2f}, {100 * d['high']:+.2f}]")
     log(f"wrote {out / 'report.md'}, {out / 'report.json'}, {curve}, {out / 'per_keypoint.png'}")
-    return result
 
 
 def _pct(v: float | None, digits: int = 2) -> str:

@@ -79,7 +79,7 @@ def export_metadata(model_or_loaded: Any, *, spec: KeypointSpec | None = None) -
     t = model_or_loaded if isinstance(model_or_loaded, _Target) else _Target(model_or_loaded, spec)
     w, h = t.model.input_size
     heatmap = t.kind == "heatmap"
-    hw, hh = (w // 4, h // 4) if heatmap else (None, None)
+    hw, hh = tuple(t.model.heatmap_size) if heatmap else (None, None)
     coordinates = (
         f"heatmaps (B, K, {hh}, {hw}): heatmap pixel (column i, row j) is at input pixel "
         f"((i + 0.5) * {w} / {hw} - 0.5, (j + 0.5) * {h} / {hh} - 0.5); pixel centres at integer coordinates"
