@@ -148,3 +148,24 @@ def tiny_mpii_config(root, out, **kw):
     )  # fmt: skip
     base.update(kw)
     return TrainConfig(**base)
+
+
+# ----------------------------------------------------------------------------- export
+
+
+@pytest.fixture
+def ort():
+    """onnxruntime; skips the test where onnx or onnxruntime is absent (the optional ``[export]`` extra)."""
+    pytest.importorskip("onnx", reason='onnx is not installed (optional: pip install -e ".[export]")')
+    return pytest.importorskip(
+        "onnxruntime", reason='onnxruntime is not installed (optional: pip install -e ".[export]")'
+    )
+
+
+@pytest.fixture(scope="session")
+def export_checkpoints(tmp_path_factory):
+    """A checkpoint of each small model of ``_helpers.MODELS`` (toy5 spec), by key; shared, read only."""
+    from _helpers import MODELS, write_checkpoint
+
+    root = tmp_path_factory.mktemp("ckpt")
+    return {key: write_checkpoint(root / f"{key}.pt", key) for key in MODELS}

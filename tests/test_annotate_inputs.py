@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import pytest
@@ -16,13 +15,14 @@ def touch(path: Path) -> Path:
     return path
 
 
-def options(out=None, json=None, heatmaps=False) -> argparse.Namespace:
-    return argparse.Namespace(out=None if out is None else str(out), json=json, heatmaps=heatmaps)
+def outputs(out=None, json=None, heatmaps=False) -> dict:
+    """The keyword arguments of plan_outputs, as the run's options hold them (``out`` a string)."""
+    return {"out": None if out is None else str(out), "json": json, "heatmaps": heatmaps}
 
 
 def planned(tmp_path, names, **kw):
     inputs = [Input(str(tmp_path / n), tmp_path / n) for n in names]
-    combined = plan_outputs(inputs, options(**kw))
+    combined = plan_outputs(inputs, **outputs(**kw))
     return inputs, combined
 
 
@@ -84,7 +84,7 @@ def test_out_file_names_the_drawing_and_the_others_follow(tmp_path):
 
 def test_out_and_json_folders_keep_the_sub_folders(tmp_path):
     inputs = [Input("a", tmp_path / "a.jpg"), Input("b", tmp_path / "s" / "a.jpg", folder=Path("s"))]
-    assert plan_outputs(inputs, options(out=tmp_path / "o", json=str(tmp_path / "j"))) is None
+    assert plan_outputs(inputs, **outputs(out=tmp_path / "o", json=str(tmp_path / "j"))) is None
     assert [i.drawing for i in inputs] == [tmp_path / "o" / "a.keypoints.png", tmp_path / "o" / "s" / "a.keypoints.png"]
     assert [i.json for i in inputs] == [tmp_path / "j" / "a.keypoints.json", tmp_path / "j" / "s" / "a.keypoints.json"]
 
@@ -110,5 +110,5 @@ def test_plans_that_cannot_work_are_refused(tmp_path, names, kw, pattern):
 
 def test_inputs_with_an_error_get_no_outputs(tmp_path):
     bad = Input("nothing*", error="no file matches 'nothing*'")
-    plan_outputs([bad], options(json=True))
+    plan_outputs([bad], **outputs(json=True))
     assert bad.drawing is None and bad.json is None

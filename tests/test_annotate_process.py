@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 
 import cv2
@@ -11,13 +10,15 @@ import pytest
 from test_annotate_subjects import fake_model
 
 from hourglass.annotate.inputs import Input
+from hourglass.annotate.options import AnnotateOptions
 from hourglass.annotate.process import process_image, process_video, write_json
 from hourglass.annotate.subjects import Models, Subjects
 
 
-def options(**kw) -> argparse.Namespace:
-    defaults = {"heatmaps": False, "min_score": 0.0, "video": None, "out": None, "json": None, "no_progress": True}
-    return argparse.Namespace(**{**defaults, **kw})
+def options(**kw) -> AnnotateOptions:
+    """Options of a run on one image (or on ``video=``), without a progress bar."""
+    defaults = {"inputs": () if kw.get("video") else ("a.png",), "no_progress": True}
+    return AnnotateOptions(**{**defaults, **kw})
 
 
 @pytest.fixture

@@ -6,13 +6,13 @@ tested on their own; tests/test_infer.py runs real (tiny) models through the too
 
 from __future__ import annotations
 
-import argparse
 import json
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from hourglass.annotate.options import AnnotateOptions
 from hourglass.annotate.subjects import (
     Model,
     Models,
@@ -59,9 +59,8 @@ def fake_model(name="300w-hg2", kind="face", found=1, model_kind="heatmap") -> M
     return Model(FakePredictor(W300 if kind == "face" else LSP, found, model_kind), name, kind)
 
 
-def subject_options(**kw) -> argparse.Namespace:
-    defaults = {"box": [], "boxes": None, "whole_image": False, "kind": None, "model": None}
-    return argparse.Namespace(**{**defaults, **kw})
+def subject_options(**kw) -> AnnotateOptions:
+    return AnnotateOptions(inputs=("a.jpg",), **kw)
 
 
 def test_one_model_sees_every_subject():
@@ -141,10 +140,8 @@ def test_parse_subjects_refuses(kw, pattern):
 
 def test_no_shipped_model_says_to_pass_model(tmp_path, monkeypatch):
     monkeypatch.setenv("HOURGLASS_WEIGHTS", str(tmp_path))
-    args = argparse.Namespace(model=None, device="cpu", flip=False, decoder="dark", batch_size=16, **{
-        "box": [], "boxes": None, "whole_image": False, "kind": None})  # fmt: skip
     with pytest.raises(FileNotFoundError, match=r"no shipped model in .*pass --model"):
-        load_models(args)
+        load_models(AnnotateOptions(inputs=("a.jpg",)))
 
 
 def test_describe_and_json():

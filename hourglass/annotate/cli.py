@@ -1,9 +1,11 @@
 """The command line of ``tools/infer.py``: its options, the run, the exit status.
 
 - :func:`build_parser`: the options; the tool passes its usage text as the description.
-- :func:`run`: check the options together, then process the images one after another (an
-  input that fails is reported and the others still run) or the one video, printing a
-  summary line for each to stdout and notes to stderr.
+- :func:`options_from_args`: the parsed arguments as one :class:`AnnotateOptions`
+  (``--sample`` becomes an input), checked together.
+- :func:`run`: process the images one after another (an input that fails is reported and the
+  others still run) or the one video, printing a summary line for each to stdout and notes
+  to stderr.
 - :func:`main`: parse, run, and turn a user error into one line ``error: ...`` on stderr.
   Exit status: 0 done; 1 some of several inputs failed; 2 a user error (bad option, missing
   or unreadable model or input, no subject found in the only input); 130 interrupted.
@@ -12,22 +14,24 @@
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import time
 from pathlib import Path
 
-from hourglass.annotate.inputs import expand_inputs, json_target, plan_outputs
+import torch
+
+from hourglass.annotate.inputs import expand_inputs, plan_outputs
+from hourglass.annotate.options import KINDS, AnnotateOptions
 from hourglass.annotate.process import process_image, process_video, write_json
 from hourglass.annotate.subjects import load_models, parse_subjects
+from hourglass.codec import DECODE_METHODS
+from hourglass.data import DataError
 
-__all__ = ["build_parser", "run", "main"]
+__all__ = ["build_parser", "options_from_args", "run", "main"]
 
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     """The options of ``tools/infer.py``, with ``description`` (its usage text) above them in ``--help``."""
-    from hourglass.codec import DECODE_METHODS
-
     p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     a = p.add_argument
     a("inputs", nargs="*", help="image files, folders or glob patterns")
@@ -35,7 +39,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--video", help="a video file to process frame by frame (instead of images)")
     a("--recursive", action="store_true", help="also take images from sub-folders (and ** in globs)")
     a("--model", help="shipped model name, weights file, checkpoint or run folder (default: the shipped models)")
-    a("--kind", choices=["face", "person"], help="without --model: the shipped model for given boxes (default face)")
+    a("--kind", choices=list(KINDS), help="without --model: the shipped model for given boxes (default face)")
     a("--box", action="append", default=[], metavar="X,Y,W,H", help="a subject box (repeatable), same for every input")
     a("--boxes", metavar="FILE.json", help="subject boxes per image from a JSON file")
     a("--whole-image", action="store_true", help="treat each image as one subject (an image cropped to it)")
@@ -52,44 +56,42 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     return p
 
 
-def run(args: argparse.Namespace) -> int:
-    """Do what the arguments say; return the exit status (user errors raise, see :func:`main`)."""
-    from hourglass.data import DataError
+def options_from_args(args: argparse.Namespace) -> AnnotateOptions:
+    """The arguments of :func:`build_parser` as options; ``--sample`` adds matplotlib's sample portrait.
 
-    if args.threads is not None:
-        if args.threads < 1:
-            raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        import torch
-
-        torch.set_num_threads(args.threads)
-    if not math.isfinite(args.min_score):
-        raise ValueError(f"--min-score must be a finite number, got {args.min_score}")
+    Raises:
+        ValueError: the options do not go together (:class:`AnnotateOptions`).
+    """
+    inputs, out = list(args.inputs), args.out
     if args.sample:
-        import matplotlib.cbook
+        import matplotlib.cbook  # only for --sample: no need to import matplotlib for every run
 
-        args.inputs = [*args.inputs, str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))]
-        if args.out is None:
-            args.out = "outputs/grace_hopper.keypoints.png" if len(args.inputs) == 1 else "outputs"
-    json_target(args.json, "video" if args.video else "inputs")  # --json swallowed an input?
-    if args.video and args.inputs:
-        raise ValueError(f"give images or --video, not both (got {len(args.inputs)} image argument(s) too)")
-    if not args.video and not args.inputs:
-        raise ValueError("no input: give image files, folders or glob patterns, or --video FILE")
-    if args.video and args.heatmaps:
-        raise ValueError("--heatmaps is for images; a video gets its keypoints drawn only")
-    if args.video and args.boxes:
-        raise ValueError("--boxes names images; for a video give fixed boxes with --box")
-    subjects = parse_subjects(args)
-    if args.video:
-        models = load_models(args)
+        inputs.append(str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)))
+        if out is None:
+            out = "outputs/grace_hopper.keypoints.png" if len(inputs) == 1 else "outputs"
+    return AnnotateOptions(
+        inputs=tuple(inputs), video=args.video, recursive=args.recursive, model=args.model, kind=args.kind,
+        box=tuple(args.box), boxes=args.boxes, whole_image=args.whole_image, flip=args.flip, decoder=args.decoder,
+        min_score=args.min_score, out=out, json=args.json, heatmaps=args.heatmaps, device=args.device,
+        threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress,
+    )  # fmt: skip
+
+
+def run(options: AnnotateOptions) -> int:
+    """Do what the options say; return the exit status (user errors raise, see :func:`main`)."""
+    if options.threads is not None:
+        torch.set_num_threads(options.threads)
+    subjects = parse_subjects(options)
+    if options.video:
+        models = load_models(options)
         for note in models.notes:
             print(f"note: {note}", file=sys.stderr)
-        print(process_video(models, subjects, args))
+        print(process_video(models, subjects, options))
         return 0
 
-    inputs, notes = expand_inputs(args.inputs, args.recursive)
-    combined = plan_outputs(inputs, args)
-    models = load_models(args)
+    inputs, notes = expand_inputs(list(options.inputs), options.recursive)
+    combined = plan_outputs(inputs, out=options.out, json=options.json, heatmaps=options.heatmaps)
+    models = load_models(options)
     if subjects.table is not None:  # boxes for images that are not inputs are not dropped silently
         names = {i.path.name for i in inputs if i.path is not None}
         unused = [k for k in subjects.table if Path(k).name not in names]
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     for item in inputs:
         start = time.perf_counter()
         try:
-            line, entry = process_image(item, models, subjects, args)
+            line, entry = process_image(item, models, subjects, options)
         except (ValueError, TypeError, FileNotFoundError, DataError, OSError) as e:
             failed += 1
             print(f"error: {_message(e, item.label)}", file=sys.stderr)
@@ -130,17 +132,15 @@ def _message(error: BaseException, label: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None, *, description: str | None = None) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``), :func:`run`, and return the exit status.
+    """Parse ``argv`` (default ``sys.argv[1:]``) into options, :func:`run`, and return the exit status.
 
     A user error (ValueError, TypeError, FileNotFoundError, DataError, OSError) prints one
     line ``error: ...`` on stderr and returns 2; Ctrl-C prints ``interrupted`` and returns 130.
     ``description`` is the usage text ``--help`` shows above the options.
     """
-    from hourglass.data import DataError
-
     args = build_parser(description).parse_args(argv)
     try:
-        return run(args)
+        return run(options_from_args(args))
     except (ValueError, TypeError, FileNotFoundError, DataError, OSError) as e:
         print(f"error: {_message(e)}", file=sys.stderr)
         return 2

@@ -18,7 +18,6 @@
 
 from __future__ import annotations
 
-import argparse
 import glob
 from dataclasses import dataclass
 from pathlib import Path
@@ -122,8 +121,13 @@ def json_target(value: Any, what: str) -> Path | None:
     return path
 
 
-def plan_outputs(inputs: list[Input], args: argparse.Namespace) -> Path | None:
+def plan_outputs(
+    inputs: list[Input], *, out: str | None = None, json: bool | str | None = None, heatmaps: bool = False
+) -> Path | None:
     """Fill each input's output paths (module docstring); return the one combined JSON file, if any.
+
+    ``out``, ``json`` and ``heatmaps`` are those of :class:`hourglass.annotate.options.AnnotateOptions`:
+    ``--out``, ``--json`` (None: no JSON, True: beside each drawing, else a path) and ``--heatmaps``.
 
     Raises:
         ValueError: --out or --json names a file for several inputs, two inputs would write the
@@ -131,13 +135,13 @@ def plan_outputs(inputs: list[Input], args: argparse.Namespace) -> Path | None:
     """
     good = [i for i in inputs if i.error is None]
     several = len(inputs) > 1
-    out = Path(args.out) if args.out else None
-    out_file = out is not None and out.suffix.lower() in WRITE_SUFFIXES
-    if out is not None and not out_file and out.suffix.lower() in VIDEO_SUFFIXES:
-        raise ValueError(f"--out {args.out} names a video; process a video with --video IN --out {args.out}")
+    out_path = Path(out) if out else None
+    out_file = out_path is not None and out_path.suffix.lower() in WRITE_SUFFIXES
+    if out_path is not None and not out_file and out_path.suffix.lower() in VIDEO_SUFFIXES:
+        raise ValueError(f"--out {out} names a video; process a video with --video IN --out {out}")
     if out_file and several:
-        raise ValueError(f"--out {args.out} names one image file but there are {len(inputs)} inputs; give a folder")
-    json_path = json_target(args.json, "inputs")
+        raise ValueError(f"--out {out} names one image file but there are {len(inputs)} inputs; give a folder")
+    json_path = json_target(json, "inputs")
     combined = None
     if json_path is not None and json_path.suffix.lower() == ".json":
         combined = json_path
@@ -145,14 +149,15 @@ def plan_outputs(inputs: list[Input], args: argparse.Namespace) -> Path | None:
     for item in good:
         stem = item.path.stem
         if out_file:  # photo.jpg --out result.png -> result.png, result.json, result.heatmaps.png
-            item.drawing, default_json, item.heatmaps = out, out.with_suffix(".json"), out.with_suffix(".heatmaps.png")
+            item.drawing, item.heatmaps = out_path, out_path.with_suffix(".heatmaps.png")
+            default_json = out_path.with_suffix(".json")
         else:  # photo.jpg -> photo.keypoints.png, photo.keypoints.json, photo.heatmaps.png
-            folder = out / item.folder if out is not None else item.path.parent
+            folder = out_path / item.folder if out_path is not None else item.path.parent
             item.drawing, default_json = folder / f"{stem}.keypoints.png", folder / f"{stem}.keypoints.json"
             item.heatmaps = folder / f"{stem}.heatmaps.png"
-        if args.json is not None and combined is None:
+        if json is not None and combined is None:
             item.json = json_path / item.folder / f"{stem}.keypoints.json" if json_path else default_json
-        if not args.heatmaps:
+        if not heatmaps:
             item.heatmaps = None
     written: dict[Path, str] = {}
     sources = {i.path.resolve(): i.label for i in good}

@@ -17,17 +17,26 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from hourglass.annotate.inputs import VIDEO_SUFFIXES, Input, json_target
-from hourglass.annotate.subjects import NOUNS, Models, Subjects, describe, predict, subjects_json
+from hourglass.annotate.options import AnnotateOptions
+from hourglass.annotate.subjects import NOUNS, Models, Result, Subjects, describe, predict, subjects_json
+from hourglass.data import DataError
+from hourglass.predictor import as_rgb_image
+from hourglass.visualize import draw_predictions, heatmap_overlay
+
+# OpenCV (``cv2``) is imported inside the functions that read and write images and videos, as
+# everywhere in the library: importing hourglass.annotate (``tools/infer.py --help``, a bad
+# option) then does not pay for loading OpenCV.
 
 __all__ = ["write_json", "write_image", "process_image", "process_video"]
 
@@ -42,24 +51,20 @@ def write_json(path: Path, data: Any) -> None:
 
 def write_image(path: Path, rgb: np.ndarray) -> None:
     """Write an (H, W, 3) RGB image, its folder created; ValueError when OpenCV cannot."""
-    import cv2
+    import cv2  # lazy: see the note at the top of the module
 
     path.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(path), cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)):
         raise ValueError(f"could not write {path}; check the folder is writable and the suffix an image format")
 
 
-def process_image(item: Input, models: Models, subjects: Subjects, args: argparse.Namespace) -> tuple[str, dict]:
+def process_image(item: Input, models: Models, subjects: Subjects, options: AnnotateOptions) -> tuple[str, dict]:
     """Predict, draw and write one image; return its summary line and JSON entry.
 
     Raises:
         FileNotFoundError / DataError: the image is missing or unreadable.
         ValueError: no subject found (with --model), or an output cannot be written.
     """
-    from hourglass.data import DataError
-    from hourglass.predictor import as_rgb_image
-    from hourglass.visualize import draw_predictions, heatmap_overlay
-
     if item.error is not None:
         raise FileNotFoundError(item.error)
     assert item.path is not None and item.drawing is not None
@@ -73,11 +78,11 @@ def process_image(item: Input, models: Models, subjects: Subjects, args: argpars
         raise e
     boxes, note = subjects.for_image(item.path)
     results = predict(
-        models, rgb, boxes=boxes, whole_image=subjects.whole_image, kind=subjects.kind, heatmaps=args.heatmaps,
+        models, rgb, boxes=boxes, whole_image=subjects.whole_image, kind=subjects.kind, heatmaps=options.heatmaps,
         note=note,
     )  # fmt: skip
     written = []
-    write_image(item.drawing, draw_predictions(rgb, [r.prediction for r in results], args.min_score))
+    write_image(item.drawing, draw_predictions(rgb, [r.prediction for r in results], options.min_score))
     written.append(item.drawing)
     entry = {
         "image": item.label, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
@@ -88,7 +93,7 @@ def process_image(item: Input, models: Models, subjects: Subjects, args: argpars
         write_json(item.json, entry)
         written.append(item.json)
     extra = ""
-    if args.heatmaps:
+    if options.heatmaps:
         overlay = heatmap_overlay(rgb, [r.prediction for r in results])
         if overlay is None:
             extra = f" (no heatmaps: {'+'.join(r.model.name for r in results)} is a regression model)"
@@ -99,90 +104,120 @@ def process_image(item: Input, models: Models, subjects: Subjects, args: argpars
     return line, entry
 
 
-def process_video(models: Models, subjects: Subjects, args: argparse.Namespace) -> str:
-    """Predict and draw every frame of ``args.video``; write the video (and JSON); return the summary.
+def process_video(models: Models, subjects: Subjects, options: AnnotateOptions) -> str:
+    """Predict and draw every frame of ``options.video``; write the video (and JSON); return the summary.
 
     Raises:
         FileNotFoundError: the video does not exist. ValueError: it cannot be opened or read,
         or the output cannot be written.
     """
-    import cv2
-    from tqdm.auto import tqdm
+    import cv2  # lazy: see the note at the top of the module
 
-    from hourglass.visualize import draw_predictions
-
-    src = Path(args.video)
-    if not src.is_file():
-        raise FileNotFoundError(f"video file {src} does not exist" if not src.exists() else f"{src} is not a file")
-    out = Path(args.out) if args.out else src.with_name(f"{src.stem}.keypoints.mp4")
-    if out.suffix.lower() not in (".mp4", ".m4v", ".mov", ".avi"):
-        raise ValueError(f"--out {out}: the output video must be .mp4, .mov or .avi (written with the mp4v codec)")
-    if out.resolve() == src.resolve():
-        raise ValueError(f"--out {out} would overwrite the input video")
-    json_path = json_target(args.json, "video")
-    if args.json is True:
-        json_path = out.with_suffix(".json")
-    elif json_path is not None and json_path.suffix.lower() != ".json":
-        json_path = json_path / f"{out.stem}.json"  # a folder
+    src, out, json_path = _video_paths(options)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # quiet: our error says it; set 16 to see FFmpeg's
     cap = cv2.VideoCapture(str(src))
     if not cap.isOpened():
         raise ValueError(f"cannot open video {src}: not a video OpenCV can read, or an unsupported codec")
-    writer = None
-    frames: list[dict[str, Any]] = []
-    counts: dict[str, list[int]] = {}
-    scores: list[float] = []
     fps = cap.get(cv2.CAP_PROP_FPS)
     fps = fps if math.isfinite(fps) and fps > 0 else 25.0
     total = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-    size = (0, 0)
-    index = 0
+    tally = _VideoTally(fps, keep_frames=json_path is not None)
     try:
-        with tqdm(total=total if total > 0 else None, unit="frame", desc=src.name, disable=args.no_progress) as bar:
-            while True:
-                ok, frame = cap.read()
-                if not ok:
-                    break
-                rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
-                if writer is None:
-                    size = (rgb.shape[1], rgb.shape[0])
-                    out.parent.mkdir(parents=True, exist_ok=True)
-                    writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
-                    if not writer.isOpened():
-                        raise ValueError(f"cannot write video {out} with the mp4v codec; check the folder and suffix")
-                results = predict(
-                    models, rgb, boxes=subjects.boxes, whole_image=subjects.whole_image, kind=subjects.kind,
-                    require=False,
-                )  # fmt: skip
-                for res in results:
-                    key = f"{res.model.name}:{res.model.kind}"
-                    counts.setdefault(key, [0, 0])
-                    counts[key][0] += len(res.prediction)
-                    counts[key][1] += bool(len(res.prediction))
-                    if len(res.prediction) and res.model.predictor.loaded.kind == "heatmap":
-                        scores.append(float(res.prediction.scores.mean()))
-                drawing = draw_predictions(rgb, [r.prediction for r in results], args.min_score)
-                writer.write(cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR))
-                if json_path is not None:
-                    frames.append({"frame": index, "time": round(index / fps, 4),
-                                   "subjects": subjects_json(results, index)})  # fmt: skip
-                index += 1
-                bar.update(1)
+        with tqdm(total=total if total > 0 else None, unit="frame", desc=src.name, disable=options.no_progress) as bar:
+            _draw_frames(cap, out, models, subjects, options.min_score, tally, bar)
     finally:
         cap.release()
-        if writer is not None:
-            writer.release()
-    if index == 0:
+    if tally.index == 0:
         raise ValueError(f"cannot read any frame of video {src}: it is empty or its codec is unsupported")
     written = [out]
     if json_path is not None:
-        data = {"video": str(src), "width": size[0], "height": size[1], "fps": fps, "model": models.label,
-                "frames": frames}  # fmt: skip
+        data = {"video": str(src), "width": tally.size[0], "height": tally.size[1], "fps": fps, "model": models.label,
+                "frames": tally.frames}  # fmt: skip
         write_json(json_path, data)
         written.append(json_path)
-    found = ", ".join(
-        f"{n} {NOUNS[key.split(':')[1]][0 if n == 1 else 1]} in {f} frames ({key.split(':')[0]})"
-        for key, (n, f) in counts.items()
-    )  # fmt: skip
-    mean = f", mean score {np.mean(scores):.2f}" if scores else ""
-    return f"{src}: {index} frames, {found or 'no subjects'}{mean} -> {', '.join(map(str, written))}"
+    return f"{src}: {tally.index} frames, {tally.found()} -> {', '.join(map(str, written))}"
+
+
+def _video_paths(options: AnnotateOptions) -> tuple[Path, Path, Path | None]:
+    """The input video, the output video and the JSON file (None: no JSON) of ``options``, checked."""
+    src = Path(options.video)
+    if not src.is_file():
+        raise FileNotFoundError(f"video file {src} does not exist" if not src.exists() else f"{src} is not a file")
+    out = Path(options.out) if options.out else src.with_name(f"{src.stem}.keypoints.mp4")
+    if out.suffix.lower() not in (".mp4", ".m4v", ".mov", ".avi"):
+        raise ValueError(f"--out {out}: the output video must be .mp4, .mov or .avi (written with the mp4v codec)")
+    if out.resolve() == src.resolve():
+        raise ValueError(f"--out {out} would overwrite the input video")
+    json_path = json_target(options.json, "video")
+    if options.json is True:
+        json_path = out.with_suffix(".json")
+    elif json_path is not None and json_path.suffix.lower() != ".json":
+        json_path = json_path / f"{out.stem}.json"  # a folder
+    return src, out, json_path
+
+
+@dataclass
+class _VideoTally:
+    """What the frames of a video held so far: the summary's counts and scores, the JSON frames."""
+
+    fps: float
+    keep_frames: bool  # collect the JSON frames
+    index: int = 0  # frames seen
+    size: tuple[int, int] = (0, 0)  # (W, H) of the frames
+    counts: dict[str, list[int]] = field(default_factory=dict)  # "name:kind" -> [subjects, frames with any]
+    scores: list[float] = field(default_factory=list)  # mean keypoint score per frame and heatmap model
+    frames: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, results: list[Result]) -> None:
+        """Count one frame's results (and keep its JSON frame)."""
+        for res in results:
+            key = f"{res.model.name}:{res.model.kind}"
+            self.counts.setdefault(key, [0, 0])
+            self.counts[key][0] += len(res.prediction)
+            self.counts[key][1] += bool(len(res.prediction))
+            if len(res.prediction) and res.model.predictor.loaded.kind == "heatmap":
+                self.scores.append(float(res.prediction.scores.mean()))
+        if self.keep_frames:
+            self.frames.append({"frame": self.index, "time": round(self.index / self.fps, 4),
+                                "subjects": subjects_json(results, self.index)})  # fmt: skip
+        self.index += 1
+
+    def found(self) -> str:
+        """'4 faces in 4 frames (tiny), mean score 0.50' or 'no subjects'."""
+        found = ", ".join(
+            f"{n} {NOUNS[key.split(':')[1]][0 if n == 1 else 1]} in {f} frames ({key.split(':')[0]})"
+            for key, (n, f) in self.counts.items()
+        )  # fmt: skip
+        mean = f", mean score {np.mean(self.scores):.2f}" if self.scores else ""
+        return f"{found or 'no subjects'}{mean}"
+
+
+def _draw_frames(
+    cap: Any, out: Path, models: Models, subjects: Subjects, min_score: float, tally: _VideoTally, bar: Any
+) -> None:
+    """Read every frame of ``cap``, predict and draw it into the video ``out``, and count it in ``tally``."""
+    import cv2  # lazy: see the note at the top of the module
+
+    writer = None
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
+            if writer is None:
+                tally.size = (rgb.shape[1], rgb.shape[0])
+                out.parent.mkdir(parents=True, exist_ok=True)
+                writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), tally.fps, tally.size)
+                if not writer.isOpened():
+                    raise ValueError(f"cannot write video {out} with the mp4v codec; check the folder and suffix")
+            results = predict(
+                models, rgb, boxes=subjects.boxes, whole_image=subjects.whole_image, kind=subjects.kind, require=False
+            )
+            tally.add(results)
+            drawing = draw_predictions(rgb, [r.prediction for r in results], min_score)
+            writer.write(cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR))
+            bar.update(1)
+    finally:
+        if writer is not None:
+            writer.release()

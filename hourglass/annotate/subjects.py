@@ -16,12 +16,16 @@ note. Given boxes or the whole image go to the shipped model of ``--kind`` (defa
 
 from __future__ import annotations
 
-import argparse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from hourglass.annotate.options import AnnotateOptions
+from hourglass.boxes import load_boxes_json, lookup_boxes, parse_box
+from hourglass.predictor import Predictor
+from hourglass.weights import DEFAULT_MODELS, resolve_weights, weights_dir
 
 __all__ = [
     "NOUNS",
@@ -66,26 +70,22 @@ class Models:
         return "+".join(m.name for m in self.all())
 
 
-def _model(path: Any, args: argparse.Namespace) -> Model:
-    from hourglass.predictor import Predictor
-
+def _model(path: Any, options: AnnotateOptions) -> Model:
     predictor = Predictor.from_checkpoint(
-        path, device=args.device, flip=args.flip, decoder=args.decoder, batch_size=args.batch_size
+        path, device=options.device, flip=options.flip, decoder=options.decoder, batch_size=options.batch_size
     )
     return Model(predictor, predictor.loaded.name, predictor.kind)
 
 
-def load_models(args: argparse.Namespace) -> Models:
+def load_models(options: AnnotateOptions) -> Models:
     """The model given with --model, or the shipped face and body models that exist.
 
     Raises:
         FileNotFoundError: --model names nothing, or no shipped model exists and none was given.
         ValueError: a model file is unreadable or does not fit its stored architecture.
     """
-    from hourglass.weights import DEFAULT_MODELS, resolve_weights, weights_dir
-
-    if args.model:
-        return Models(fixed=_model(args.model, args))
+    if options.model:
+        return Models(fixed=_model(options.model, options))
     models = Models()
     for kind in ("face", "person"):
         name = DEFAULT_MODELS[kind]
@@ -95,14 +95,14 @@ def load_models(args: argparse.Namespace) -> Models:
             what = "faces" if kind == "face" else "people"
             models.notes.append(f"shipped {kind} model {name} is not in {weights_dir()}; {what} are skipped")
             continue
-        setattr(models, kind, _model(path, args))
+        setattr(models, kind, _model(path, options))
     if models.face is None and models.person is None:
         raise FileNotFoundError(
             f"no shipped model in {weights_dir()} ({', '.join(DEFAULT_MODELS.values())} are absent); "
             "pass --model with a weights file, checkpoint or run folder (e.g. --model runs/face-hg)"
         )
-    if args.box or args.boxes or args.whole_image:
-        kind = args.kind or "face"
+    if options.box or options.boxes or options.whole_image:
+        kind = options.kind or "face"
         if getattr(models, kind) is None:
             raise FileNotFoundError(
                 f"given subjects go to the shipped {kind} model {DEFAULT_MODELS[kind]}, which is not in "
@@ -180,32 +180,28 @@ class Subjects:
 
     def for_image(self, path: Path) -> tuple[np.ndarray | None, str]:
         """(boxes or None to detect, note for the summary)."""
-        from hourglass.boxes import lookup_boxes
-
         if self.table is None:
             return self.boxes, ""
         found = lookup_boxes(self.table, path)
         return (found, "") if found is not None else (None, f"not in {self.table_name}: detected")
 
 
-def parse_subjects(args: argparse.Namespace) -> Subjects:
+def parse_subjects(options: AnnotateOptions) -> Subjects:
     """Check --box / --boxes / --whole-image / --kind together and read them."""
-    from hourglass.boxes import load_boxes_json, parse_box
-
-    given = [name for name, on in (("--box", args.box), ("--boxes", args.boxes), ("--whole-image", args.whole_image))
-             if on]  # fmt: skip
+    flags = (("--box", options.box), ("--boxes", options.boxes), ("--whole-image", options.whole_image))
+    given = [name for name, on in flags if on]
     if len(given) > 1:
         raise ValueError(f"give only one of --box, --boxes and --whole-image, got {' and '.join(given)}")
-    if args.kind and args.model:
+    if options.kind and options.model:
         raise ValueError("--kind picks a shipped model for given boxes; with --model the model decides")
-    if args.kind and not given:
+    if options.kind and not given:
         raise ValueError("--kind only says which shipped model given boxes go to; add --box, --boxes or --whole-image")
-    subjects = Subjects(whole_image=bool(args.whole_image), kind=args.kind)
-    if args.box:
-        subjects.boxes = np.stack([parse_box(text) for text in args.box])
-    if args.boxes:
-        subjects.table = load_boxes_json(args.boxes)
-        subjects.table_name = Path(args.boxes).name
+    subjects = Subjects(whole_image=bool(options.whole_image), kind=options.kind)
+    if options.box:
+        subjects.boxes = np.stack([parse_box(text) for text in options.box])
+    if options.boxes:
+        subjects.table = load_boxes_json(options.boxes)
+        subjects.table_name = Path(options.boxes).name
     return subjects
 
 

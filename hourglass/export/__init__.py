@@ -34,7 +34,7 @@ Adaptive average pooling to a size that does not divide the feature map (the VGG
 maps by two fixed matrix products instead (the same bins as PyTorch), which changes nothing
 numerically beyond float rounding.
 
-Measured (``tests/test_export.py``, random weights and inputs): onnxruntime matches PyTorch
+Measured (``tests/test_export_verify.py``, random weights and inputs): onnxruntime matches PyTorch
 within 1e-6 for small hourglass and VGG models at batch 1 and 3; TorchScript matches exactly.
 """
 

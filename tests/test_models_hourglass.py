@@ -1,12 +1,11 @@
-"""Tests for hourglass.models: every registered model, sizes, FLOPs, shapes and errors."""
+"""hourglass.models.hourglass: the stacked hourglass against the paper's sizes; shapes, depth, growing, errors."""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 import torch
 import torch.nn.functional as F
+from _helpers import meta_model
 from torch import nn
 
 from hourglass.models import (
@@ -20,19 +19,7 @@ from hourglass.models import (
     count_parameters,
     grow_depth,
     grow_stacks,
-    list_models,
-    register_model,
 )
-
-# Small, fast variants of every registered model (forward + backward on CPU).
-SMALL_KWARGS: dict[str, dict] = {
-    "hourglass1": {"channels": 16, "num_keypoints": 5, "input_size": 64},
-    "hourglass2": {"channels": 16, "num_keypoints": 5, "input_size": 64},
-    "hourglass4": {"channels": 16, "num_keypoints": 5, "input_size": 64},
-    "hourglass8": {"channels": 16, "num_keypoints": 5, "input_size": (64, 96)},
-    "vgg16_gap": {"num_keypoints": 5, "input_size": 64, "width": 0.125},
-    "vgg16_fc": {"num_keypoints": 5, "input_size": (64, 96), "width": 0.0625},
-}
 
 # Paper sizes: 16 keypoints, 256 channels, one block, 256x256 input.
 REFERENCE = {  # stacks: (parameters, conv GFLOP per image)
@@ -41,12 +28,6 @@ REFERENCE = {  # stacks: (parameters, conv GFLOP per image)
     4: (12.86e6, 29.4e9),
     8: (25.43e6, 54.9e9),
 }
-
-
-def _meta_model(name: str, **kwargs) -> nn.Module:
-    """Build a model on the meta device: shapes only, no memory or compute."""
-    with torch.device("meta"):
-        return build_model(name, **kwargs)
 
 
 def _bottleneck_shape(model: StackedHourglass, x: torch.Tensor) -> tuple[int, ...]:
@@ -63,47 +44,9 @@ def _bottleneck_shape(model: StackedHourglass, x: torch.Tensor) -> tuple[int, ..
     return shapes[0]
 
 
-def test_every_registered_model_has_small_kwargs() -> None:
-    assert sorted(SMALL_KWARGS) == list_models()
-
-
-@pytest.mark.parametrize("name", list_models())
-def test_forward_backward(name: str) -> None:
-    torch.manual_seed(0)
-    kwargs = SMALL_KWARGS[name]
-    model = build_model(name, **kwargs)
-    w_in, h_in = model.input_size
-    x = torch.randn(2, 3, h_in, w_in)
-    out = model.train()(x)
-
-    if isinstance(model, StackedHourglass):
-        w, h = model.heatmap_size
-        assert (w, h) == (w_in // 4, h_in // 4)
-        assert out.shape == (2, model.num_stacks, 5, h, w)
-        assert model.num_stacks == int(name.removeprefix("hourglass"))
-    else:
-        assert isinstance(model, VGGRegressor)
-        assert out.shape == (2, 5, 2)
-    assert torch.isfinite(out).all()
-
-    (out**2).mean().backward()
-    for pname, p in model.named_parameters():
-        assert p.grad is not None, f"{name}: parameter {pname} got no gradient"
-        assert torch.isfinite(p.grad).all(), f"{name}: parameter {pname} has a non-finite gradient"
-
-    # The stored architecture is JSON-serialisable and rebuilds the same model.
-    arch = json.loads(json.dumps(model.arch))
-    assert arch["name"] == name
-    rebuilt = build_model(arch.pop("name"), **arch)
-    assert rebuilt.arch == model.arch
-    assert [(k, v.shape) for k, v in rebuilt.state_dict().items()] == [
-        (k, v.shape) for k, v in model.state_dict().items()
-    ]
-
-
 @pytest.mark.parametrize("stacks", sorted(REFERENCE))
 def test_hourglass_parameters_and_flops_match_paper(stacks: int) -> None:
-    model = _meta_model(f"hourglass{stacks}")
+    model = meta_model(f"hourglass{stacks}")
     params, flops = REFERENCE[stacks]
     assert model.depth == 4
     assert model.heatmap_size == (64, 64)
@@ -112,7 +55,7 @@ def test_hourglass_parameters_and_flops_match_paper(stacks: int) -> None:
 
 
 def test_hourglass8_default_output_shape() -> None:
-    model = _meta_model("hourglass8")
+    model = meta_model("hourglass8")
     out = model(torch.zeros(2, 3, 256, 256, device="meta"))
     assert out.shape == (2, 8, 16, 64, 64)
 
@@ -185,68 +128,6 @@ def test_forward_rejects_wrong_input_shape() -> None:
     vgg = VGGRegressor(num_keypoints=3, input_size=64, width=0.0625)
     with pytest.raises(ValueError, match=r"\(B, 3, 64, 64\)"):
         vgg(torch.zeros(1, 3, 32, 32))
-
-
-def test_vgg_sizes() -> None:
-    gap = _meta_model("vgg16_gap")
-    fc = _meta_model("vgg16_fc")
-    trunk = 14_714_688 + 2 * (64 * 2 + 128 * 2 + 256 * 3 + 512 * 6)  # VGG-16 convs + BN affine
-    assert count_parameters(gap) == trunk + 512 * 32 + 32
-    assert count_parameters(fc) == trunk + (512 * 49 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 32 + 32)
-    # VGG-16 convs at 224x224 are the well-known 15.4 G MACs.
-    assert count_flops(_meta_model("vgg16_gap", input_size=224)) == pytest.approx(2 * 15.36e9, rel=0.01)
-    assert gap.features(torch.zeros(1, 3, 256, 192, device="meta")).shape == (1, 512, 8, 6)
-
-
-def test_vgg_width_and_initial_prediction_at_crop_centre() -> None:
-    torch.manual_seed(0)
-    model = VGGRegressor(num_keypoints=4, input_size=(64, 96), head="fc", width=0.25).eval()
-    assert model.num_features == 128
-    assert model.head[2].out_features == 1024
-    features = model.forward_features(torch.randn(3, 3, 96, 64))
-    assert features.shape == (3, 128, 3, 2)
-    coords = model.forward_head(features)
-    assert coords.shape == (3, 4, 2)
-    assert torch.allclose(coords, torch.full_like(coords, 0.5), atol=0.05)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "match"),
-    [
-        ({"head": "mlp"}, "head must be 'gap' or 'fc', got 'mlp'"),
-        ({"width": 0}, "width must be a positive number"),
-        ({"dropout": 1.0}, "dropout must be a probability"),
-        ({"input_size": 16}, "too small"),
-    ],
-)
-def test_vgg_constructor_errors(kwargs: dict, match: str) -> None:
-    with pytest.raises(ValueError, match=match):
-        VGGRegressor(num_keypoints=3, **kwargs)
-
-
-def test_registry_errors() -> None:
-    with pytest.raises(ValueError, match="unknown model 'hourglass3'.*hourglass1.*vgg16_gap"):
-        build_model("hourglass3")
-    with pytest.raises(TypeError, match="num_stacks"):
-        build_model("hourglass8", num_stacks=2)
-
-    def hourglass8() -> nn.Module:  # same name as a built-in
-        return nn.Identity()
-
-    with pytest.raises(ValueError, match="already registered"):
-        register_model(hourglass8)
-    assert list_models() == sorted(SMALL_KWARGS)
-
-
-def test_count_flops_restores_mode_and_needs_size() -> None:
-    model = VGGRegressor(num_keypoints=2, input_size=32, width=0.0625).train()
-    model.head.eval()
-    count_flops(model)
-    assert model.training and model.features.training and not model.head.training
-    with pytest.raises(ValueError, match="pass input_size"):
-        count_flops(nn.Sequential(nn.Conv2d(3, 4, 3)))
-    conv = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.Flatten(), nn.Linear(4 * 8 * 6, 5))
-    assert count_flops(conv, (6, 8)) == 2 * (4 * 8 * 6 * 3 * 9) + 2 * (5 * 4 * 8 * 6)
 
 
 @pytest.mark.parametrize("have, grow", [(2, 4), (1, 2), (1, 4), (2, 2)])
