@@ -136,6 +136,39 @@ def _soft_argmax(
     return torch.stack([x, y], dim=-1).to(dtype) + offset
 
 
+def _check_method_options(method: str, blur_sigma: float, beta: float, window: int | None) -> tuple[float, float]:
+    """Check the parameters ``method`` uses (ValueError naming a bad one); ``blur_sigma`` and ``beta`` as floats."""
+    if method == "dark":
+        blur_sigma = _check_positive(blur_sigma, "blur_sigma")
+    if method == "soft-argmax":
+        beta = _check_positive(beta, "beta")
+        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
+            raise ValueError(f"window must be a positive int (pixels around the argmax) or None, got {window!r}")
+    return blur_sigma, beta
+
+
+def _refine(
+    flat: torch.Tensor,
+    idx: torch.Tensor,
+    h: int,
+    w: int,
+    method: str,
+    blur_sigma: float,
+    beta: float,
+    window: int | None,
+) -> torch.Tensor:
+    """(B, K, 2) coordinates (x, y) by ``method`` from the maps ``flat`` (B, K, H*W) and their argmax ``idx`` (B, K)."""
+    x, y = idx % w, idx // w
+    if method == "soft-argmax":
+        return _soft_argmax(flat, x, y, h, w, beta, window)
+    coords = torch.stack([x, y], dim=-1).to(flat.dtype)
+    if method == "quarter":
+        coords += _quarter(flat, idx, x, y, h, w)
+    elif method == "dark":
+        coords += _dark(flat, x, y, h, w, blur_sigma)
+    return coords
+
+
 def decode_heatmaps(
     heatmaps: ArrayLike,
     method: str = "dark",
@@ -196,12 +229,7 @@ def decode_heatmaps(
     if method not in DECODE_METHODS:
         raise ValueError(f"unknown decoding method {method!r}; choose one of {list(DECODE_METHODS)}")
     t, as_numpy, unbatched = _heatmap_batch(heatmaps)
-    if method == "dark":
-        blur_sigma = _check_positive(blur_sigma, "blur_sigma")
-    if method == "soft-argmax":
-        beta = _check_positive(beta, "beta")
-        if window is not None and (isinstance(window, bool) or not isinstance(window, int) or window < 1):
-            raise ValueError(f"window must be a positive int (pixels around the argmax) or None, got {window!r}")
+    blur_sigma, beta = _check_method_options(method, blur_sigma, beta, window)
     b, k, h, w = t.shape
     flat = _float(t).reshape(b, k, h * w)
 
@@ -212,15 +240,7 @@ def decode_heatmaps(
         idx = _argmax(flat).to(flat.device)  # (B, K)
         scores = flat.gather(-1, idx[..., None]).squeeze(-1)
         _check_maxima(scores, unbatched)
-        x, y = idx % w, idx // w
-        if method == "soft-argmax":
-            coords = _soft_argmax(flat, x, y, h, w, beta, window)
-        else:
-            coords = torch.stack([x, y], dim=-1).to(flat.dtype)
-            if method == "quarter":
-                coords += _quarter(flat, idx, x, y, h, w)
-            elif method == "dark":
-                coords += _dark(flat, x, y, h, w, blur_sigma)
+        coords = _refine(flat, idx, h, w, method, blur_sigma, beta, window)
     if unbatched:
         coords, scores = coords[0], scores[0]
     return _result(coords, as_numpy), _result(scores, as_numpy)

@@ -29,6 +29,7 @@ import contextlib
 import io
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from hourglass.data.coco_json import (
     read_json,
     require_list,
 )
-from hourglass.data.records import AnnotationSet, DataError
+from hourglass.data.records import Annotation, AnnotationSet, DataError
 from hourglass.geometry import box_to_center_scale
 from hourglass.keypoints import COCO
 
@@ -94,6 +95,145 @@ def _person_categories(categories: list, path: Path) -> set:
                 "load this file with hourglass.data.custom.load_custom and declare its keypoint spec"
             )
     return {c["id"] for c in persons}
+
+
+@dataclass(frozen=True, eq=False)
+class _CocoFile:
+    """A COCO keypoints file that passed the file-level checks."""
+
+    data: dict[str, Any]
+    images: dict[Any, dict]  # image id -> image entry
+    anns: list  # the 'annotations' list, entries not yet checked
+    person_ids: set  # ids of the categories named 'person'
+
+
+@dataclass(frozen=True, eq=False)
+class _Instances:
+    """Parsed person instances, indexed like the annotation order they were parsed in."""
+
+    xy: np.ndarray  # (M, 17, 2), NaN where not labelled
+    vis: np.ndarray  # (M, 17) int8 visibility
+    boxes: np.ndarray  # (M, 4) COCO boxes [x, y, w, h]
+    kept: list[int]  # positions of the instances kept
+    crowd: int  # crowd instances left out
+    few: int  # instances left out for too few labelled keypoints
+
+
+def _read_coco_file(path: Path, root: Path, check_images: bool) -> _CocoFile:
+    """Read ``path`` and run the file-level checks, which always raise."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: a COCO annotation file is a JSON object, got a {type(data).__name__}")
+    images = image_table(require_list(data, "images", path), path)
+    anns = require_list(data, "annotations", path)
+    person_ids = _person_categories(require_list(data, "categories", path), path)
+    if check_images and not root.is_dir():
+        raise FileNotFoundError(f"image root {root} is not a folder; pass the folder holding {path.name}'s images")
+    return _CocoFile(data, images, anns, person_ids)
+
+
+def _person_annotations(f: _CocoFile, path: Path, problems: Problems) -> tuple[list[str], list[int]]:
+    """Where each annotation is, and the indices of the structurally sound person annotations."""
+    where = [f"{path} annotations[{i}]" for i in range(len(f.anns))]
+    seen_ids: dict[Any, int] = {}
+    person: list[int] = []
+    for i, a in enumerate(f.anns):
+        if not isinstance(a, dict):
+            problems(where[i], f"an annotation must be an object, got {type(a).__name__}")
+            continue
+        if "id" in a:
+            where[i] += f" (id {a['id']!r})"
+        missing = [k for k in ("id", "image_id", "category_id") if k not in a]
+        if missing:
+            problems(where[i], f"missing the key(s) {missing} (keys present: {sorted(a)})")
+            continue
+        bad_id = next((key for key in ("id", "image_id", "category_id") if not is_id(a[key])), None)
+        if bad_id is not None:
+            problems(where[i], f"{bad_id} must be an integer or a string, got {a[bad_id]!r}")
+            continue
+        if a["id"] in seen_ids:
+            raise DataError(f"{where[i]}: duplicate annotation id (also annotations[{seen_ids[a['id']]}])")
+        seen_ids[a["id"]] = i
+        if a["category_id"] not in f.person_ids:
+            continue  # other categories (boxes without keypoints, say) are not this loader's business
+        missing = [k for k in ("keypoints", "bbox") if k not in a]
+        if missing:
+            problems(where[i], f"a person annotation is missing the key(s) {missing} (keys present: {sorted(a)})")
+            continue
+        if a["image_id"] not in f.images:
+            problems(where[i], f"image_id {a['image_id']!r} is not in the file's 'images'")
+            continue
+        person.append(i)
+    return where, person
+
+
+def _image_order(f: _CocoFile, person: list[int]) -> list[int]:
+    """The ``person`` annotation indices in pycocotools' image order (its own prints silenced)."""
+    from pycocotools.coco import COCO as CocoApi  # lazy: slow to import, and only needed here
+
+    api = CocoApi()
+    api.dataset = {
+        "images": list(f.images.values()),
+        "categories": f.data["categories"],
+        "annotations": [f.anns[i] for i in person],
+    }
+    with contextlib.redirect_stdout(io.StringIO()):
+        api.createIndex()
+    index_of = {id(f.anns[i]): i for i in person}
+    return [index_of[id(a)] for img_id in api.getImgIds() for a in api.imgToAnns.get(img_id, [])]
+
+
+def _keep_instances(
+    anns: list, order: list[int], where: list[str], problems: Problems, include_crowd: bool, min_keypoints: int
+) -> _Instances:
+    """Parse keypoints and boxes of the annotations ``order`` lists; leave out crowd, sparse and malformed ones."""
+    xy, vis, reasons = parse_keypoints([anns[i]["keypoints"] for i in order], COCO.names)
+    boxes, box_reasons = numeric_rows([anns[i]["bbox"] for i in order], 4, "bbox [x, y, w, h]")
+    counts = {"crowd": 0, "few": 0}
+    kept: list[int] = []  # positions in `order`
+    for p, i in enumerate(order):
+        a = anns[i]
+        if reasons[p] is not None:
+            problems(where[i], reasons[p])
+            continue
+        if a.get("iscrowd", 0) and not include_crowd:
+            counts["crowd"] += 1
+            continue
+        if int(np.count_nonzero(vis[p])) < min_keypoints:
+            counts["few"] += 1
+            continue
+        b = boxes[p]
+        if box_reasons[p] is not None:
+            problems(where[i], box_reasons[p])
+            continue
+        if not (np.all(np.isfinite(b)) and b[2] > 0 and b[3] > 0):
+            problems(where[i], f"bbox {a['bbox']!r} must be finite with positive width and height")
+            continue
+        if area_problem(a.get("area")) is not None:
+            problems(where[i], area_problem(a.get("area")))
+            continue
+        kept.append(p)
+    return _Instances(xy, vis, boxes, kept, counts["crowd"], counts["few"])
+
+
+def _person_records(
+    f: _CocoFile,
+    order: list[int],
+    kept: list[int],
+    inst: _Instances,
+    root: Path,
+    where: list[str],
+    aspect_ratio: float,
+    padding: float,
+) -> list[Annotation]:
+    """Records of the kept instances, cropped from their boxes in this library's convention."""
+    kept_arr = np.asarray(kept, dtype=np.int64)
+    box = coco_box_to_box(inst.boxes[kept_arr]) if kept else np.zeros((0, 4))
+    center, scale = box_to_center_scale(box, aspect_ratio, padding) if kept else (np.zeros((0, 2)), np.zeros(0))
+    return build_records(
+        f.anns, [order[p] for p in kept], f.images, root, inst.xy[kept_arr], inst.vis[kept_arr], center, scale,
+        list(box), COCO, where, crowd_flag=True,
+    )  # fmt: skip
 
 
 def load_coco(
@@ -144,103 +284,20 @@ def load_coco(
     if isinstance(min_keypoints, bool) or not isinstance(min_keypoints, int) or min_keypoints < 0:
         raise ValueError(f"min_keypoints must be a non-negative integer, got {min_keypoints!r}")
     problems = Problems(on_error, path)
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: a COCO annotation file is a JSON object, got a {type(data).__name__}")
-    images = image_table(require_list(data, "images", path), path)
-    anns = require_list(data, "annotations", path)
-    person_ids = _person_categories(require_list(data, "categories", path), path)
-    if check_images and not root.is_dir():
-        raise FileNotFoundError(f"image root {root} is not a folder; pass the folder holding {path.name}'s images")
-
-    # Structural checks per annotation, before pycocotools indexes them.
-    where = [f"{path} annotations[{i}]" for i in range(len(anns))]
-    seen_ids: dict[Any, int] = {}
-    person: list[int] = []
-    for i, a in enumerate(anns):
-        if not isinstance(a, dict):
-            problems(where[i], f"an annotation must be an object, got {type(a).__name__}")
-            continue
-        if "id" in a:
-            where[i] += f" (id {a['id']!r})"
-        missing = [k for k in ("id", "image_id", "category_id") if k not in a]
-        if missing:
-            problems(where[i], f"missing the key(s) {missing} (keys present: {sorted(a)})")
-            continue
-        bad_id = next((key for key in ("id", "image_id", "category_id") if not is_id(a[key])), None)
-        if bad_id is not None:
-            problems(where[i], f"{bad_id} must be an integer or a string, got {a[bad_id]!r}")
-            continue
-        if a["id"] in seen_ids:
-            raise DataError(f"{where[i]}: duplicate annotation id (also annotations[{seen_ids[a['id']]}])")
-        seen_ids[a["id"]] = i
-        if a["category_id"] not in person_ids:
-            continue  # other categories (boxes without keypoints, say) are not this loader's business
-        missing = [k for k in ("keypoints", "bbox") if k not in a]
-        if missing:
-            problems(where[i], f"a person annotation is missing the key(s) {missing} (keys present: {sorted(a)})")
-            continue
-        if a["image_id"] not in images:
-            problems(where[i], f"image_id {a['image_id']!r} is not in the file's 'images'")
-            continue
-        person.append(i)
-
-    # Index the clean person annotations with pycocotools (its own prints are silenced).
-    from pycocotools.coco import COCO as CocoApi
-
-    api = CocoApi()
-    api.dataset = {
-        "images": list(images.values()),
-        "categories": data["categories"],
-        "annotations": [anns[i] for i in person],
-    }
-    with contextlib.redirect_stdout(io.StringIO()):
-        api.createIndex()
-    index_of = {id(anns[i]): i for i in person}
-    order = [index_of[id(a)] for img_id in api.getImgIds() for a in api.imgToAnns.get(img_id, [])]
-
-    xy, vis, reasons = parse_keypoints([anns[i]["keypoints"] for i in order], COCO.names)
-    boxes, box_reasons = numeric_rows([anns[i]["bbox"] for i in order], 4, "bbox [x, y, w, h]")
-    counts = {"crowd": 0, "few": 0}
-    kept: list[int] = []  # positions in `order`
-    for p, i in enumerate(order):
-        a = anns[i]
-        if reasons[p] is not None:
-            problems(where[i], reasons[p])
-            continue
-        if a.get("iscrowd", 0) and not include_crowd:
-            counts["crowd"] += 1
-            continue
-        if int(np.count_nonzero(vis[p])) < min_keypoints:
-            counts["few"] += 1
-            continue
-        b = boxes[p]
-        if box_reasons[p] is not None:
-            problems(where[i], box_reasons[p])
-            continue
-        if not (np.all(np.isfinite(b)) and b[2] > 0 and b[3] > 0):
-            problems(where[i], f"bbox {a['bbox']!r} must be finite with positive width and height")
-            continue
-        if area_problem(a.get("area")) is not None:
-            problems(where[i], area_problem(a.get("area")))
-            continue
-        kept.append(p)
+    f = _read_coco_file(path, root, check_images)
+    where, person = _person_annotations(f, path, problems)  # structural checks, before pycocotools
+    order = _image_order(f, person)
+    inst = _keep_instances(f.anns, order, where, problems, include_crowd, min_keypoints)
+    kept = inst.kept
     if check_images:
         missing = check_image_files(
-            [(p, anns[order[p]]["image_id"]) for p in kept], images, root, [where[i] for i in order], problems
+            [(p, f.anns[order[p]]["image_id"]) for p in kept], f.images, root, [where[i] for i in order], problems
         )
         kept = [p for p in kept if p not in missing]
-
-    kept_arr = np.asarray(kept, dtype=np.int64)
-    box = coco_box_to_box(boxes[kept_arr]) if kept else np.zeros((0, 4))
-    center, scale = box_to_center_scale(box, aspect_ratio, padding) if kept else (np.zeros((0, 2)), np.zeros(0))
-    records = build_records(
-        anns, [order[p] for p in kept], images, root, xy[kept_arr], vis[kept_arr], center, scale,
-        list(box), COCO, where, crowd_flag=True,
-    )  # fmt: skip
-    problems.report(len(anns), "annotations")
+    records = _person_records(f, order, kept, inst, root, where, aspect_ratio, padding)
+    problems.report(len(f.anns), "annotations")
     logger.info(
         "%s: %d person instances kept of %d (%d crowd, %d with fewer than %d labelled keypoints, %d skipped)",
-        path, len(records), len(order), counts["crowd"], counts["few"], min_keypoints, problems.count,
+        path, len(records), len(order), inst.crowd, inst.few, min_keypoints, problems.count,
     )  # fmt: skip
     return AnnotationSet(records, COCO, f"coco:{path.stem}")

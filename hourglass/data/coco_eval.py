@@ -20,6 +20,7 @@ import logging
 import os
 import tempfile
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -157,6 +158,180 @@ def _load_results(results: Any) -> tuple[list, str]:
     return copy.deepcopy(results), "results"
 
 
+@dataclass(frozen=True, eq=False)
+class _GroundTruth:
+    """A checked ground-truth file: what :func:`coco_keypoint_ap` scores against."""
+
+    path: Path
+    data: dict[str, Any]  # the whole file (its 'categories' go to COCOeval)
+    images: dict[Any, Any]  # image id -> image entry
+    anns: list[dict[str, Any]]  # the category's annotations, with num_keypoints and iscrowd filled in
+    k: int  # keypoints per annotation
+
+
+def _gt_annotations(
+    anns: list, gt_path: Path, gt_images: dict[Any, Any], category_id: int
+) -> tuple[list[dict[str, Any]], list[str], int | None]:
+    """The category's annotations, where each is, and K (None: none); DataError for a malformed one."""
+    gt_anns = []
+    gt_ids: dict[Any, int] = {}
+    gt_where: list[str] = []
+    k = None
+    for i, a in enumerate(anns):
+        if not isinstance(a, dict) or a.get("category_id") != category_id:
+            continue
+        where = f"{gt_path} annotations[{i}] (id {a.get('id')!r})"
+        missing = [key for key in ("id", "image_id", "keypoints", "bbox", "area") if key not in a]
+        if missing:
+            raise DataError(f"{where}: missing the key(s) {missing} needed by COCOeval")
+        if not is_id(a["image_id"]) or a["image_id"] not in gt_images:
+            raise DataError(f"{where}: image_id {a['image_id']!r} is not in the file's 'images'")
+        if not isinstance(a["keypoints"], list) or len(a["keypoints"]) % 3 or (k and len(a["keypoints"]) != 3 * k):
+            raise DataError(f"{where}: keypoints must be a flat [x, y, v] * K list, the same K for every annotation")
+        k = len(a["keypoints"]) // 3
+        if a["id"] in gt_ids:
+            raise DataError(f"{where}: duplicate annotation id (also annotations[{gt_ids[a['id']]}])")
+        gt_ids[a["id"]] = i
+        gt_anns.append(a)
+        gt_where.append(where)
+    return gt_anns, gt_where, k
+
+
+def _read_ground_truth(gt_path: Path, category_id: int) -> _GroundTruth:
+    """Read and check a ground-truth file; DataError naming the file and the annotation."""
+    gt = read_json(gt_path)
+    if not isinstance(gt, dict):
+        raise DataError(f"{gt_path}: a COCO annotation file is a JSON object, got a {type(gt).__name__}")
+    gt_images = image_table(require_list(gt, "images", gt_path), gt_path)
+    gt_anns, gt_where, k = _gt_annotations(require_list(gt, "annotations", gt_path), gt_path, gt_images, category_id)
+    if k is None:
+        raise DataError(f"{gt_path}: no annotation with category_id {category_id}; nothing to evaluate")
+    names = COCO.names if k == COCO.num_keypoints else tuple(str(j) for j in range(k))
+    _, gt_vis, gt_why = parse_keypoints([a["keypoints"] for a in gt_anns], names)
+    for where, why in zip(gt_where, gt_why, strict=True):
+        if why is not None:
+            raise DataError(f"{where}: {why}")
+    # COCOeval needs num_keypoints (it ignores ground truths with 0) and iscrowd; fill them in
+    # where the file omits them: the count of v > 0, and not crowd.
+    gt_anns = [
+        {"num_keypoints": int(np.count_nonzero(v)), "iscrowd": 0, **a} for a, v in zip(gt_anns, gt_vis, strict=True)
+    ]
+    return _GroundTruth(gt_path, gt, gt_images, gt_anns, k)
+
+
+def _oks_sigmas(sigmas: Any, k: int, gt_path: Path) -> np.ndarray:
+    """(K,) OKS constants: ``sigmas``, or COCO's for K = 17; ValueError otherwise."""
+    if sigmas is None:
+        if k != COCO.num_keypoints:
+            raise ValueError(f"{gt_path} has K = {k} keypoints; pass sigmas (K,) for its OKS constants")
+        sigmas = COCO.oks_sigmas
+    sig = np.asarray(sigmas, dtype=np.float64)
+    if sig.shape != (k,) or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
+        raise ValueError(f"sigmas must be K = {k} positive numbers, got {sigmas!r}")
+    return sig
+
+
+def _check_detections(dets: list, source: str, gt: _GroundTruth, category_id: int) -> None:
+    """Check every detection (DataError naming ``source[i]``) and give it ``category_id`` where it has none."""
+    for i, d in enumerate(dets):
+        if not isinstance(d, dict) or any(key not in d for key in ("image_id", "keypoints", "score")):
+            raise DataError(
+                f"{source}[{i}]: a detection is an object with 'image_id', 'keypoints' and 'score', got {d!r:.200}"
+            )
+        if not is_id(d["image_id"]) or d["image_id"] not in gt.images:
+            raise DataError(
+                f"{source}[{i}]: image_id {d['image_id']!r} is not in {gt.path}; results must use its image ids"
+            )
+        d.setdefault("category_id", category_id)
+    values, why = numeric_rows([d["keypoints"] for d in dets], 3 * gt.k, "keypoints [x, y, score] * K")
+    det_scores, score_why = numeric_rows([[d["score"]] for d in dets], 1, "score")
+    finite = np.all(np.isfinite(values), axis=1) & np.isfinite(det_scores[:, 0])
+    for i in np.flatnonzero(~finite):
+        reason = why[i] or score_why[i] or f"keypoints and score must be finite numbers, got {dets[i]!r:.200}"
+        raise DataError(f"{source}[{i}]: {reason}")
+
+
+def _select_people(
+    gt: _GroundTruth, dets: list, annotation_ids: Any, image_ids: Any
+) -> tuple[list[dict[str, Any]], list | None]:
+    """The ground truths and image ids to evaluate (see :func:`coco_keypoint_ap`); DataError for unknown ids."""
+    gt_anns = gt.anns
+    if annotation_ids is not None:
+        wanted = {plain_id(i) for i in annotation_ids}
+        unknown = sorted(map(str, wanted - {a["id"] for a in gt_anns}))
+        if not wanted:
+            raise DataError(f"annotation_ids is empty: no person of {gt.path} to evaluate")
+        if unknown:
+            raise DataError(f"annotation_ids {unknown[:5]} are not people of {gt.path} ({len(unknown)} in all)")
+        kept_images = {a["image_id"] for a in gt_anns if a["id"] in wanted}
+        gt_anns = [a for a in gt_anns if a["id"] in wanted or (a["iscrowd"] and a["image_id"] in kept_images)]
+        image_ids = list(kept_images) if image_ids is None else image_ids
+    if image_ids is not None:
+        image_ids = list(dict.fromkeys(plain_id(i) for i in image_ids))  # unique, in order
+        if not image_ids:
+            raise DataError(f"image_ids is empty: nothing of {gt.path} to evaluate (pycocotools would take all)")
+        unknown = [i for i in image_ids if not is_id(i) or i not in gt.images]
+        if unknown:
+            raise DataError(f"image_ids {unknown[:5]!r} are not in {gt.path} ({len(unknown)} in all)")
+    else:
+        with_people = {a["image_id"] for a in gt_anns if not a["iscrowd"] and a["num_keypoints"] > 0}
+        unseen = with_people - {d["image_id"] for d in dets}
+        if unseen:
+            logger.warning(
+                "%d of the %d images with people in %s have no results: their people count as missed "
+                "(pass image_ids= to evaluate only the images predicted on)", len(unseen), len(with_people), gt.path,
+            )  # fmt: skip
+    return gt_anns, image_ids
+
+
+def _run_cocoeval(
+    coco_api: type,
+    cocoeval: type,
+    gt: _GroundTruth,
+    gt_anns: list[dict[str, Any]],
+    dets: list,
+    sig: np.ndarray,
+    category_id: int,
+    image_ids: list | None,
+) -> KeypointAP:
+    """Score checked inputs with pycocotools' ``COCO`` and ``COCOeval`` classes (``coco_api``, ``cocoeval``)."""
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        coco_gt = coco_api()
+        coco_gt.dataset = {
+            "images": list(gt.images.values()),
+            "categories": gt.data.get("categories", []),
+            "annotations": gt_anns,
+        }
+        coco_gt.createIndex()
+        if dets:
+            coco_dt = coco_gt.loadRes(dets)
+        else:  # loadRes cannot take an empty list; no detections scores 0
+            coco_dt = coco_api()
+            coco_dt.dataset = {
+                "images": list(gt.images.values()),
+                "categories": gt.data.get("categories", []),
+                "annotations": [],
+            }
+            coco_dt.createIndex()
+        ev = cocoeval(coco_gt, coco_dt, iouType="keypoints")
+        ev.params.kpt_oks_sigmas = sig
+        ev.params.catIds = [category_id]
+        if image_ids is not None:
+            ev.params.imgIds = image_ids
+        ev.evaluate()
+        ev.accumulate()
+        before = log.tell()
+        ev.summarize()
+    text = log.getvalue()
+    logger.debug("pycocotools output:\n%s", text[:before])
+    out = KeypointAP(
+        {name: (float("nan") if v == -1 else float(v)) for name, v in zip(COCO_KEYPOINT_STATS, ev.stats, strict=True)}
+    )
+    out.text = text[before:]
+    return out
+
+
 def coco_keypoint_ap(
     ann_json: str | os.PathLike,
     results: Any,
@@ -190,130 +365,14 @@ def coco_keypoint_ap(
         "ARm", "ARl"}`` and ``.text``, the summary table pycocotools would print. Its prints
         are captured, never shown; the progress lines go to the ``hourglass.data`` debug log.
     """
+    # lazy: pycocotools is slow to import and only needed here; imported first so that a broken
+    # install fails before any file is read
     from pycocotools.coco import COCO as CocoApi
     from pycocotools.cocoeval import COCOeval
 
-    gt_path = Path(ann_json)
-    gt = read_json(gt_path)
-    if not isinstance(gt, dict):
-        raise DataError(f"{gt_path}: a COCO annotation file is a JSON object, got a {type(gt).__name__}")
-    gt_images = image_table(require_list(gt, "images", gt_path), gt_path)
-    gt_anns = []
-    gt_ids: dict[Any, int] = {}
-    gt_where: list[str] = []
-    k = None
-    for i, a in enumerate(require_list(gt, "annotations", gt_path)):
-        if not isinstance(a, dict) or a.get("category_id") != category_id:
-            continue
-        where = f"{gt_path} annotations[{i}] (id {a.get('id')!r})"
-        missing = [key for key in ("id", "image_id", "keypoints", "bbox", "area") if key not in a]
-        if missing:
-            raise DataError(f"{where}: missing the key(s) {missing} needed by COCOeval")
-        if not is_id(a["image_id"]) or a["image_id"] not in gt_images:
-            raise DataError(f"{where}: image_id {a['image_id']!r} is not in the file's 'images'")
-        if not isinstance(a["keypoints"], list) or len(a["keypoints"]) % 3 or (k and len(a["keypoints"]) != 3 * k):
-            raise DataError(f"{where}: keypoints must be a flat [x, y, v] * K list, the same K for every annotation")
-        k = len(a["keypoints"]) // 3
-        if a["id"] in gt_ids:
-            raise DataError(f"{where}: duplicate annotation id (also annotations[{gt_ids[a['id']]}])")
-        gt_ids[a["id"]] = i
-        gt_anns.append(a)
-        gt_where.append(where)
-    if k is None:
-        raise DataError(f"{gt_path}: no annotation with category_id {category_id}; nothing to evaluate")
-    names = COCO.names if k == COCO.num_keypoints else tuple(str(j) for j in range(k))
-    _, gt_vis, gt_why = parse_keypoints([a["keypoints"] for a in gt_anns], names)
-    for where, why in zip(gt_where, gt_why, strict=True):
-        if why is not None:
-            raise DataError(f"{where}: {why}")
-    # COCOeval needs num_keypoints (it ignores ground truths with 0) and iscrowd; fill them in
-    # where the file omits them: the count of v > 0, and not crowd.
-    gt_anns = [
-        {"num_keypoints": int(np.count_nonzero(v)), "iscrowd": 0, **a} for a, v in zip(gt_anns, gt_vis, strict=True)
-    ]
-    if sigmas is None:
-        if k != COCO.num_keypoints:
-            raise ValueError(f"{gt_path} has K = {k} keypoints; pass sigmas (K,) for its OKS constants")
-        sigmas = COCO.oks_sigmas
-    sig = np.asarray(sigmas, dtype=np.float64)
-    if sig.shape != (k,) or not np.all(np.isfinite(sig)) or np.any(sig <= 0):
-        raise ValueError(f"sigmas must be K = {k} positive numbers, got {sigmas!r}")
-
+    gt = _read_ground_truth(Path(ann_json), category_id)
+    sig = _oks_sigmas(sigmas, gt.k, gt.path)
     dets, source = _load_results(results)
-    for i, d in enumerate(dets):
-        if not isinstance(d, dict) or any(key not in d for key in ("image_id", "keypoints", "score")):
-            raise DataError(
-                f"{source}[{i}]: a detection is an object with 'image_id', 'keypoints' and 'score', got {d!r:.200}"
-            )
-        if not is_id(d["image_id"]) or d["image_id"] not in gt_images:
-            raise DataError(
-                f"{source}[{i}]: image_id {d['image_id']!r} is not in {gt_path}; results must use its image ids"
-            )
-        d.setdefault("category_id", category_id)
-    values, why = numeric_rows([d["keypoints"] for d in dets], 3 * k, "keypoints [x, y, score] * K")
-    det_scores, score_why = numeric_rows([[d["score"]] for d in dets], 1, "score")
-    finite = np.all(np.isfinite(values), axis=1) & np.isfinite(det_scores[:, 0])
-    for i in np.flatnonzero(~finite):
-        reason = why[i] or score_why[i] or f"keypoints and score must be finite numbers, got {dets[i]!r:.200}"
-        raise DataError(f"{source}[{i}]: {reason}")
-
-    if annotation_ids is not None:
-        wanted = {plain_id(i) for i in annotation_ids}
-        unknown = sorted(map(str, wanted - {a["id"] for a in gt_anns}))
-        if not wanted:
-            raise DataError(f"annotation_ids is empty: no person of {gt_path} to evaluate")
-        if unknown:
-            raise DataError(f"annotation_ids {unknown[:5]} are not people of {gt_path} ({len(unknown)} in all)")
-        kept_images = {a["image_id"] for a in gt_anns if a["id"] in wanted}
-        gt_anns = [a for a in gt_anns if a["id"] in wanted or (a["iscrowd"] and a["image_id"] in kept_images)]
-        image_ids = list(kept_images) if image_ids is None else image_ids
-    if image_ids is not None:
-        image_ids = list(dict.fromkeys(plain_id(i) for i in image_ids))  # unique, in order
-        if not image_ids:
-            raise DataError(f"image_ids is empty: nothing of {gt_path} to evaluate (pycocotools would take all)")
-        unknown = [i for i in image_ids if not is_id(i) or i not in gt_images]
-        if unknown:
-            raise DataError(f"image_ids {unknown[:5]!r} are not in {gt_path} ({len(unknown)} in all)")
-    else:
-        with_people = {a["image_id"] for a in gt_anns if not a["iscrowd"] and a["num_keypoints"] > 0}
-        unseen = with_people - {d["image_id"] for d in dets}
-        if unseen:
-            logger.warning(
-                "%d of the %d images with people in %s have no results: their people count as missed "
-                "(pass image_ids= to evaluate only the images predicted on)", len(unseen), len(with_people), gt_path,
-            )  # fmt: skip
-    log = io.StringIO()
-    with contextlib.redirect_stdout(log):
-        coco_gt = CocoApi()
-        coco_gt.dataset = {
-            "images": list(gt_images.values()),
-            "categories": gt.get("categories", []),
-            "annotations": gt_anns,
-        }
-        coco_gt.createIndex()
-        if dets:
-            coco_dt = coco_gt.loadRes(dets)
-        else:  # loadRes cannot take an empty list; no detections scores 0
-            coco_dt = CocoApi()
-            coco_dt.dataset = {
-                "images": list(gt_images.values()),
-                "categories": gt.get("categories", []),
-                "annotations": [],
-            }
-            coco_dt.createIndex()
-        ev = COCOeval(coco_gt, coco_dt, iouType="keypoints")
-        ev.params.kpt_oks_sigmas = sig
-        ev.params.catIds = [category_id]
-        if image_ids is not None:
-            ev.params.imgIds = image_ids
-        ev.evaluate()
-        ev.accumulate()
-        before = log.tell()
-        ev.summarize()
-    text = log.getvalue()
-    logger.debug("pycocotools output:\n%s", text[:before])
-    out = KeypointAP(
-        {name: (float("nan") if v == -1 else float(v)) for name, v in zip(COCO_KEYPOINT_STATS, ev.stats, strict=True)}
-    )
-    out.text = text[before:]
-    return out
+    _check_detections(dets, source, gt, category_id)
+    gt_anns, image_ids = _select_people(gt, dets, annotation_ids, image_ids)
+    return _run_cocoeval(CocoApi, COCOeval, gt, gt_anns, dets, sig, category_id, image_ids)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ from hourglass.data.coco_json import (
     read_json,
     require_list,
 )
-from hourglass.data.records import AnnotationSet, DataError
+from hourglass.data.records import Annotation, AnnotationSet, DataError
 from hourglass.geometry import box_to_center_scale, from_one_based
 from hourglass.keypoints import KeypointSpec
 
@@ -171,6 +172,150 @@ def spec_from_file(data: Mapping[str, Any], path: Path) -> KeypointSpec:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class _CustomFile:
+    """A custom-format file that passed the file-level checks."""
+
+    origin: str  # its coordinate_origin
+    spec: KeypointSpec
+    images: dict[Any, dict]  # image id -> image entry
+    anns: list  # the 'annotations' list, entries not yet checked
+
+
+@dataclass(frozen=True, eq=False)
+class _Fields:
+    """Parsed fields of the usable annotations, indexed like their list ``ok``; file coordinates."""
+
+    xy: np.ndarray  # (M, K, 2), NaN where not labelled
+    vis: np.ndarray  # (M, K) int8 visibility
+    has_box: np.ndarray  # (M,) bool, a bbox is given
+    has_cs: np.ndarray  # (M,) bool, a center and a scale are given
+    boxes: np.ndarray  # (M, 4) [x0, y0, w, h], a placeholder row where absent
+    centers: np.ndarray  # (M, 2), a placeholder row where absent
+    scales: np.ndarray  # (M, 1), a placeholder row where absent
+    reasons: list[str | None]  # why the keypoints, bbox, center or scale are malformed, or None
+    bad_box: np.ndarray  # (M,) bool, a given bbox is not finite with positive size
+    bad_cs: np.ndarray  # (M,) bool, a given center/scale is not finite with a positive scale
+
+
+def _read_custom_file(path: Path, root: Path, check_images: bool) -> _CustomFile:
+    """Read ``path`` and run the file-level checks, which always raise."""
+    data = read_json(path)
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: the custom format is a JSON object, got a {type(data).__name__}")
+    origin = data.get("coordinate_origin", COORDINATE_ORIGINS[0])
+    if origin not in COORDINATE_ORIGINS:
+        raise DataError(f"{path}: coordinate_origin must be one of {list(COORDINATE_ORIGINS)}, got {origin!r}")
+    spec = spec_from_file(data, path)
+    images = image_table(require_list(data, "images", path), path)
+    anns = require_list(data, "annotations", path)
+    if check_images and not root.is_dir():
+        raise FileNotFoundError(f"image root {root} is not a folder; pass the folder holding {path.name}'s images")
+    return _CustomFile(origin, spec, images, anns)
+
+
+def _usable_annotations(f: _CustomFile, path: Path, problems: Problems) -> tuple[list[str], list[int]]:
+    """Where each annotation is, and the indices of those with the keys a record needs."""
+    where = [f"{path} annotations[{i}]" for i in range(len(f.anns))]
+    seen: dict[Any, int] = {}
+    ok: list[int] = []
+    for i, a in enumerate(f.anns):
+        if not isinstance(a, dict):
+            problems(where[i], f"an annotation must be an object, got {type(a).__name__}")
+            continue
+        if "id" in a:
+            where[i] += f" (id {a['id']!r})"
+            if not is_id(a["id"]):
+                problems(where[i], f"id must be an integer or a string, got {a['id']!r}")
+                continue
+            if a["id"] in seen:
+                raise DataError(f"{where[i]}: duplicate annotation id (also annotations[{seen[a['id']]}])")
+            seen[a["id"]] = i
+        missing = [key for key in ("image_id", "keypoints") if key not in a]
+        if missing:
+            problems(where[i], f"missing the key(s) {missing} (keys present: {sorted(a)})")
+        elif not is_id(a["image_id"]) or a["image_id"] not in f.images:
+            problems(where[i], f"image_id {a['image_id']!r} is not in the file's 'images'")
+        elif a.get("bbox") is None and (a.get("center") is None or a.get("scale") is None):
+            given = [f"{k}: null" for k in ("bbox", "center", "scale") if k in a and a[k] is None]
+            problems(
+                where[i],
+                "give the subject's 'bbox' [x0, y0, w, h], or 'center' [x, y] and 'scale' (200-px units)"
+                + (f" (the file has {', '.join(given)})" if given else ""),
+            )
+        else:
+            ok.append(i)
+    return where, ok
+
+
+def _parse_fields(anns: list, ok: list[int], spec: KeypointSpec) -> _Fields:
+    """Parse keypoints, bbox, center and scale of the annotations ``ok`` lists."""
+    xy, vis, reasons = parse_keypoints([anns[i]["keypoints"] for i in ok], spec.names)
+    has_box = np.array([anns[i].get("bbox") is not None for i in ok], dtype=bool)
+    has_cs = np.array([anns[i].get("center") is not None and anns[i].get("scale") is not None for i in ok], dtype=bool)
+    # Absent fields parse a placeholder row, so every array is indexed like `ok`.
+    boxes, box_why = numeric_rows(
+        [anns[i]["bbox"] if b else [1, 1, 1, 1] for i, b in zip(ok, has_box, strict=True)], 4, "bbox"
+    )
+    centers, center_why = numeric_rows(
+        [anns[i]["center"] if c else [0, 0] for i, c in zip(ok, has_cs, strict=True)], 2, "center"
+    )
+    scales, scale_why = numeric_rows(
+        [[anns[i]["scale"]] if c else [1] for i, c in zip(ok, has_cs, strict=True)], 1, "scale"
+    )
+    bad_box = has_box & ~(np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0))
+    bad_cs = has_cs & ~(np.all(np.isfinite(centers), axis=1) & np.isfinite(scales[:, 0]) & (scales[:, 0] > 0))
+    why = [r or b or c or s for r, b, c, s in zip(reasons, box_why, center_why, scale_why, strict=True)]
+    return _Fields(xy, vis, has_box, has_cs, boxes, centers, scales, why, bad_box, bad_cs)
+
+
+def _kept_annotations(anns: list, ok: list[int], fields: _Fields, where: list[str], problems: Problems) -> list[int]:
+    """Positions in ``ok`` of the well-formed annotations; each malformed one goes to ``problems``."""
+    kept: list[int] = []  # positions in `ok`
+    for p, i in enumerate(ok):
+        a = anns[i]
+        why = fields.reasons[p]
+        if why is None and fields.bad_box[p]:
+            why = f"bbox {a['bbox']!r} must be finite [x0, y0, w, h] with positive width and height"
+        if why is None and fields.bad_cs[p]:
+            why = f"center {a['center']!r} must be two finite numbers and scale {a['scale']!r} a positive number"
+        why = why or area_problem(a.get("area"))
+        if why is not None:
+            problems(where[i], why)
+            continue
+        kept.append(p)
+    return kept
+
+
+def _custom_records(
+    f: _CustomFile,
+    ok: list[int],
+    kept: list[int],
+    fields: _Fields,
+    root: Path,
+    where: list[str],
+    aspect_ratio: float,
+    padding: float,
+) -> list[Annotation]:
+    """Records of the kept annotations, their coordinates converted to this library's convention."""
+    # The one conversion of the file's coordinates into the library's convention.
+    kept_arr = np.asarray(kept, dtype=np.int64)
+    xy, boxes, centers = fields.xy[kept_arr], fields.boxes[kept_arr], fields.centers[kept_arr]
+    if f.origin == "one_based":
+        xy = from_one_based(xy)
+        boxes[:, :2] = from_one_based(boxes[:, :2])
+        centers = from_one_based(centers)
+    use_box = fields.has_box[kept_arr] & ~fields.has_cs[kept_arr]  # an explicit centre and scale win over the box
+    scale = fields.scales[kept_arr, 0]
+    centers[use_box], scale[use_box] = box_to_center_scale(boxes[use_box], aspect_ratio, padding)
+
+    box_list = [boxes[n] if fields.has_box[p] else None for n, p in enumerate(kept)]
+    return build_records(
+        f.anns, [ok[p] for p in kept], f.images, root, xy, fields.vis[kept_arr], centers, scale, box_list, f.spec,
+        where, crowd_flag=False,
+    )  # fmt: skip
+
+
 def load_custom(
     json_path: str | os.PathLike,
     image_root: str | os.PathLike | None = None,
@@ -213,98 +358,16 @@ def load_custom(
     path = Path(json_path)
     root = path.parent if image_root is None else Path(image_root)
     problems = Problems(on_error, path)
-    data = read_json(path)
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: the custom format is a JSON object, got a {type(data).__name__}")
-    origin = data.get("coordinate_origin", COORDINATE_ORIGINS[0])
-    if origin not in COORDINATE_ORIGINS:
-        raise DataError(f"{path}: coordinate_origin must be one of {list(COORDINATE_ORIGINS)}, got {origin!r}")
-    spec = spec_from_file(data, path)
-    images = image_table(require_list(data, "images", path), path)
-    anns = require_list(data, "annotations", path)
-    if check_images and not root.is_dir():
-        raise FileNotFoundError(f"image root {root} is not a folder; pass the folder holding {path.name}'s images")
-
-    where = [f"{path} annotations[{i}]" for i in range(len(anns))]
-    seen: dict[Any, int] = {}
-    ok: list[int] = []
-    for i, a in enumerate(anns):
-        if not isinstance(a, dict):
-            problems(where[i], f"an annotation must be an object, got {type(a).__name__}")
-            continue
-        if "id" in a:
-            where[i] += f" (id {a['id']!r})"
-            if not is_id(a["id"]):
-                problems(where[i], f"id must be an integer or a string, got {a['id']!r}")
-                continue
-            if a["id"] in seen:
-                raise DataError(f"{where[i]}: duplicate annotation id (also annotations[{seen[a['id']]}])")
-            seen[a["id"]] = i
-        missing = [key for key in ("image_id", "keypoints") if key not in a]
-        if missing:
-            problems(where[i], f"missing the key(s) {missing} (keys present: {sorted(a)})")
-        elif not is_id(a["image_id"]) or a["image_id"] not in images:
-            problems(where[i], f"image_id {a['image_id']!r} is not in the file's 'images'")
-        elif a.get("bbox") is None and (a.get("center") is None or a.get("scale") is None):
-            given = [f"{k}: null" for k in ("bbox", "center", "scale") if k in a and a[k] is None]
-            problems(
-                where[i],
-                "give the subject's 'bbox' [x0, y0, w, h], or 'center' [x, y] and 'scale' (200-px units)"
-                + (f" (the file has {', '.join(given)})" if given else ""),
-            )
-        else:
-            ok.append(i)
-
-    xy, vis, reasons = parse_keypoints([anns[i]["keypoints"] for i in ok], spec.names)
-    has_box = np.array([anns[i].get("bbox") is not None for i in ok], dtype=bool)
-    has_cs = np.array([anns[i].get("center") is not None and anns[i].get("scale") is not None for i in ok], dtype=bool)
-    # Absent fields parse a placeholder row, so every array is indexed like `ok`.
-    boxes, box_why = numeric_rows(
-        [anns[i]["bbox"] if b else [1, 1, 1, 1] for i, b in zip(ok, has_box, strict=True)], 4, "bbox"
-    )
-    centers, center_why = numeric_rows(
-        [anns[i]["center"] if c else [0, 0] for i, c in zip(ok, has_cs, strict=True)], 2, "center"
-    )
-    scales, scale_why = numeric_rows(
-        [[anns[i]["scale"]] if c else [1] for i, c in zip(ok, has_cs, strict=True)], 1, "scale"
-    )
-    bad_box = has_box & ~(np.all(np.isfinite(boxes), axis=1) & (boxes[:, 2] > 0) & (boxes[:, 3] > 0))
-    bad_cs = has_cs & ~(np.all(np.isfinite(centers), axis=1) & np.isfinite(scales[:, 0]) & (scales[:, 0] > 0))
-    kept: list[int] = []  # positions in `ok`
-    for p, i in enumerate(ok):
-        a = anns[i]
-        why = reasons[p] or box_why[p] or center_why[p] or scale_why[p]
-        if why is None and bad_box[p]:
-            why = f"bbox {a['bbox']!r} must be finite [x0, y0, w, h] with positive width and height"
-        if why is None and bad_cs[p]:
-            why = f"center {a['center']!r} must be two finite numbers and scale {a['scale']!r} a positive number"
-        why = why or area_problem(a.get("area"))
-        if why is not None:
-            problems(where[i], why)
-            continue
-        kept.append(p)
+    f = _read_custom_file(path, root, check_images)
+    where, ok = _usable_annotations(f, path, problems)
+    fields = _parse_fields(f.anns, ok, f.spec)
+    kept = _kept_annotations(f.anns, ok, fields, where, problems)
     if check_images:
         missing_img = check_image_files(
-            [(p, anns[ok[p]]["image_id"]) for p in kept], images, root, [where[i] for i in ok], problems
+            [(p, f.anns[ok[p]]["image_id"]) for p in kept], f.images, root, [where[i] for i in ok], problems
         )
         kept = [p for p in kept if p not in missing_img]
-
-    # The one conversion of the file's coordinates into the library's convention.
-    kept_arr = np.asarray(kept, dtype=np.int64)
-    xy, boxes, centers = xy[kept_arr], boxes[kept_arr], centers[kept_arr]
-    if origin == "one_based":
-        xy = from_one_based(xy)
-        boxes[:, :2] = from_one_based(boxes[:, :2])
-        centers = from_one_based(centers)
-    use_box = has_box[kept_arr] & ~has_cs[kept_arr]  # an explicit centre and scale win over the box
-    scale = scales[kept_arr, 0]
-    centers[use_box], scale[use_box] = box_to_center_scale(boxes[use_box], aspect_ratio, padding)
-
-    box_list = [boxes[n] if has_box[p] else None for n, p in enumerate(kept)]
-    records = build_records(
-        anns, [ok[p] for p in kept], images, root, xy, vis[kept_arr], centers, scale, box_list, spec, where,
-        crowd_flag=False,
-    )  # fmt: skip
-    problems.report(len(anns), "annotations")
-    logger.info("%s: %d annotations loaded (%d skipped), spec %r", path, len(records), problems.count, spec.name)
-    return AnnotationSet(records, spec, f"custom:{spec.name}")
+    records = _custom_records(f, ok, kept, fields, root, where, aspect_ratio, padding)
+    problems.report(len(f.anns), "annotations")
+    logger.info("%s: %d annotations loaded (%d skipped), spec %r", path, len(records), problems.count, f.spec.name)
+    return AnnotationSet(records, f.spec, f"custom:{f.spec.name}")

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ import numpy as np
 from hourglass.data.records import Annotation, AnnotationSet, DataError
 from hourglass.data.splits import split_indices
 from hourglass.geometry import PIXEL_STD, from_one_based
-from hourglass.keypoints import LSP, MPII
+from hourglass.keypoints import LSP, MPII, KeypointSpec
 
 __all__ = ["load_lsp", "split_indices", "lspet_split", "LSPET_SPLIT_POOL", "lsp_to_mpii", "LSP_TO_MPII"]
 
@@ -120,6 +121,83 @@ def lsp_to_mpii(
     return np.where(out_lab[..., None], out, np.nan), out_lab, out_vis
 
 
+@dataclass(frozen=True, eq=False)
+class _People:
+    """Every person of a ``joints`` array, 0-based, with the keypoint box of the crop (N people)."""
+
+    points: np.ndarray  # (N, K, 2), NaN where not labelled (K = 14, or 16 with to_mpii)
+    labelled: np.ndarray  # (N, K) bool
+    visible: np.ndarray  # (N, K) bool
+    flag: np.ndarray  # (N, 14) the file's third values
+    finite: np.ndarray  # (N,) bool, every value of the person is finite
+    good_flag: np.ndarray  # (N,) bool, every flag is 0 or 1
+    lo: np.ndarray  # (N, 2) keypoint box corner (x0, y0), from the LSP joints
+    hi: np.ndarray  # (N, 2) keypoint box corner (x1, y1)
+    size: np.ndarray  # (N,) longer side of the keypoint box
+    center: np.ndarray  # (N, 2) crop centre
+    scale: np.ndarray  # (N,) crop scale (200-px units)
+
+
+def _check_lsp_options(on_error: str, split: str, padding: float) -> None:
+    """ValueError naming a bad ``on_error``, ``split`` or ``padding``."""
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    if split not in ("all", "train", "val", "test"):
+        raise ValueError(f"split must be 'all', 'train', 'val' or 'test', got {split!r}")
+    if not padding > 0:
+        raise ValueError(f"padding must be positive, got {padding!r}")
+
+
+def _people(joints: np.ndarray, layout: str, padding: float, to_mpii: bool) -> _People:
+    """(N, 14, 3) ``joints`` (x, y, flag, 1-based) -> masks, 0-based points and crops of every person."""
+    visible_flag = _LAYOUTS[layout][1]
+    xy, flag = joints[..., :2], joints[..., 2]
+    finite = np.isfinite(joints).all(axis=(1, 2))
+    good_flag = np.all((flag == 0) | (flag == 1), axis=1)
+    visible = flag == visible_flag
+    labelled = np.ones_like(visible) if layout == "lsp" else visible.copy()
+    points = np.where(labelled[..., None], from_one_based(xy), np.nan)  # (N, 14, 2)
+    with np.errstate(invalid="ignore"):  # people without labelled joints get NaN and are rejected later
+        lo = np.min(np.where(labelled[..., None], points, np.inf), axis=1)  # (N, 2) keypoint box corners
+        hi = np.max(np.where(labelled[..., None], points, -np.inf), axis=1)
+        size = np.max(hi - lo, axis=-1)  # (N,) longer side of the keypoint box
+        center = (lo + hi) / 2.0
+    scale = padding * size / PIXEL_STD
+    if to_mpii:
+        points, labelled, visible = lsp_to_mpii(points, labelled, visible)
+    return _People(points, labelled, visible, flag, finite, good_flag, lo, hi, size, center, scale)
+
+
+def _person_problem(people: _People, i: int, image: Path, present: set[str] | None) -> str | None:
+    """Why person ``i`` cannot be loaded, or None."""
+    if not people.finite[i]:
+        return "non-finite (NaN or infinite) values"
+    if not people.good_flag[i]:
+        return f"visibility flags must be 0 or 1, got {sorted(set(people.flag[i].tolist()))}"
+    if not people.size[i] > 0:
+        return "fewer than two distinct labelled joints; no crop can be derived"
+    if present is not None and image.name not in present:
+        return f"image file {image} does not exist"
+    return None
+
+
+def _person_record(people: _People, i: int, image: Path, spec: KeypointSpec, mat_path: Path, layout: str) -> Annotation:
+    """The record of person ``i`` (0-based index in the file)."""
+    return Annotation(
+        image=image,
+        keypoints=people.points[i],
+        labelled=people.labelled[i],
+        visible=people.visible[i],
+        center=people.center[i],
+        scale=float(people.scale[i]),
+        spec=spec,
+        source=f"{mat_path}[{i}]",
+        box=np.concatenate([people.lo[i], people.hi[i] - people.lo[i]]),
+        image_id=int(i) + 1,
+        subset=layout,
+    )
+
+
 def load_lsp(
     root: str | Path,
     *,
@@ -154,66 +232,25 @@ def load_lsp(
         :class:`AnnotationSet` (spec LSP or MPII), in file order; ``subset`` is the layout,
         ``image_id`` the 1-based image number, ``box`` the keypoint box (x0, y0, w, h).
     """
-    if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
-    if split not in ("all", "train", "val", "test"):
-        raise ValueError(f"split must be 'all', 'train', 'val' or 'test', got {split!r}")
-    if not padding > 0:
-        raise ValueError(f"padding must be positive, got {padding!r}")
+    _check_lsp_options(on_error, split, padding)
     root = Path(root)
     mat_path = root / "joints.mat"
     joints, layout = _read_joints(mat_path, layout)  # (N, 14, 3) as x, y, flag
     n = len(joints)
-    _, visible_flag, digits = _LAYOUTS[layout]
+    digits = _LAYOUTS[layout][2]
     names = [f"im{i + 1:0{digits}d}.jpg" for i in range(n)]
     selected = _select(split, n, layout, val_fraction, seed, mat_path)
-
-    xy, flag = joints[..., :2], joints[..., 2]
-    finite = np.isfinite(joints).all(axis=(1, 2))
-    good_flag = np.all((flag == 0) | (flag == 1), axis=1)
-    visible = flag == visible_flag
-    labelled = np.ones_like(visible) if layout == "lsp" else visible.copy()
-    points = np.where(labelled[..., None], from_one_based(xy), np.nan)  # (N, 14, 2)
-    with np.errstate(invalid="ignore"):  # people without labelled joints get NaN and are rejected below
-        lo = np.min(np.where(labelled[..., None], points, np.inf), axis=1)  # (N, 2) keypoint box corners
-        hi = np.max(np.where(labelled[..., None], points, -np.inf), axis=1)
-        size = np.max(hi - lo, axis=-1)  # (N,) longer side of the keypoint box
-        center = (lo + hi) / 2.0
-    scale = padding * size / PIXEL_STD
-    if to_mpii:
-        points, labelled, visible = lsp_to_mpii(points, labelled, visible)
+    people = _people(joints, layout, padding, to_mpii)
     spec = MPII if to_mpii else LSP
 
     present = _list_images(root / "images") if check_images else None
     records, skipped = [], 0
     for i in selected:
-        where = f"{mat_path}[{i}] ({names[i]})"
-        if not finite[i]:
-            reason = "non-finite (NaN or infinite) values"
-        elif not good_flag[i]:
-            reason = f"visibility flags must be 0 or 1, got {sorted(set(flag[i].tolist()))}"
-        elif not size[i] > 0:
-            reason = "fewer than two distinct labelled joints; no crop can be derived"
-        elif present is not None and names[i] not in present:
-            reason = f"image file {root / 'images' / names[i]} does not exist"
-        else:
-            box = np.concatenate([lo[i], hi[i] - lo[i]])
-            records.append(
-                Annotation(
-                    image=root / "images" / names[i],
-                    keypoints=points[i],
-                    labelled=labelled[i],
-                    visible=visible[i],
-                    center=center[i],
-                    scale=float(scale[i]),
-                    spec=spec,
-                    source=f"{mat_path}[{i}]",
-                    box=box,
-                    image_id=int(i) + 1,
-                    subset=layout,
-                )
-            )
+        reason = _person_problem(people, i, root / "images" / names[i], present)
+        if reason is None:
+            records.append(_person_record(people, i, root / "images" / names[i], spec, mat_path, layout))
             continue
+        where = f"{mat_path}[{i}] ({names[i]})"
         if on_error == "raise":
             error = FileNotFoundError if reason.startswith("image file") else DataError
             raise error(f"{where}: {reason}; fix the data or pass on_error='skip'")
@@ -226,7 +263,7 @@ def load_lsp(
 
 def _read_joints(path: Path, layout: str) -> tuple[np.ndarray, str]:
     """``joints`` as (N, 14, 3) float64 (x, y, flag) and the layout."""
-    import scipy.io
+    import scipy.io  # lazy: slow to import, and only needed here
 
     if layout not in ("auto", *_LAYOUTS):
         raise ValueError(f"layout must be 'auto', 'lsp' or 'lspet', got {layout!r}")

@@ -46,7 +46,7 @@ def load_mpii_h5(
         :class:`AnnotationSet` of N people, spec MPII, in file order.
     """
     try:
-        import h5py
+        import h5py  # optional dependency (the hdf5 extra)
     except ImportError as e:
         raise ImportError("load_mpii_h5 needs h5py: `pip install h5py` (or install the `hourglass[hdf5]` extra)") from e
     path = Path(h5_path)
@@ -64,27 +64,14 @@ def load_mpii_h5(
             d = {k: f[k][()] for k in (*needed, "normalize", "index", "person") if k in f}
     except OSError as e:
         raise DataError(f"{path}: not a readable HDF5 file ({e})") from None
-    n = len(d["imgname"])
-    shapes = {"center": (n, 2), "scale": (n,), "part": (n, K, 2), "visible": (n, K)}
-    shapes.update({k: (n,) for k in ("normalize", "index", "person")})
-    for key, arr in d.items():
-        if key != "imgname" and np.shape(arr) != shapes[key]:
-            raise DataError(f"{path}: dataset {key!r} has shape {np.shape(arr)}, expected {shapes[key]}")
+    n = _check_shapes(d, path)
     part = np.asarray(d["part"], dtype=np.float64)
     vis = np.asarray(d["visible"], dtype=np.float64)
     center = np.asarray(d["center"], dtype=np.float64)
     scale = np.asarray(d["scale"], dtype=np.float64)
     labelled = np.any(part != 0, axis=-1)  # (N, K); missing joints are stored as (0, 0)
-    bad = {
-        "non-finite values": ~(np.isfinite(part).all((1, 2)) & np.isfinite(center).all(1) & np.isfinite(vis).all(1)),
-        "scale not positive": ~(scale > 0),
-        "visible flags not 0/1": ~np.all((vis == 0) | (vis == 1), axis=1),
-        "a joint at (0, 0) (missing) marked visible": np.any((vis == 1) & ~labelled, axis=1),
-    }
     head_size = d.get("normalize")
-    if head_size is not None:
-        size = np.asarray(head_size, dtype=np.float64)
-        bad["normalize (head size) not finite and positive"] = ~(np.isfinite(size) & (size > 0))
+    bad = _bad_rows(part, vis, center, scale, labelled, head_size)
     if headboxes is not None:
         headboxes = _check_headboxes(headboxes, n, head_size, path)
     points = from_one_based(part)
@@ -95,12 +82,7 @@ def load_mpii_h5(
         if reasons:
             collector.fail(f"{where}: {', '.join(reasons)}")
             continue
-        extra: dict[str, Any] = {}
-        for key, field in (("image_index", "index"), ("person_index", "person")):
-            if field in d:
-                extra[key] = int(d[field][i])
-        if head_size is not None:
-            extra["head_size"] = float(head_size[i])
+        extra = _row_extra(d, i)
         name = d["imgname"][i]
         name = name.decode("ascii") if isinstance(name, bytes) else str(name)
         hb = None if headboxes is None else headboxes[i].copy()
@@ -124,3 +106,46 @@ def _check_headboxes(headboxes: np.ndarray, n: int, head_size: np.ndarray | None
                 f"{head_size[i]:.3f} ({wrong.size} rows differ); pass head boxes in the file's row order"
             )
     return boxes
+
+
+def _check_shapes(d: dict[str, Any], path: Path) -> int:
+    """N, the number of rows; DataError naming a dataset whose shape does not fit it."""
+    n = len(d["imgname"])
+    shapes = {"center": (n, 2), "scale": (n,), "part": (n, K, 2), "visible": (n, K)}
+    shapes.update({k: (n,) for k in ("normalize", "index", "person")})
+    for key, arr in d.items():
+        if key != "imgname" and np.shape(arr) != shapes[key]:
+            raise DataError(f"{path}: dataset {key!r} has shape {np.shape(arr)}, expected {shapes[key]}")
+    return n
+
+
+def _bad_rows(
+    part: np.ndarray,
+    vis: np.ndarray,
+    center: np.ndarray,
+    scale: np.ndarray,
+    labelled: np.ndarray,
+    head_size: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    """Reason -> (N,) bool mask of the rows it rules out (part (N, K, 2), vis and labelled (N, K))."""
+    bad = {
+        "non-finite values": ~(np.isfinite(part).all((1, 2)) & np.isfinite(center).all(1) & np.isfinite(vis).all(1)),
+        "scale not positive": ~(scale > 0),
+        "visible flags not 0/1": ~np.all((vis == 0) | (vis == 1), axis=1),
+        "a joint at (0, 0) (missing) marked visible": np.any((vis == 1) & ~labelled, axis=1),
+    }
+    if head_size is not None:
+        size = np.asarray(head_size, dtype=np.float64)
+        bad["normalize (head size) not finite and positive"] = ~(np.isfinite(size) & (size > 0))
+    return bad
+
+
+def _row_extra(d: dict[str, Any], i: int) -> dict[str, Any]:
+    """``extra`` of row ``i``: image and person index and head size, where the file has them."""
+    extra: dict[str, Any] = {}
+    for key, field in (("image_index", "index"), ("person_index", "person")):
+        if field in d:
+            extra[key] = int(d[field][i])
+    if "normalize" in d:
+        extra["head_size"] = float(d["normalize"][i])
+    return extra

@@ -171,6 +171,15 @@ def _photometric(config: PipelineConfig) -> Any:
     return A.Compose(transforms)
 
 
+class _Subject(NamedTuple):
+    """One subject's checked inputs to :meth:`TopDownPipeline.apply`."""
+
+    keypoints: np.ndarray  # (K, 2) float64 (x, y), image coordinates
+    labelled: np.ndarray  # (K,) bool
+    center: np.ndarray  # (2,) float64
+    scale: float  # positive, 200-px units
+
+
 class TopDownPipeline:
     """Builds training (or evaluation) samples for one keypoint spec; see the module docstring.
 
@@ -246,7 +255,7 @@ class TopDownPipeline:
         """
         return self.apply(image, keypoints, labelled, center, scale, self.draw(rng))
 
-    def apply(
+    def _check_inputs(
         self,
         image: np.ndarray,
         keypoints: np.ndarray,
@@ -254,19 +263,8 @@ class TopDownPipeline:
         center: np.ndarray,
         scale: float,
         augmentation: Augmentation,
-        *,
-        source_matrix: np.ndarray | None = None,
-    ) -> Sample:
-        """One sample with given augmentation parameters (see :meth:`__call__`).
-
-        Args:
-            source_matrix: (2, 3) affine from original image coordinates to the coordinates of
-                ``image`` when ``image`` is not the original (a reduced-resolution decode or a
-                cached crop); composed into the one warp. ``keypoints``, ``center`` and
-                ``scale`` stay in original image coordinates, and so does the returned
-                ``matrix``.
-        """
-        c = self.config
+    ) -> _Subject:
+        """Check :meth:`apply`'s inputs (TypeError/ValueError naming the bad one); the subject as arrays."""
         k = self.spec.num_keypoints
         if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
             what = image.dtype if isinstance(image, np.ndarray) else type(image).__name__
@@ -297,6 +295,30 @@ class TopDownPipeline:
             raise ValueError(f"scale must be a positive number (units of 200 px), got {scale!r}")
         if not isinstance(augmentation, Augmentation):
             raise TypeError(f"augmentation must be an Augmentation, got {type(augmentation).__name__}")
+        return _Subject(keypoints, labelled, center, scale)
+
+    def apply(
+        self,
+        image: np.ndarray,
+        keypoints: np.ndarray,
+        labelled: np.ndarray,
+        center: np.ndarray,
+        scale: float,
+        augmentation: Augmentation,
+        *,
+        source_matrix: np.ndarray | None = None,
+    ) -> Sample:
+        """One sample with given augmentation parameters (see :meth:`__call__`).
+
+        Args:
+            source_matrix: (2, 3) affine from original image coordinates to the coordinates of
+                ``image`` when ``image`` is not the original (a reduced-resolution decode or a
+                cached crop); composed into the one warp. ``keypoints``, ``center`` and
+                ``scale`` stay in original image coordinates, and so does the returned
+                ``matrix``.
+        """
+        c = self.config
+        keypoints, labelled, center, scale = self._check_inputs(image, keypoints, labelled, center, scale, augmentation)
 
         a = augmentation
         crop_scale = scale * a.scale_factor
@@ -333,7 +355,7 @@ class TopDownPipeline:
     def normalize(self, crop: np.ndarray) -> np.ndarray:
         """(H, W, 3) uint8 RGB crop -> (3, H, W) float32 network input, through per-channel lookup
         tables of the config's mean and std (what every sample's ``image`` is)."""
-        import cv2
+        import cv2  # lazy, as across the package: OpenCV is slow to import
 
         h, w = crop.shape[:2]
         out = np.empty((3, h, w), dtype=np.float32)

@@ -59,6 +59,7 @@ import logging
 import os
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -242,6 +243,125 @@ def _list_subset(folder: Path) -> tuple[list[Path], dict[str, list[Path]]]:
     return pts, images
 
 
+class _FaceFile(NamedTuple):
+    """One face of a split: its subset, landmark file and image."""
+
+    subset: str
+    pts: Path
+    image: Path
+
+
+def _present_subsets(root: Path, canonical: str, name: str) -> list[tuple[str, Path]]:
+    """The split's subsets found under ``root``, with their folders; DataError when none is."""
+    folders = [(s, _find_subset_folder(root, s)) for s in SPLITS[canonical]]
+    present = [(s, f) for s, f in folders if f is not None]
+    if not present:
+        looked = [str(root / rel) for s in SPLITS[canonical] for rel in SUBSET_FOLDERS[s]]
+        raise DataError(
+            f"300-W split {canonical!r} is empty: none of its folders exists under {root}; looked for {looked}. "
+            "Point root at the 300-W folder (see datasets/300w.md)"
+        )
+    missing = [s for s, f in folders if f is None]
+    if missing:
+        logger.info("%s: subsets %s are not under %s; loading %s", name, missing, root, [s for s, _ in present])
+    return present
+
+
+def _read_faces(
+    root: Path, canonical: str, present: list[tuple[str, Path]], name: str, on_error: str
+) -> tuple[list[np.ndarray], list[_FaceFile]]:
+    """The (68, 2) 1-based landmarks and files of every good face; bad files raise or are logged and skipped."""
+    points: list[np.ndarray] = []
+    files: list[_FaceFile] = []
+    n_files = 0
+    skipped = 0
+
+    def fail(err: DataError) -> None:
+        nonlocal skipped
+        if on_error == "raise":
+            raise err
+        skipped += 1
+        logger.warning("%s: skipped: %s", name, err)
+
+    for subset, folder in present:
+        pts_files, images = _list_subset(folder)
+        n_files += len(pts_files)
+        for pts in pts_files:
+            candidates = sorted(images.get(pts.stem, ()))
+            if not candidates:
+                fail(DataError(f"{pts}: no image {pts.stem}.jpg or .png beside it; restore it or remove the .pts"))
+                continue
+            if len(candidates) > 1:
+                fail(DataError(f"{pts}: several images share its name ({[c.name for c in candidates]}); keep one"))
+                continue
+            try:
+                p = read_pts(pts, num_points=W300.num_keypoints)
+            except DataError as e:
+                fail(e)
+                continue
+            if np.ptp(p, axis=0).max() <= 0:
+                fail(DataError(f"{pts}: all 68 landmarks lie at one point; the file is corrupt"))
+                continue
+            points.append(p)
+            files.append(_FaceFile(subset, pts, candidates[0]))
+        unannotated = len(images.keys() - {p.stem for p in pts_files})
+        if unannotated:
+            logger.debug("%s: %d images without .pts in %s are not annotations", name, unannotated, folder)
+
+    if n_files == 0:
+        raise DataError(
+            f"300-W split {canonical!r} is empty: its folders {[str(f) for _, f in present]} hold no .pts files"
+        )
+    if skipped:
+        logger.warning("%s: skipped %d of %d .pts files under %s (reasons above)", name, skipped, n_files, root)
+    if not points:
+        raise DataError(f"300-W split {canonical!r}: all {n_files} .pts files under {root} were skipped as bad")
+    return points, files
+
+
+def _split_holdout(
+    canonical: str, points: list[np.ndarray], files: list[_FaceFile], root: Path
+) -> tuple[list[np.ndarray], list[_FaceFile]]:
+    """For ``fit`` and ``holdout``, the faces of that side of :func:`holdout_mask`; other splits unchanged."""
+    if canonical not in ("fit", "holdout"):
+        return points, files
+    in_pool = np.array([m.subset == HOLDOUT_SUBSET for m in files])
+    held = np.zeros(len(files), dtype=bool)
+    held[in_pool] = holdout_mask([m.image.stem for m, p in zip(files, in_pool) if p])
+    keep = held if canonical == "holdout" else ~held
+    points = [p for p, k in zip(points, keep) if k]
+    files = [m for m, k in zip(files, keep) if k]
+    if not points:
+        raise DataError(f"300-W split {canonical!r} is empty: no HELEN trainset faces under {root} to hold out")
+    return points, files
+
+
+def _face_records(
+    points: list[np.ndarray], files: list[_FaceFile], root: Path, padding: float, center_shift: float
+) -> list[Annotation]:
+    """One record per face, keypoints converted to 0-based and cropped by the landmark rule."""
+    kps = from_one_based(np.stack(points))  # (N, 68, 2), 1-based file -> 0-based pixel centres
+    center, scale = landmark_center_scale(kps, padding=padding, center_shift=center_shift)
+    boxes = _landmark_boxes(kps)
+    ones = np.ones(W300.num_keypoints, dtype=bool)
+    return [
+        Annotation(
+            image=image,
+            keypoints=kps[i],
+            labelled=ones,
+            visible=ones,
+            center=center[i],
+            scale=float(scale[i]),
+            spec=W300,
+            source=str(pts),
+            box=boxes[i],
+            image_id=image.relative_to(root).as_posix(),
+            subset=subset,
+        )
+        for i, (subset, pts, image) in enumerate(files)
+    ]
+
+
 def load_300w(
     root: str | Path,
     split: str = "train",
@@ -289,96 +409,10 @@ def load_300w(
         )
     _check_crop_options(padding, center_shift)
     name = f"300w:{canonical}"
-
-    folders = [(s, _find_subset_folder(root, s)) for s in SPLITS[canonical]]
-    present = [(s, f) for s, f in folders if f is not None]
-    if not present:
-        looked = [str(root / rel) for s in SPLITS[canonical] for rel in SUBSET_FOLDERS[s]]
-        raise DataError(
-            f"300-W split {canonical!r} is empty: none of its folders exists under {root}; looked for {looked}. "
-            "Point root at the 300-W folder (see datasets/300w.md)"
-        )
-    missing = [s for s, f in folders if f is None]
-    if missing:
-        logger.info("%s: subsets %s are not under %s; loading %s", name, missing, root, [s for s, _ in present])
-
-    points: list[np.ndarray] = []
-    meta: list[tuple[str, Path, Path]] = []  # (subset, pts, image)
-    n_files = 0
-    skipped = 0
-
-    def fail(err: DataError) -> None:
-        nonlocal skipped
-        if on_error == "raise":
-            raise err
-        skipped += 1
-        logger.warning("%s: skipped: %s", name, err)
-
-    for subset, folder in present:
-        pts_files, images = _list_subset(folder)
-        n_files += len(pts_files)
-        for pts in pts_files:
-            candidates = sorted(images.get(pts.stem, ()))
-            if not candidates:
-                fail(DataError(f"{pts}: no image {pts.stem}.jpg or .png beside it; restore it or remove the .pts"))
-                continue
-            if len(candidates) > 1:
-                fail(DataError(f"{pts}: several images share its name ({[c.name for c in candidates]}); keep one"))
-                continue
-            try:
-                p = read_pts(pts, num_points=W300.num_keypoints)
-            except DataError as e:
-                fail(e)
-                continue
-            if np.ptp(p, axis=0).max() <= 0:
-                fail(DataError(f"{pts}: all 68 landmarks lie at one point; the file is corrupt"))
-                continue
-            points.append(p)
-            meta.append((subset, pts, candidates[0]))
-        unannotated = len(images.keys() - {p.stem for p in pts_files})
-        if unannotated:
-            logger.debug("%s: %d images without .pts in %s are not annotations", name, unannotated, folder)
-
-    if n_files == 0:
-        raise DataError(
-            f"300-W split {canonical!r} is empty: its folders {[str(f) for _, f in present]} hold no .pts files"
-        )
-    if skipped:
-        logger.warning("%s: skipped %d of %d .pts files under %s (reasons above)", name, skipped, n_files, root)
-    if not points:
-        raise DataError(f"300-W split {canonical!r}: all {n_files} .pts files under {root} were skipped as bad")
-
-    if canonical in ("fit", "holdout"):
-        in_pool = np.array([m[0] == HOLDOUT_SUBSET for m in meta])
-        held = np.zeros(len(meta), dtype=bool)
-        held[in_pool] = holdout_mask([m[2].stem for m, p in zip(meta, in_pool) if p])
-        keep = held if canonical == "holdout" else ~held
-        points = [p for p, k in zip(points, keep) if k]
-        meta = [m for m, k in zip(meta, keep) if k]
-        if not points:
-            raise DataError(f"300-W split {canonical!r} is empty: no HELEN trainset faces under {root} to hold out")
-
-    kps = from_one_based(np.stack(points))  # (N, 68, 2), 1-based file -> 0-based pixel centres
-    center, scale = landmark_center_scale(kps, padding=padding, center_shift=center_shift)
-    boxes = _landmark_boxes(kps)
-    ones = np.ones(W300.num_keypoints, dtype=bool)
-    records = [
-        Annotation(
-            image=image,
-            keypoints=kps[i],
-            labelled=ones,
-            visible=ones,
-            center=center[i],
-            scale=float(scale[i]),
-            spec=W300,
-            source=str(pts),
-            box=boxes[i],
-            image_id=image.relative_to(root).as_posix(),
-            subset=subset,
-        )
-        for i, (subset, pts, image) in enumerate(meta)
-    ]
-    out = AnnotationSet(records, W300, name)
+    present = _present_subsets(root, canonical, name)
+    points, files = _read_faces(root, canonical, present, name, on_error)
+    points, files = _split_holdout(canonical, points, files, root)
+    out = AnnotationSet(_face_records(points, files, root, padding, center_shift), W300, name)
     logger.info(
         "%s: %d faces from %s (official: %s)",
         name,

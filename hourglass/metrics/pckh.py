@@ -109,38 +109,13 @@ def pckh_table(
         if not idx or not all(0 <= i < spec.num_keypoints for i in idx):
             raise ValueError(f"group {label!r} must list keypoint indices in [0, {spec.num_keypoints}), got {idx}")
     ts = _thresholds(thresholds)
-    if (headboxes is None) == (head_sizes is None):
-        got = "both" if headboxes is not None else "neither"
-        raise ValueError(
-            f"pckh_table got {got} of headboxes and head_sizes; pass the head boxes (N, 2, 2), or "
-            "head_sizes (N,) for a source that stores only the head size"
-        )
-    if head_sizes is None:
-        norm = head_size(headboxes, head_factor)
-    else:
-        norm = np.asarray(head_sizes, dtype=np.float64)
-        if norm.shape != g.shape[:1]:
-            raise ValueError(f"head_sizes must have shape (N,) = ({g.shape[0]},), one per sample, got {norm.shape}")
+    norm = _head_norm(headboxes, head_sizes, head_factor, g.shape[0])
     scaled, used = _scaled_errors(pred, g, mask, norm)
     correct = _correct_counts(scaled, used, ts, inclusive)  # (T, K)
     counts = used.sum(axis=0)
     per_kp = _ratio(correct, counts)  # (T, K)
 
-    keep = np.ones(spec.num_keypoints, dtype=bool)
-    keep[list(spec.eval_exclude)] = False
-    if mean == "weighted":  # sum_j PCKh_j * n_j / sum_j n_j == pooled over the kept joints
-        means = _ratio(correct[:, keep].sum(axis=1), counts[keep].sum())
-    elif mean == "unweighted":
-        valid = keep & (counts > 0)
-        means = per_kp[:, valid].mean(axis=1) if valid.any() else np.full(ts.size, np.nan)
-    else:  # pooled16
-        means = _ratio(correct.sum(axis=1), counts.sum())
-
-    def group_value(idx: tuple[int, ...]) -> float:
-        v = per_kp[0, list(idx)]
-        v = v[~np.isnan(v)]
-        return float(v.mean()) if v.size else float("nan")
-
+    means = _pckh_means(mean, correct, counts, per_kp, spec)
     per_kp.setflags(write=False)
     counts.setflags(write=False)
     return PCKhTable(
@@ -149,6 +124,43 @@ def pckh_table(
         keypoint_names=spec.names,
         per_keypoint=per_kp,
         counts=counts,
-        groups=tuple((label, group_value(idx)) for label, idx in rows),
+        groups=tuple((label, _group_value(per_kp[0], idx)) for label, idx in rows),
         means=tuple(float(m) for m in means),
     )
+
+
+def _head_norm(headboxes: Any, head_sizes: Any, head_factor: float, n: int) -> np.ndarray:
+    """(N,) head sizes from exactly one of ``headboxes`` (N, 2, 2) and ``head_sizes`` (N,)."""
+    if (headboxes is None) == (head_sizes is None):
+        got = "both" if headboxes is not None else "neither"
+        raise ValueError(
+            f"pckh_table got {got} of headboxes and head_sizes; pass the head boxes (N, 2, 2), or "
+            "head_sizes (N,) for a source that stores only the head size"
+        )
+    if head_sizes is None:
+        return head_size(headboxes, head_factor)
+    norm = np.asarray(head_sizes, dtype=np.float64)
+    if norm.shape != (n,):
+        raise ValueError(f"head_sizes must have shape (N,) = ({n},), one per sample, got {norm.shape}")
+    return norm
+
+
+def _pckh_means(
+    mean: str, correct: np.ndarray, counts: np.ndarray, per_kp: np.ndarray, spec: KeypointSpec
+) -> np.ndarray:
+    """(T,) "Mean" in convention ``mean`` from correct (T, K), counts (K,) and per-keypoint PCKh (T, K)."""
+    keep = np.ones(spec.num_keypoints, dtype=bool)
+    keep[list(spec.eval_exclude)] = False
+    if mean == "weighted":  # sum_j PCKh_j * n_j / sum_j n_j == pooled over the kept joints
+        return _ratio(correct[:, keep].sum(axis=1), counts[keep].sum())
+    if mean == "unweighted":
+        valid = keep & (counts > 0)
+        return per_kp[:, valid].mean(axis=1) if valid.any() else np.full(per_kp.shape[0], np.nan)
+    return _ratio(correct.sum(axis=1), counts.sum())  # pooled16
+
+
+def _group_value(per_kp: np.ndarray, idx: tuple[int, ...]) -> float:
+    """Mean of the (K,) per-keypoint values at ``idx``, NaNs left out (NaN when all are)."""
+    v = per_kp[list(idx)]
+    v = v[~np.isnan(v)]
+    return float(v.mean()) if v.size else float("nan")
