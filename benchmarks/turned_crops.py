@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
                 out = forward(loaded.model, loaded.kind, s.image[None].to(loaded.device), spec, flip=args.flip)
                 c, _ = to_image(
                     loaded.kind, out, s.center[None], np.array([s.scale]), np.array([s.rotation]),
-                    input_size=size, sigma=loaded.sigma,
+                    input_size=loaded.input_size, sigma=loaded.sigma,
                 )  # fmt: skip
                 coords[i] = c[0]
         return coords

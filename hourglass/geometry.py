@@ -285,6 +285,7 @@ def box_to_center_scale(
     longer = np.maximum(w, h) * padding
     return center, longer / PIXEL_STD
 
+
 def image_corners(size: Sequence[int]) -> np.ndarray:
     """(4, 2) outer corners of an image of ``size`` (W, H): top-left, top-right, bottom-left,
     bottom-right, i.e. ``(-0.5, -0.5)`` to ``(W - 0.5, H - 0.5)`` in this module's convention."""

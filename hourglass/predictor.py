@@ -186,7 +186,7 @@ class Predictor:
         self.flip = bool(flip)
         self.decoder = decoder
         self.batch_size = batch_size
-        self.kind = "face" if loaded.spec.interocular is not None else "person"
+        self.kind = loaded.spec.subject
         self._detector = detector
         # People are framed by the padding the model was trained with (TrainConfig.crop_padding);
         # every box-to-crop conversion is linear in the padding, so the scale is rescaled.

@@ -58,8 +58,8 @@ def test_recalibrate_batchnorm_measures_the_population_statistics():
 def test_keep_epochs_then_average_and_pack(shared_data, tmp_path, one_thread, capsys):
     """A 2-epoch run keeps epoch001.pt and epoch002.pt; their average (batch norm measured
     again on the training crops) loads, evaluates and differs from either input."""
-    from hourglass.engine import train
     from hourglass.checkpoint import load_checkpoint
+    from hourglass.engine import train
     from hourglass.weights import load_model
     from tools import average_weights
 

@@ -12,8 +12,7 @@ from test_evaluate import _people
 
 from hourglass.data import AnnotationSet
 from hourglass.data.records import Annotation
-from hourglass.evaluation import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
-from hourglass.evaluation import evaluate
+from hourglass.evaluation import bootstrap_difference, compare_models, evaluate, plot_curves, plot_per_keypoint
 from hourglass.keypoints import LSP
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from hourglass.config import TrainConfig
 from hourglass.data import AnnotationSet, DataError
 from hourglass.data.records import Annotation
 from hourglass.engine.build import validation_metric_name
-from hourglass.config import TrainConfig
 from hourglass.evaluation import evaluate, evaluation_set, pck_by_tilt, pckh_head_sizes
 from hourglass.keypoints import LSP, MPII
 from hourglass.metrics import (

@@ -53,7 +53,8 @@ def test_imports_point_down():
         for module, line in _imports(path):
             there = _unit(module)
             if there in LAYER and LAYER[there] > LAYER[here]:
-                upward.append(f"{rel}:{line} ({here}, layer {LAYER[here] + 1}) imports {module} (layer {LAYER[there] + 1})")
+                where = f"{rel}:{line} ({here}, layer {LAYER[here] + 1})"
+                upward.append(f"{where} imports {module} (layer {LAYER[there] + 1})")
     assert not upward, "imports that point up:\n" + "\n".join(upward)
 
 

@@ -14,11 +14,20 @@ import torch
 
 from hourglass.codec import decode_heatmaps, flip_heatmaps, heatmap_to_image
 from hourglass.data.dataset import KeypointDataset
-from hourglass.geometry import cache_geometry, reduce_factor, reduction_matrix
 from hourglass.data.io import read_image
 from hourglass.data.pipeline import Augmentation, PipelineConfig, Sample, TopDownPipeline
 from hourglass.data.records import Annotation, AnnotationSet
-from hourglass.geometry import compose_affine, crop_matrix, from_normalized, invert_affine, transform_points, warp_image
+from hourglass.geometry import (
+    cache_geometry,
+    compose_affine,
+    crop_matrix,
+    from_normalized,
+    invert_affine,
+    reduce_factor,
+    reduction_matrix,
+    transform_points,
+    warp_image,
+)
 from hourglass.keypoints import LSP, MPII
 from hourglass.visualize import save_sample_grid
 
@@ -312,7 +321,9 @@ def test_cache_matches_the_uncached_sample_and_follows_the_source(tmp_path):
     files = sorted(p.suffix for p in (tmp_path / "cache").iterdir())
     assert files == [".jpg", ".json"]
     c = config
-    _, size = cache_geometry(plain.annotations[0].center, 3.2, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation)
+    _, size = cache_geometry(
+        plain.annotations[0].center, 3.2, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation
+    )
     assert size <= 2.4 * 256
     again, _ = dot_dataset(tmp_path, cache_dir=tmp_path / "cache")  # rewrites the same source
     for epoch in range(3):

@@ -16,11 +16,11 @@ import pytest
 import torch
 from matplotlib import cbook
 
-from hourglass.data import DataError, KeypointDataset, PipelineConfig, TopDownPipeline
-from hourglass.geometry import reduce_factor
-from hourglass.data.io import read_image
 from hourglass.checkpoint import save_checkpoint
 from hourglass.config import TrainConfig
+from hourglass.data import DataError, KeypointDataset, PipelineConfig, TopDownPipeline
+from hourglass.data.io import read_image
+from hourglass.geometry import reduce_factor
 from hourglass.keypoints import W300
 from hourglass.models import build_model
 from hourglass.predictor import Predictor, as_rgb_image

@@ -66,8 +66,7 @@ def test_card_prints_the_metrics_stored_in_the_file(shipped):
 
 
 def test_file_reproduces_its_held_out_metrics(shipped):
-    from hourglass.evaluation import evaluate, evaluation_set
-    from hourglass.evaluation import predict_dataset
+    from hourglass.evaluation import evaluate, evaluation_set, predict_dataset
 
     name, loaded = shipped
     root = data_root() / loaded.config.dataset

@@ -59,9 +59,9 @@ def select_inputs(inputs: list[str], last: int | None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from hourglass.checkpoint import save_checkpoint
     from hourglass.data import DataError
     from hourglass.engine.averaging import average_checkpoints
-    from hourglass.checkpoint import save_checkpoint
 
     args = build_parser().parse_args(argv)
     try:

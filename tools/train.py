@@ -26,9 +26,9 @@ import logging
 import os
 import sys
 
+from hourglass.config import TrainConfig
 from hourglass.data import DataError
 from hourglass.engine import TrainingDiverged, list_presets, resolve_config, train
-from hourglass.config import TrainConfig
 from hourglass.engine.presets import PRESETS
 from hourglass.engine.resume import resume_config
 

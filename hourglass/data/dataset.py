@@ -56,8 +56,8 @@ import math
 import operator
 import os
 from dataclasses import dataclass
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch.utils.data

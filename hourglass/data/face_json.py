@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 
 from hourglass.data.coco_json import read_json
+from hourglass.data.face_crop import _check_crop_options, landmark_center_scale
 from hourglass.data.records import Annotation, AnnotationSet, DataError
-from hourglass.data.w300 import _check_crop_options, _check_on_error, landmark_center_scale
+from hourglass.data.w300 import _check_on_error
 from hourglass.geometry import box_to_center_scale, from_one_based
 from hourglass.keypoints import W300, KeypointSpec
 

@@ -25,7 +25,7 @@ has a calibrated conversion (:func:`face_box_to_center_scale`, :func:`person_box
 fitted on real data by ``benchmarks/calibrate_detectors.py``):
 
 - Faces were cropped around the box of the 68 landmarks, ``scale = 1.25 * max(w, h) / 200``
-  (:func:`hourglass.data.w300.landmark_center_scale`). A Haar box is a square of side ``s``
+  (:func:`hourglass.data.face_crop.landmark_center_scale`). A Haar box is a square of side ``s``
   that sits higher and is larger than the landmark box; the fit predicts the landmark box's
   centre ``haar centre + FACE_OFFSET * s`` and longer side ``FACE_SIZE_RATIO * s``.
 - People (LSP/LSPET) were cropped around the box of the labelled joints,

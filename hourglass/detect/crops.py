@@ -29,7 +29,7 @@ __all__ = [
 ]
 
 FACE_PADDING = 1.25
-"""Face crop side / landmark-box longer side (``hourglass.data.w300.landmark_center_scale``)."""
+"""Face crop side / landmark-box longer side (``hourglass.data.face_crop.landmark_center_scale``)."""
 PERSON_PADDING = 1.6
 """Person crop side / joint-box longer side (``hourglass.data.lsp.load_lsp``)."""
 

@@ -135,9 +135,9 @@ def average_checkpoints(
         FileNotFoundError / ValueError: a missing or unreadable file, fewer than two paths, or
             checkpoints of different architectures, keypoints or datasets.
     """
-    from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
     from hourglass.checkpoint import load_checkpoint
     from hourglass.config import TrainConfig
+    from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
 
     if len(paths) < 2:
         raise ValueError(f"averaging needs at least two checkpoints, got {len(paths)}: {[str(p) for p in paths]}")

@@ -271,7 +271,7 @@ def validation_metric_name(spec: Any, has_head_sizes: bool) -> tuple[str, bool]:
     by its source (MPII ``valid.h5``), i.e. ``evaluate.pckh_head_sizes(val_set) is not None``;
     the name is then that of the headline :func:`~hourglass.evaluation.evaluate` reports.
     """
-    if spec.interocular is not None:
+    if spec.subject == "face":
         return "nme_interocular", False
     if has_head_sizes:
         return "pckh@0.5", True

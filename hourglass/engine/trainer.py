@@ -59,7 +59,6 @@ from typing import Any
 import torch
 
 import hourglass.engine.distributed as ddp
-from hourglass.engine import build, runlog
 from hourglass.checkpoint import (
     BEST,
     LAST,
@@ -69,10 +68,11 @@ from hourglass.checkpoint import (
     load_checkpoint,
     save_checkpoint,
 )
-from hourglass.engine.checkpoint import config_changes, rng_state
 from hourglass.config import TrainConfig
-from hourglass.evaluation import pckh_head_sizes
+from hourglass.engine import build, runlog
+from hourglass.engine.checkpoint import config_changes, rng_state
 from hourglass.engine.resume import check_resumable, restore_state, resume_path
+from hourglass.evaluation import pckh_head_sizes
 from hourglass.weights import resolve_weights
 
 __all__ = ["TrainResult", "TrainingDiverged", "train"]
@@ -238,7 +238,9 @@ def _train(config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_p
     elif config.init_from is not None:
         build.load_initial_weights(config, model, train_set.spec, log=main)
     arch = dict(model.arch)
-    train_ds, val_ds = build.build_datasets(config, train_set, val_set, progress=progress and main, info=info, model=model)
+    train_ds, val_ds = build.build_datasets(
+        config, train_set, val_set, progress=progress and main, info=info, model=model
+    )
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)

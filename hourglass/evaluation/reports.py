@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -338,7 +337,7 @@ def evaluate(pred: Any, annotations: Any, *, settings: dict[str, Any] | None = N
         raise ValueError("predictions hold NaN or infinite coordinates")
     if len(annotations) == 0:
         raise ValueError(f"{annotations.name} holds no subjects to evaluate")
-    if spec.interocular is not None:
+    if spec.subject == "face":
         parts = _face_report(coords, annotations)
     elif (head_sizes := pckh_head_sizes(annotations)) is not None:
         parts = _mpii_report(coords, annotations, head_sizes)

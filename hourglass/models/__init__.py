@@ -1,7 +1,8 @@
 """Models: stacked hourglass (heatmaps) and VGG-16 (direct regression), with a registry."""
 
 from .complexity import count_flops, count_parameters, measure_latency
-from .hourglass import HourglassModule, Residual, StackedHourglass, auto_depth, grow_depth, grow_stacks
+from .growth import grow_depth, grow_stacks
+from .hourglass import HourglassModule, Residual, StackedHourglass, auto_depth
 from .registry import build_model, list_models, register_model
 from .vgg import VGG16_LAYERS, VGGRegressor
 
