@@ -19,13 +19,14 @@ are. Images whose window is the whole image are copied byte for byte; the others
 re-encoded as JPEG with the original file's own quantisation tables and chroma subsampling, so
 the copy keeps the source's quality (LSPET's files are already compressed to about quality 75).
 
-That still left 46 MB for the first 4500 training people (9000 now). To fit less, ``--only-split train``
-writes the images of one split alone (``hourglass.data.lsp.lspet_split``: the 500 held-out
-people fixed by image number among images 1-5000, every other image training data; the loader's
-``train`` and ``val``; training on a copy without the ``val`` images warns that
-they are missing and runs without validation) and ``--quality Q`` re-encodes every image at JPEG quality Q
-(65 gives 41 MB for the training split at ``--margin 1.1``; a second compression the
-originals do not have, so evaluate on the originals).
+That left 46 MB for the 4500 training people of the first 5000 images. To fit less,
+``--only-split train`` writes the images of one split alone (``hourglass.data.lsp.lspet_split``:
+the 500 held-out people fixed by image number among images 1-5000, every other image training
+data; the loader's ``train`` and ``val``; training on a copy without the ``val`` images warns
+that they are missing and runs without validation) and ``--quality Q`` re-encodes every image
+at JPEG quality Q. At ``--margin 1.1``, 65 gave 41 MB for those 4500 people and 82.5 MB for the
+9000 of the 9500-image copy, over a 64 MiB limit; a second compression the originals do not
+have, so evaluate on the originals.
 
 Usage::
 

@@ -3,7 +3,8 @@
 # scipy, OpenCV, ...) but not albumentations, the data or a network: the device sessions' recipe.
 #
 #   bash tools/lent_machine.sh prepare [LSPET_ROOT]
-#       here, with the package registry reachable: a compact LSPET copy of the 4500 `train` people
+#       here, with the package registry reachable: a compact LSPET copy of the `train` people
+#       (9000 of the shared 9500: 82.5 MB at --quality 65, over the 64 MiB carry limit; lower the quality)
 #       as .devdata/lspet.tgz (datasets/compact_lspet.py) and the wheels torch does not bring
 #       (albumentations, albucore, pydantic and what they need) in .whl/, for the lent machine's Python
 #       (LENT_PYTHON, default 3.12); prints the sizes to carry.
