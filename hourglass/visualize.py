@@ -20,6 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from hourglass.boxes import boxes_inside
+from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD
+from hourglass.geometry import image_corners, invert_affine, transform_points
 from hourglass.keypoints import KeypointSpec
 
 __all__ = ["draw_keypoints", "draw_predictions", "drawing_style", "heatmap_overlay", "save_sample_grid"]
@@ -122,8 +125,6 @@ def drawing_style(spec: KeypointSpec, side: float) -> tuple[float, int]:
 
 def subject_side(box: np.ndarray, image_size: tuple[int, int]) -> float:
     """sqrt(w * h) of a box (x, y, w, h) clipped to an image of size (W, H), at least 1."""
-    from hourglass.boxes import boxes_inside
-
     clipped = boxes_inside(box[None], image_size)[0]
     return max(1.0, math.sqrt(max(clipped[2], 0.0) * max(clipped[3], 0.0)))
 
@@ -173,9 +174,7 @@ def heatmap_overlay(image: np.ndarray, predictions: Sequence[Any], alpha: float 
     Returns:
         (H, W, 3) uint8 RGB, or None when no result has heatmaps (regression models).
     """
-    import cv2
-
-    from hourglass.geometry import image_corners, invert_affine, transform_points
+    import cv2  # lazy, as across the package: OpenCV is slow to import
 
     h, w = image.shape[:2]
     heat = None
@@ -241,9 +240,7 @@ def save_sample_grid(
     """
     import cv2
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD
+    from matplotlib.figure import Figure  # lazy: only the sample grid draws with matplotlib
 
     samples = list(samples)[:max_samples]
     if not samples:

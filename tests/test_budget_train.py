@@ -138,7 +138,7 @@ def test_budget_run_fits_its_epochs_and_exports_last_pt(some_lspet, tmp_path):
     assert not (out / "probe").exists()
     summary = json.loads((out / "summary.json").read_text())
     assert summary["epoch"] == epochs and summary["step"] == 5 * epochs and not summary["interrupted"]
-    assert summary["missing_images"] == {"train": 4460, "val": 500}
+    assert summary["missing_images"] == {"train": 8960, "val": 500}
     assert summary["seconds_per_step"] > 0
     with open(out / "log.csv", newline="") as f:
         assert [int(row["epoch"]) for row in csv.DictReader(f)] == list(range(1, epochs + 1))

@@ -30,6 +30,25 @@ from typing import Any
 import numpy as np
 
 from hourglass.evaluation.inference import Predictions
+from hourglass.keypoints import MPII
+from hourglass.metrics import (
+    auc,
+    bbox_size,
+    body_tilt,
+    ced_curve,
+    failure_rate,
+    head_size,
+    interocular,
+    interpupil,
+    left_right_inversions,
+    mirror_oracle,
+    nme,
+    pck,
+    pck_curve,
+    pck_per_image,
+    pckh_table,
+    torso_size,
+)
 
 __all__ = ["EvalReport", "evaluate", "headline", "pck_by_tilt", "pckh_head_sizes"]
 
@@ -143,8 +162,6 @@ def _floats(v: Any) -> list[float | None]:
 
 
 def _face_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
-    from hourglass.metrics import auc, ced_curve, failure_rate, interocular, interpupil, nme
-
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
     io = interocular(gt, spec, mask)
     e_io = nme(pred, gt, mask, io)
@@ -187,8 +204,6 @@ def pckh_head_sizes(annotations: Any) -> np.ndarray | None:
     Raises:
         ValueError: a stored ``extra["head_size"]`` is not a finite positive number.
     """
-    from hourglass.metrics import head_size
-
     sizes = np.empty(len(annotations))
     boxes: dict[int, Any] = {}  # subject index -> (2, 2) head box
     for i, r in enumerate(annotations):
@@ -210,8 +225,6 @@ def pckh_head_sizes(annotations: Any) -> np.ndarray | None:
 
 
 def _mpii_report(pred: np.ndarray, annotations: Any, norm: np.ndarray) -> dict[str, Any]:
-    from hourglass.metrics import pck_curve, pck_per_image, pckh_table
-
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
     table = pckh_table(pred, gt, mask, spec=spec, thresholds=(0.5, 0.1), mean="weighted", head_sizes=norm)
     keep = np.ones(spec.num_keypoints, dtype=bool)
@@ -261,18 +274,6 @@ def pck_by_tilt(correct: np.ndarray, evaluated: np.ndarray, tilt: np.ndarray) ->
 
 
 def _body_report(pred: np.ndarray, annotations: Any) -> dict[str, Any]:
-    from hourglass.keypoints import MPII
-    from hourglass.metrics import (
-        bbox_size,
-        body_tilt,
-        left_right_inversions,
-        mirror_oracle,
-        pck,
-        pck_curve,
-        pck_per_image,
-        torso_size,
-    )
-
     spec, gt, mask = annotations.spec, annotations.keypoints(), annotations.labelled()
     if spec.torso is not None:
         norm, norm_name = torso_size(gt, mask, spec), "torso"

@@ -10,6 +10,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from hourglass.models import StackedHourglass, VGGRegressor
+
 __all__ = ["INPUT_NAME", "OUTPUT_NAMES", "InferenceWrapper"]
 
 INPUT_NAME = "image"
@@ -45,12 +47,9 @@ class _MatrixAdaptivePool(nn.Module):
 
 
 def _kind_of(model: nn.Module) -> str:
-    from hourglass.models import StackedHourglass, VGGRegressor
-
-    if isinstance(model, StackedHourglass):
-        return "heatmap"
-    if isinstance(model, VGGRegressor):
-        return "regression"
+    """The model's own ``output_kind`` (``"heatmap"`` or ``"regression"``)."""
+    if isinstance(model, (StackedHourglass, VGGRegressor)):
+        return model.output_kind
     raise TypeError(
         f"cannot export a {type(model).__name__}: expected a StackedHourglass or a VGGRegressor "
         "(build it with hourglass.models.build_model or load it with hourglass.weights.load_model)"

@@ -14,8 +14,10 @@ from typing import Any
 
 from torch import nn
 
+from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD
 from hourglass.export.graph import INPUT_NAME, OUTPUT_NAMES, InferenceWrapper, _kind_of
 from hourglass.keypoints import KeypointSpec
+from hourglass.weights import LoadedModel, load_model
 
 __all__ = ["export_metadata"]
 
@@ -24,8 +26,6 @@ class _Target:
     """The model to export (on the CPU) plus what the metadata needs."""
 
     def __init__(self, model_or_loaded: Any, spec: KeypointSpec | None) -> None:
-        from hourglass.weights import LoadedModel, load_model
-
         if isinstance(model_or_loaded, (str, os.PathLike)):
             model_or_loaded = load_model(model_or_loaded, "cpu")
         if isinstance(model_or_loaded, LoadedModel):
@@ -73,8 +73,7 @@ def export_metadata(model_or_loaded: Any, *, spec: KeypointSpec | None = None) -
             shipped name for :func:`~hourglass.weights.load_model`.
         spec: keypoint spec; default the loaded model's (None for a bare module: no names).
     """
-    from hourglass import __version__
-    from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD
+    from hourglass import __version__  # the package's front imports this module: read it when called
 
     t = model_or_loaded if isinstance(model_or_loaded, _Target) else _Target(model_or_loaded, spec)
     w, h = t.model.input_size
