@@ -66,15 +66,10 @@ from hourglass.data.io import read_image
 from hourglass.data.pipeline import Augmentation, Sample, TopDownPipeline
 from hourglass.data.pipeline_config import PipelineConfig
 from hourglass.data.records import Annotation, AnnotationSet, DataError
-from hourglass.geometry import (
-    REDUCTIONS,
-    cache_geometry,
-    compose_affine,
-    invert_affine,
-    reduce_factor,
-    reduction_matrix,
-    warp_image,
-)
+from hourglass.geometry import REDUCTIONS, compose_affine, invert_affine, warp_image
+from hourglass.geometry import cache_geometry as _cache_geometry
+from hourglass.geometry import reduce_factor as _reduce_factor
+from hourglass.geometry import reduction_matrix as _reduction_matrix
 
 __all__ = ["KeypointDataset"]
 
@@ -227,14 +222,14 @@ class KeypointDataset(torch.utils.data.Dataset):
             return self._load_cached(i, record)
         r = 1
         if self.reduced_decode:
-            r = reduce_factor(record.scale * aug.scale_factor, self.pipeline.config.input_size)
+            r = _reduce_factor(record.scale * aug.scale_factor, self.pipeline.config.input_size)
         image = read_image(record.image, reduce=r)
-        return image, (None if r == 1 else reduction_matrix(r))
+        return image, (None if r == 1 else _reduction_matrix(r))
 
     # --- crop cache -------------------------------------------------------------------------
     def _key(self, record: Annotation) -> tuple[str, np.ndarray, int]:
         c = self.pipeline.config
-        matrix, size = cache_geometry(
+        matrix, size = _cache_geometry(
             record.center, record.scale, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation
         )
         ident = json.dumps(
@@ -277,7 +272,7 @@ class KeypointDataset(torch.utils.data.Dataset):
         density = math.hypot(matrix[0, 0], matrix[1, 0])  # crop pixels per image pixel
         r = next(f for f in REDUCTIONS if f * density <= 1.0 + 1e-9 or f == 1)
         image = read_image(record.image, reduce=r)
-        warp = matrix if r == 1 else compose_affine(matrix, invert_affine(reduction_matrix(r)))
+        warp = matrix if r == 1 else compose_affine(matrix, invert_affine(_reduction_matrix(r)))
         crop = warp_image(image, warp, (size, size))
         params = [cv2.IMWRITE_JPEG_QUALITY, 95] if self.cache_format == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 1]
         ok, data = cv2.imencode(f".{self.cache_format}", cv2.cvtColor(crop, cv2.COLOR_RGB2BGR), params)
