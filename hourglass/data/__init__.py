@@ -76,6 +76,8 @@ def load_dataset(name: str, root: str | Path, split: str, **kwargs: Any) -> Anno
     root = Path(root)
     if not root.exists():
         raise FileNotFoundError(f"dataset root {root} does not exist; pass the folder holding the {name} data")
+    # Each loader is imported when its dataset is asked for, as the lazy names above: importing
+    # hourglass.data stays cheap, and h5py / pycocotools load only for the formats that need them.
     if key == "300w":
         from hourglass.data.w300 import load_300w
 
