@@ -64,18 +64,24 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
-REQUIRED = ("model", "arch", "spec", "config")
-"""Entries every checkpoint and weights file of this toolkit holds."""
+REQUIRED = ("model", "arch")
+"""Entries every checkpoint and weights file of this toolkit holds; a model also needs ``"spec"``
+and ``"config"`` (:func:`hourglass.weights.load_model` asks for them with ``require``)."""
 
 
-def load_checkpoint(path: str | Path, map_location: str | torch.device | None = "cpu") -> dict[str, Any]:
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device | None = "cpu", *, require: tuple[str, ...] = ()
+) -> dict[str, Any]:
     """Read a training checkpoint or weights file with ``torch.load(weights_only=True)``: the one reader.
+
+    Args:
+        require: entries needed beyond :data:`REQUIRED` (e.g. ``("spec", "config")``).
 
     Raises:
         FileNotFoundError: ``path`` does not exist.
         ValueError: the file is unreadable (not saved by this toolkit, corrupt or truncated) or
-            is a dict without the :data:`REQUIRED` entries; the message names the file and
-            the missing entries.
+            is a dict without the :data:`REQUIRED` and ``require`` entries; the message names the
+            file and the missing entries.
     """
     path = Path(path)
     if not path.is_file():
@@ -89,7 +95,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device | None = 
             "a truncated file was copied or cut elsewhere); pass a file written by tools/train.py or "
             "hourglass.weights.export_weights"
         ) from None
-    missing = [k for k in REQUIRED if not isinstance(ckpt, dict) or k not in ckpt]
+    missing = [k for k in (*REQUIRED, *require) if not isinstance(ckpt, dict) or k not in ckpt]
     if missing:
         raise ValueError(
             f"{path} is not a checkpoint or weights file of this toolkit (missing {missing}); "

@@ -61,6 +61,9 @@ __all__ = [
 WEIGHTS_ENV = "HOURGLASS_WEIGHTS"
 """Environment variable naming a folder of weights files; default: the repository's ``weights/``."""
 
+MODEL_ENTRIES = ("spec", "config")
+"""What a file needs beyond the weights and architecture to become a model."""
+
 FORMAT = "hourglass-weights"
 VERSION = 1
 
@@ -167,7 +170,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
             mismatching tensors), or non-finite weights (it names the tensors).
     """
     path = resolve_weights(name_or_path)
-    blob = load_checkpoint(path)
+    blob = load_checkpoint(path, require=MODEL_ENTRIES)
     arch = dict(blob["arch"])
     try:
         spec = KeypointSpec.from_dict(blob["spec"])
@@ -253,7 +256,7 @@ def export_weights(
     """
 
     src = resolve_weights(checkpoint)
-    blob = load_checkpoint(src)
+    blob = load_checkpoint(src, require=MODEL_ENTRIES)
     check_finite(blob["model"], src)
     state = {k: (_half_if_in_range(v) if half else v).contiguous().clone() for k, v in blob["model"].items()}
     weights = {
