@@ -162,98 +162,116 @@ class TrainConfig:
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
-        def bad(name: str, need: str) -> ValueError:
-            return ValueError(f"TrainConfig.{name} must be {need}, got {getattr(self, name)!r}")
+        self._check_choices()
+        self._check_integers()
+        self._check_numbers()
+        self._check_augmentation()
+        self._check_split_and_schedule()
+        self._check_strings_and_flags()
 
-        def choice(name: str, options: tuple) -> None:
-            if getattr(self, name) not in options:
-                raise bad(name, f"one of {list(options)}")
+    # --- validation, in the order of the messages a bad config gets -----------------------------
+    def _bad(self, name: str, need: str) -> ValueError:
+        return ValueError(f"TrainConfig.{name} must be {need}, got {getattr(self, name)!r}")
 
-        def integer(name: str, low: int, optional: bool = False) -> None:
-            v = getattr(self, name)
-            if optional and v is None:
-                return
-            if isinstance(v, bool) or not isinstance(v, int) or v < low:
-                raise bad(name, f"an integer >= {low}" + (" or None" if optional else ""))
+    def _choice(self, name: str, options: tuple) -> None:
+        if getattr(self, name) not in options:
+            raise self._bad(name, f"one of {list(options)}")
 
-        def number(name: str, positive: bool, optional: bool = False) -> None:
-            v = getattr(self, name)
-            if optional and v is None:
-                return
-            ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
-            if not ok or (v <= 0 if positive else v < 0):
-                raise bad(name, ("a positive" if positive else "a non-negative") + " finite number")
-            object.__setattr__(self, name, float(v))
+    def _integer(self, name: str, low: int, optional: bool = False) -> None:
+        v = getattr(self, name)
+        if optional and v is None:
+            return
+        if isinstance(v, bool) or not isinstance(v, int) or v < low:
+            raise self._bad(name, f"an integer >= {low}" + (" or None" if optional else ""))
 
-        choice("model", MODELS)
-        choice("optimizer", OPTIMIZERS)
-        choice("schedule", SCHEDULES)
-        choice("amp", AMP_MODES)
-        choice("coord_loss", COORD_LOSSES)
-        choice("vgg_head", VGG_HEADS)
-        choice("missing_images", MISSING_IMAGES)
+    def _number(self, name: str, positive: bool, optional: bool = False) -> None:
+        """Check a finite number (positive or non-negative) and store it as a float."""
+        v = getattr(self, name)
+        if optional and v is None:
+            return
+        ok = not isinstance(v, bool) and isinstance(v, (int, float)) and math.isfinite(v)
+        if not ok or (v <= 0 if positive else v < 0):
+            raise self._bad(name, ("a positive" if positive else "a non-negative") + " finite number")
+        object.__setattr__(self, name, float(v))
+
+    def _check_choices(self) -> None:
+        for name, options in (
+            ("model", MODELS), ("optimizer", OPTIMIZERS), ("schedule", SCHEDULES), ("amp", AMP_MODES),
+            ("coord_loss", COORD_LOSSES), ("vgg_head", VGG_HEADS), ("missing_images", MISSING_IMAGES),
+        ):  # fmt: skip
+            self._choice(name, options)
         if self.model == "hourglass" and self.stacks not in HOURGLASS_STACKS:
-            raise bad("stacks", f"one of {list(HOURGLASS_STACKS)} (the registered hourglass models)")
+            raise self._bad("stacks", f"one of {list(HOURGLASS_STACKS)} (the registered hourglass models)")
+
+    def _check_integers(self) -> None:
         for name in ("blocks", "epochs", "batch_size", "log_every"):
-            integer(name, 1)
+            self._integer(name, 1)
         for name in ("warmup_steps", "workers", "seed", "ckpt_every_steps"):
-            integer(name, 0)
+            self._integer(name, 0)
         for name in ("max_steps", "max_train_samples", "max_val_samples"):
-            integer(name, 1, optional=True)
-        integer("channels", 2)
+            self._integer(name, 1, optional=True)
+        self._integer("channels", 2)
         if self.channels % 2:
-            raise bad("channels", "even (the residual bottleneck uses channels / 2)")
-        integer("input_size", 32)
+            raise self._bad("channels", "even (the residual bottleneck uses channels / 2)")
+        self._integer("input_size", 32)
         if self.model == "hourglass" and self.input_size % 32:
-            raise bad("input_size", "a multiple of 32 for the hourglass (heatmaps input / 4, bottleneck 4x4)")
-        number("sigma", positive=True)
-        number("vgg_width", positive=True)
-        number("lr", positive=True, optional=True)
+            raise self._bad("input_size", "a multiple of 32 for the hourglass (heatmaps input / 4, bottleneck 4x4)")
+
+    def _check_numbers(self) -> None:
+        self._number("sigma", positive=True)
+        self._number("vgg_width", positive=True)
+        self._number("lr", positive=True, optional=True)
         if self.weight_decay is None:
             object.__setattr__(self, "weight_decay", DEFAULT_WEIGHT_DECAY[self.optimizer])
-        number("weight_decay", positive=False)
-        number("lr_gamma", positive=True)
-        number("crop_padding", positive=True, optional=True)
+        self._number("weight_decay", positive=False)
+        self._number("lr_gamma", positive=True)
+        self._number("crop_padding", positive=True, optional=True)
         if self.crop_padding is not None and self.dataset not in PADDED_DATASETS:
             raise ValueError(
                 f"TrainConfig.crop_padding {self.crop_padding} applies to the datasets framed from their joints "
                 f"({', '.join(PADDED_DATASETS)}), not {self.dataset!r}, whose crops come from its boxes or scales; "
                 "leave out --crop-padding"
             )
-        number("rotation", positive=False)
+
+    def _check_augmentation(self) -> None:
+        self._number("rotation", positive=False)
         if self.rotation > 180:
-            raise bad("rotation", "at most 180 degrees")
-        number("rotation_prob", positive=False)
+            raise self._bad("rotation", "at most 180 degrees")
+        self._number("rotation_prob", positive=False)
         if self.rotation_prob > 1:
-            raise bad("rotation_prob", "a probability in [0, 1]")
+            raise self._bad("rotation_prob", "a probability in [0, 1]")
         try:
             low, high = (float(v) for v in self.scale_factor)
         except (TypeError, ValueError):
-            raise bad("scale_factor", "two numbers (low, high)") from None
+            raise self._bad("scale_factor", "two numbers (low, high)") from None
         if not (0 < low <= high and math.isfinite(high)):
-            raise bad("scale_factor", "(low, high) with 0 < low <= high")
+            raise self._bad("scale_factor", "(low, high) with 0 < low <= high")
         object.__setattr__(self, "scale_factor", (low, high))
+
+    def _check_split_and_schedule(self) -> None:
         if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):
-            raise bad("val_fraction", "in [0, 1)")
+            raise self._bad("val_fraction", "in [0, 1)")
         object.__setattr__(self, "val_fraction", float(self.val_fraction))
         try:
             milestones = tuple(int(m) for m in self.lr_milestones)
         except (TypeError, ValueError):
-            raise bad("lr_milestones", "a sequence of epoch numbers") from None
+            raise self._bad("lr_milestones", "a sequence of epoch numbers") from None
         if any(m < 1 for m in milestones) or any(a >= b for a, b in zip(milestones, milestones[1:])):
-            raise bad("lr_milestones", "strictly increasing positive epoch numbers")
+            raise self._bad("lr_milestones", "strictly increasing positive epoch numbers")
         object.__setattr__(self, "lr_milestones", milestones)
+
+    def _check_strings_and_flags(self) -> None:
         for name in ("dataset", "train_split", "out", "device"):
             if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise bad(name, "a non-empty string")
+                raise self._bad(name, "a non-empty string")
         for name in ("data_root", "cache_dir", "init_from"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 object.__setattr__(self, name, str(getattr(self, name)))
         if self.val_split is not None and not isinstance(self.val_split, str):
-            raise bad("val_split", "a split name or None")
+            raise self._bad("val_split", "a split name or None")
         for name in ("channels_last", "compile", "tensorboard", "keep_epochs"):
             if not isinstance(getattr(self, name), bool):
-                raise bad(name, "True or False")
+                raise self._bad(name, "True or False")
 
     def check_run(self) -> None:
         """Raise ``ValueError`` for values a run would ignore: ``lr_milestones`` with a schedule

@@ -1,4 +1,9 @@
-"""Training engine: configuration and presets, checkpoints, the training loop."""
+"""Training engine: configuration and presets, checkpoints, the training loop.
+
+The loop is :func:`train` (:mod:`.trainer`), built from a run's state and set-up
+(:mod:`.run_state`) and its epochs and steps (:mod:`.loop`). The command lines of
+``tools/train.py`` and ``tools/budget_train.py`` are :mod:`.cli` and :mod:`.budget`.
+"""
 
 from hourglass.checkpoint import (
     BEST,

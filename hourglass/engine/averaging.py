@@ -19,6 +19,11 @@ from typing import Any
 
 import torch
 from torch import nn
+from tqdm.auto import tqdm
+
+from hourglass.checkpoint import load_checkpoint
+from hourglass.config import TrainConfig
+from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +81,6 @@ def recalibrate_batchnorm(
     Raises:
         ValueError: the model has batch norm but ``batches`` yielded no images.
     """
-    from tqdm.auto import tqdm
-
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     if not norms:
         model.eval()
@@ -135,23 +138,11 @@ def average_checkpoints(
         FileNotFoundError / ValueError: a missing or unreadable file, fewer than two paths, or
             checkpoints of different architectures, keypoints or datasets.
     """
-    from hourglass.checkpoint import load_checkpoint
-    from hourglass.config import TrainConfig
-    from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
-
     if len(paths) < 2:
         raise ValueError(f"averaging needs at least two checkpoints, got {len(paths)}: {[str(p) for p in paths]}")
     ckpts = [load_checkpoint(p) for p in paths]
     last = ckpts[-1]
-    for p, c in zip(paths, ckpts, strict=True):
-        for key in ("arch", "spec"):
-            if c.get(key) != last.get(key):
-                raise ValueError(
-                    f"{p} has a different {key} from {paths[-1]} ({c.get(key)} vs {last.get(key)}); "
-                    "average checkpoints of one run"
-                )
-        if (c.get("config") or {}).get("dataset") != (last.get("config") or {}).get("dataset"):
-            raise ValueError(f"{p} was trained on another dataset than {paths[-1]}; average checkpoints of one run")
+    _check_one_run(paths, ckpts)
     steps = [int(c.get("step", -1)) for c in ckpts]
     if len(set(steps)) < len(steps):
         logger.warning("some checkpoints share a step (%s): the same weights count more than once", steps)
@@ -161,17 +152,7 @@ def average_checkpoints(
     if recalibrate:
         if data_root is not None:
             config = config.replace(data_root=str(data_root))
-        model = build_model_from_config(config, len(last["spec"]["keypoints"]))
-        model.load_state_dict(state)
-        train_set, _, _ = load_sets(config, log=False)
-        train_ds, _ = build_datasets(config, train_set, None, model=model)
-        # every batch weighs the same in the cumulative average: drop a short last one, as training does
-        drop = len(train_ds) > batch_size
-        loader = torch.utils.data.DataLoader(
-            train_ds, batch_size=batch_size, shuffle=False, num_workers=workers, drop_last=drop
-        )
-        images = recalibrate_batchnorm(model, (b.image for b in loader), device=device, progress=progress)
-        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        state, images = _recalibrated(config, last["spec"], state, batch_size, workers, device, progress)
     return {
         "format": 1,
         "model": state,
@@ -187,3 +168,40 @@ def average_checkpoints(
         ],
         "batchnorm_images": images,
     }
+
+
+def _check_one_run(paths: Sequence[str | Path], ckpts: Sequence[dict[str, Any]]) -> None:
+    """Raise ValueError unless every checkpoint has the last one's arch, spec and dataset."""
+    last = ckpts[-1]
+    for p, c in zip(paths, ckpts, strict=True):
+        for key in ("arch", "spec"):
+            if c.get(key) != last.get(key):
+                raise ValueError(
+                    f"{p} has a different {key} from {paths[-1]} ({c.get(key)} vs {last.get(key)}); "
+                    "average checkpoints of one run"
+                )
+        if (c.get("config") or {}).get("dataset") != (last.get("config") or {}).get("dataset"):
+            raise ValueError(f"{p} was trained on another dataset than {paths[-1]}; average checkpoints of one run")
+
+
+def _recalibrated(
+    config: TrainConfig,
+    spec: dict[str, Any],
+    state: dict[str, torch.Tensor],
+    batch_size: int,
+    workers: int,
+    device: str,
+    progress: bool,
+) -> tuple[dict[str, torch.Tensor], int]:
+    """``state`` with batch-norm statistics measured on ``config``'s training crops, and the images seen."""
+    model = build_model_from_config(config, len(spec["keypoints"]))
+    model.load_state_dict(state)
+    train_set, _, _ = load_sets(config, log=False)
+    train_ds, _ = build_datasets(config, train_set, None, model=model)
+    # every batch weighs the same in the cumulative average: drop a short last one, as training does
+    drop = len(train_ds) > batch_size
+    loader = torch.utils.data.DataLoader(
+        train_ds, batch_size=batch_size, shuffle=False, num_workers=workers, drop_last=drop
+    )
+    images = recalibrate_batchnorm(model, (b.image for b in loader), device=device, progress=progress)
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}, images
