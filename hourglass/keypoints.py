@@ -243,23 +243,8 @@ MPII = KeypointSpec(
     name="mpii",
     names=_MPII_NAMES,
     flip_index=_flip_from_names(_MPII_NAMES),
-    skeleton=(
-        (0, 1),
-        (1, 2),
-        (2, 6),
-        (6, 3),
-        (3, 4),
-        (4, 5),
-        (6, 7),
-        (7, 8),
-        (8, 9),
-        (10, 11),
-        (11, 12),
-        (12, 7),
-        (7, 13),
-        (13, 14),
-        (14, 15),
-    ),  # fmt: skip
+    skeleton=((0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
+              (10, 11), (11, 12), (12, 7), (7, 13), (13, 14), (14, 15)),  # fmt: skip
     colors=_side_colors(_MPII_NAMES),
     # "Head" is the head-top joint alone, as in the Python evaluation used by HRNet and MMPose;
     # the MATLAB script averages upper neck and head top (pckh_table(groups=...) reproduces it).
@@ -277,22 +262,8 @@ LSP = KeypointSpec(
     name="lsp",
     names=_LSP_NAMES,
     flip_index=_flip_from_names(_LSP_NAMES),
-    skeleton=(
-        (0, 1),
-        (1, 2),
-        (2, 3),
-        (3, 4),
-        (4, 5),
-        (6, 7),
-        (7, 8),
-        (8, 12),
-        (12, 9),
-        (9, 10),
-        (10, 11),
-        (12, 13),
-        (2, 8),
-        (3, 9),
-    ),  # fmt: skip
+    skeleton=((0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 12), (12, 9),
+              (9, 10), (10, 11), (12, 13), (2, 8), (3, 9)),  # fmt: skip
     colors=_side_colors(_LSP_NAMES),
     groups=_groups(_LSP_NAMES, ("head_top", "neck")),
     torso=(9, 2),  # l_shoulder - r_hip
@@ -326,7 +297,9 @@ W300 = KeypointSpec(
     names=_W300_NAMES,
     flip_index=tuple(_W300_FLIP),
     skeleton=tuple(
-        e for _, a, b, closed in _W300_PARTS for e in [(i, i + 1) for i in range(a, b)] + ([(b, a)] if closed else [])
+        e
+        for _, a, b, closed in _W300_PARTS
+        for e in [(i, i + 1) for i in range(a, b)] + ([(b, a)] if closed else [])
     ),
     colors=tuple(_W300_GROUP_COLORS[g] for g, a, b, _ in _W300_PARTS for _ in range(a, b + 1)),
     groups=(
@@ -350,27 +323,8 @@ COCO = KeypointSpec(
     names=_COCO_NAMES,
     flip_index=_flip_from_names(_COCO_NAMES),
     # COCO's 1-based skeleton, converted to 0-based.
-    skeleton=(
-        (15, 13),
-        (13, 11),
-        (16, 14),
-        (14, 12),
-        (11, 12),
-        (5, 11),
-        (6, 12),
-        (5, 6),
-        (5, 7),
-        (6, 8),
-        (7, 9),
-        (8, 10),
-        (1, 2),
-        (0, 1),
-        (0, 2),
-        (1, 3),
-        (2, 4),
-        (3, 5),
-        (4, 6),
-    ),  # fmt: skip
+    skeleton=((15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6), (5, 7),
+              (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6)),  # fmt: skip
     colors=_side_colors(_COCO_NAMES),
     groups=(
         ("Head", (0, 1, 2, 3, 4)),
@@ -382,25 +336,8 @@ COCO = KeypointSpec(
         ("Ankle", (15, 16)),
     ),
     torso=(5, 12),  # l_shoulder - r_hip
-    oks_sigmas=(
-        0.026,
-        0.025,
-        0.025,
-        0.035,
-        0.035,
-        0.079,
-        0.079,
-        0.072,
-        0.072,
-        0.062,
-        0.062,
-        0.107,
-        0.107,
-        0.087,
-        0.087,
-        0.089,
-        0.089,
-    ),  # fmt: skip
+    oks_sigmas=(0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072,
+                0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089),  # fmt: skip
 )
 
 _SPECS = {s.name: s for s in (MPII, LSP, W300, COCO)}

@@ -90,3 +90,10 @@ def test_lookup():
         get_spec("wflw")
     with pytest.raises(ValueError, match="has no keypoint 'nose'"):
         MPII.index("nose")
+
+
+def test_subject_says_what_the_spec_describes():
+    from hourglass.keypoints import COCO, LSP, MPII, W300
+
+    assert W300.subject == "face"
+    assert {MPII.subject, LSP.subject, COCO.subject} == {"person"}
