@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     gt, mask = people.keypoints(), people.labelled()
     tilt = body_tilt(gt, mask, spec, signed=True)
     chosen = np.flatnonzero(np.isfinite(tilt) & (np.abs(tilt) >= args.min_tilt))
-    pipe = eval_pipeline(loaded)
+    pipe = eval_pipeline(loaded.model, spec, loaded.sigma)
 
     def again(turns: np.ndarray, desc: str) -> np.ndarray:
         coords = first.coords.copy()

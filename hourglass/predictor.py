@@ -192,7 +192,8 @@ class Predictor:
         # every box-to-crop conversion is linear in the padding, so the scale is rescaled.
         padding = getattr(loaded.config, "crop_padding", None)
         self._scale_factor = 1.0 if self.kind == "face" or padding is None else padding / PERSON_PADDING
-        self._pipeline = eval_pipeline(loaded)  # the crops and normalisation evaluation uses
+        # the normalisation evaluation uses; crops are warped here, from a reduced region
+        self._pipeline = eval_pipeline(loaded.model, loaded.spec, loaded.sigma)
 
     @classmethod
     def from_checkpoint(cls, path_or_name: str | os.PathLike, device: str = "cpu", **kwargs: Any) -> Predictor:

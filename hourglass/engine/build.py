@@ -19,7 +19,14 @@ import torch
 from torch import Tensor, nn
 
 import hourglass.engine.distributed as ddp
+from hourglass.checkpoint import check_architecture, load_checkpoint
 from hourglass.config import TrainConfig
+from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline, drop_missing_images, hold_out, load_dataset
+from hourglass.evaluation import crop_sizes, eval_pipeline, evaluate, forward, to_image
+from hourglass.keypoints import KeypointSpec
+from hourglass.losses import heatmap_mse, l1_loss, wing_loss
+from hourglass.models import build_model, grow_depth, grow_stacks
+from hourglass.weights import check_finite, resolve_weights
 
 __all__ = [
     "build_model_from_config",
@@ -41,7 +48,6 @@ logger = logging.getLogger("hourglass.engine")
 # --- model, data, optimiser, schedule -------------------------------------------------------------------------
 def build_model_from_config(config: TrainConfig, num_keypoints: int) -> nn.Module:
     """The registered model the config names (``hourglass<stacks>`` or ``vgg16_<head>``)."""
-    from hourglass.models import build_model
 
     if config.model == "hourglass":
         return build_model(
@@ -70,10 +76,6 @@ def load_initial_weights(config: TrainConfig, model: nn.Module, spec: Any, log: 
             (:func:`~hourglass.checkpoint.check_architecture`) or keypoint spec differs
             from the run's (both are named), or non-finite weights (named).
     """
-    from hourglass.checkpoint import check_architecture, load_checkpoint
-    from hourglass.keypoints import KeypointSpec
-    from hourglass.models import grow_depth, grow_stacks
-    from hourglass.weights import check_finite, resolve_weights
 
     path = resolve_weights(config.init_from)
     ckpt = load_checkpoint(path)
@@ -157,7 +159,6 @@ def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:
 
 def load_sets(config: TrainConfig, log: bool = True) -> tuple[Any, Any, dict[str, int]]:
     """Training and validation sets (validation may be None) and the subjects left out per split."""
-    from hourglass.data import drop_missing_images, hold_out, load_dataset
 
     if config.data_root is None:
         raise ValueError(f"no data root given for dataset {config.dataset!r}; pass --data-root DIR")
@@ -213,21 +214,17 @@ def build_datasets(
     builds the cache while the other ranks wait at a barrier, then they only check it; the
     wait is bounded by the process group's timeout (10 min with NCCL), so build a large cache
     beforehand in one process (the same command without torchrun and ``--max-steps 1``)."""
-    from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
 
     first = config.cache_dir is not None and info is not None and info.distributed
     if first and not info.is_main:
         ddp.barrier()  # rank 0 is building the cache
 
-    size = tuple(model.input_size)
-    hm = model.heatmap_size or tuple(s // model.stride for s in size)  # regression: unused targets, kept small
+    size, hm = crop_sizes(model)
     geometry = dict(rotation=config.rotation, rotation_prob=config.rotation_prob, scale_factor=config.scale_factor)
     train_pipe = TopDownPipeline(
         PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, **geometry), train_set.spec
     )
-    val_pipe = TopDownPipeline(
-        PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, train=False), train_set.spec
-    )
+    val_pipe = eval_pipeline(model, train_set.spec, config.sigma)
     kw: dict[str, Any] = dict(seed=config.seed, cache_dir=config.cache_dir, progress=progress)
     train_ds = KeypointDataset(train_set, train_pipe, **kw)
     val_ds = None if val_set is None else KeypointDataset(val_set, val_pipe, **kw)
@@ -281,7 +278,6 @@ def validation_metric_name(spec: Any, has_head_sizes: bool) -> tuple[str, bool]:
 # --- loss and prediction ---------------------------------------------------------------------
 def batch_loss(config: TrainConfig, output: Tensor, batch: Any) -> tuple[Tensor, Tensor | float]:
     """The batch's loss and its denominator (the number of terms the loss is a mean over)."""
-    from hourglass.losses import heatmap_mse, l1_loss, wing_loss
 
     output = output.float()
     if config.model == "hourglass":  # a mean over B * K * H * W: proportional to the subjects
@@ -299,7 +295,6 @@ def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, d
     Under torchrun ``loader`` holds this rank's slice of the set; the predictions of all ranks
     are gathered (in rank order, which is the set's order) and the metric computed on the whole.
     """
-    from hourglass.evaluation import evaluate, forward, to_image  # evaluation sits above engine's build
 
     kind = model.output_kind
     size = tuple(model.input_size)

@@ -50,6 +50,7 @@ import torch.distributed as dist
 from torch import nn
 
 # Process-group setup and device resolution, part of this module's API.
+from hourglass.engine.checkpoint import set_rng_state
 from hourglass.engine.process_group import (
     DistInfo,
     check_batch_size,
@@ -251,8 +252,6 @@ def restore_rng_state(ckpt: Mapping[str, Any], info: DistInfo, seed: int) -> Non
     one entry per rank of this run; otherwise every rank takes ``ckpt["rng"]`` (rank 0's) and the
     other ranks reseed with :func:`seed_rank`.
     """
-    from hourglass.engine.checkpoint import set_rng_state
-
     ranks = ckpt.get("rng_ranks") or []
     if len(ranks) == info.world_size:
         set_rng_state(ranks[info.rank])

@@ -11,7 +11,7 @@
 """
 
 from hourglass.evaluation.comparison import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
-from hourglass.evaluation.inference import Predictions, eval_pipeline, forward, predict_dataset, to_image
+from hourglass.evaluation.inference import Predictions, crop_sizes, eval_pipeline, forward, predict_dataset, to_image
 from hourglass.evaluation.model import Evaluation, evaluate_model
 from hourglass.evaluation.reports import (
     BODY_THRESHOLD,
@@ -36,6 +36,7 @@ __all__ = [
     "Predictions",
     "bootstrap_difference",
     "compare_models",
+    "crop_sizes",
     "eval_pipeline",
     "evaluate",
     "evaluate_model",

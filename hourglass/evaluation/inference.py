@@ -27,7 +27,7 @@ from hourglass.codec import decode_heatmaps, flip_test, heatmap_to_image
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
 from hourglass.geometry import crop_matrix, from_normalized, invert_affine, transform_points
 
-__all__ = ["Predictions", "eval_pipeline", "forward", "predict_dataset", "to_image"]
+__all__ = ["Predictions", "crop_sizes", "eval_pipeline", "forward", "predict_dataset", "to_image"]
 
 
 # --- model -> image coordinates --------------------------------------------------------------
@@ -97,23 +97,29 @@ def to_image(
     return np.asarray(image), np.ones(crop.shape[:2])
 
 
-def eval_pipeline(loaded: Any) -> Any:
-    """The un-augmented crop pipeline of a loaded model: its input size, heatmap size and sigma.
+def crop_sizes(model: nn.Module) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(input size, target heatmap size), both (W, H), of the samples a network trains and evaluates on.
+
+    Both come from the network itself; a regressor has no heatmaps, and its samples carry small
+    unused targets at its trunk's stride.
+    """
+    size = tuple(model.input_size)
+    return size, tuple(model.heatmap_size or (s // model.stride for s in size))
+
+
+def eval_pipeline(model: nn.Module, spec: Any, sigma: float) -> TopDownPipeline:
+    """The un-augmented crop pipeline of a network: its input size, heatmap size, the spec and sigma.
 
     The one place an evaluation pipeline is built: :func:`predict_dataset`, the
     :class:`~hourglass.Predictor`, training validation and the benchmarks all call it, so
     their crops, normalisation and targets cannot drift apart.
 
     Args:
-        loaded: a :class:`~hourglass.weights.LoadedModel` (or anything with ``model``, ``spec``
-            and ``sigma``); the sizes come from the network itself.
+        model: the network (its ``input_size``, ``heatmap_size`` and ``stride``).
+        spec: its keypoint spec; sigma: its training heatmap sigma.
     """
-    model = loaded.model
-    size = tuple(model.input_size)
-    # regression models have no heatmaps; their samples still carry targets of the model's stride
-    hm = model.heatmap_size or tuple(s // model.stride for s in size)
-    config = PipelineConfig(input_size=size, heatmap_size=hm, sigma=loaded.sigma, train=False)
-    return TopDownPipeline(config, loaded.spec)
+    size, hm = crop_sizes(model)
+    return TopDownPipeline(PipelineConfig(input_size=size, heatmap_size=hm, sigma=sigma, train=False), spec)
 
 
 class Predictions(NamedTuple):
@@ -152,7 +158,7 @@ def predict_dataset(
             "evaluate it on a dataset of its own keypoints"
         )
     size = loaded.input_size
-    ds = KeypointDataset(annotations, eval_pipeline(loaded))
+    ds = KeypointDataset(annotations, eval_pipeline(loaded.model, loaded.spec, loaded.sigma))
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
     coords, scores = [], []
     with torch.inference_mode():
