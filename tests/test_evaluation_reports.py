@@ -1,4 +1,4 @@
-"""hourglass.evaluation: reports that match the metrics, bad predictions, the evaluation set."""
+"""hourglass.evaluation.reports (and .sets): reports that match the metrics, bad predictions, the evaluation set."""
 
 from __future__ import annotations
 
