@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from hourglass.evaluation.inference import Predictions
+from hourglass.evaluation.overlap import overlap_warning
 from hourglass.keypoints import MPII
 from hourglass.metrics import (
     auc,
@@ -112,6 +113,8 @@ class EvalReport:
     def format(self) -> str:
         """The tables as text, in percent, the way papers print them."""
         lines = [f"{self.dataset}: {self.num_subjects} subjects, headline {self.metric} = {100 * self.value:.2f}%"]
+        if warning := overlap_warning(self.settings.get("training_overlap")):
+            lines.append(warning)
         if self.kind == "face":
             subsets = list(self.tables["nme_interocular"])
             width = max(12, *(len(s) for s in subsets))
