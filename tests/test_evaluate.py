@@ -239,3 +239,15 @@ def test_evaluation_set_hints_name_a_split_that_works(shared_data):
                          val_split=None, val_fraction=0.1)  # fmt: skip
     with pytest.raises(ValueError, match=r"holds no subjects to evaluate; pass --split all \(custom files"):
         evaluation_set(custom)
+
+
+def test_face_report_without_pupils_has_no_inter_pupil_column():
+    """A face spec without pupils (the custom example) printed 'NME-ip nan': the column is left out."""
+    from conftest import REPO
+
+    from hourglass.data import load_dataset
+
+    faces = load_dataset("custom", REPO / "datasets/custom_example/annotations.json", "all")
+    assert faces.spec.pupils is None and faces.spec.subject == "face"
+    text = evaluate(np.nan_to_num(faces.keypoints()) + 1.0, faces).format()
+    assert "NME-io %  AUC@0.08 %" in text and "NME-ip" not in text and "nan" not in text
