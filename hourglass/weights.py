@@ -4,7 +4,9 @@
 its keypoint spec and its training config):
 
 - a training checkpoint (``last.pt`` / ``best.pt`` of :func:`hourglass.engine.train`);
-- a run folder (its ``best.pt``, else ``last.pt``);
+- a run folder: its ``last.pt`` (the final weights), or its ``best.pt`` when asked (``best=True``);
+  best.pt was chosen on the validation split, so numbers measured on that split with it are
+  optimistic;
 - a weights file written by :func:`export_weights` (what ``weights/`` ships);
 - the name of a shipped weights file (``"300w-hg2"``), looked up in :func:`weights_dir`.
 
@@ -83,20 +85,28 @@ def list_weights() -> list[str]:
     return sorted(p.stem for p in folder.glob("*.pt")) if folder.is_dir() else []
 
 
-def resolve_weights(name_or_path: str | os.PathLike) -> Path:
+def resolve_weights(name_or_path: str | os.PathLike, *, best: bool = False) -> Path:
     """The file a name or path stands for: an existing file, a run folder, or a shipped name.
 
+    A run folder stands for its ``last.pt``, or with ``best`` its ``best.pt`` (the checkpoint
+    with the best validation metric: selected on the split an evaluation of the run reports by
+    default, so its numbers there are optimistic).
+
     Raises:
-        FileNotFoundError: nothing matches; the message lists the shipped names.
+        FileNotFoundError: nothing matches; the message lists the shipped names (or, for a run
+            folder without the file asked for, says which file it holds).
     """
     path = Path(name_or_path)
     if path.is_file():
         return path
     if path.is_dir():
-        for candidate in ("best.pt", "last.pt"):
-            if (path / candidate).is_file():
-                return path / candidate
-        raise FileNotFoundError(f"folder {path} holds no best.pt or last.pt; pass a checkpoint or weights file")
+        wanted, other = ("best.pt", "last.pt") if best else ("last.pt", "best.pt")
+        if (path / wanted).is_file():
+            return path / wanted
+        hint = ""
+        if (path / other).is_file():
+            hint = f"; it holds {other}: {'leave out --best' if best else 'pass --best'} to use it"
+        raise FileNotFoundError(f"run folder {path} holds no {wanted}{hint} (or pass a checkpoint or weights file)")
     shipped = weights_dir() / f"{name_or_path}.pt"
     if isinstance(name_or_path, str) and os.sep not in name_or_path and shipped.is_file():
         return shipped
@@ -160,8 +170,11 @@ class LoadedModel:
         return self.path.parent.name if self.path.name in ("best.pt", "last.pt") else self.path.stem
 
 
-def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load a checkpoint, run folder, weights file or shipped name (module docstring).
+def load_model(
+    name_or_path: str | os.PathLike, device: str | torch.device = "cpu", *, best: bool = False
+) -> LoadedModel:
+    """Load a checkpoint, run folder, weights file or shipped name (module docstring); a run
+    folder gives its ``last.pt``, or its ``best.pt`` with ``best`` (:func:`resolve_weights`).
 
     Raises:
         FileNotFoundError: nothing found under that name (shipped names listed).
@@ -169,7 +182,7 @@ def load_model(name_or_path: str | os.PathLike, device: str | torch.device = "cp
             stored with them (the message names the file, the architecture and the first
             mismatching tensors), or non-finite weights (it names the tensors).
     """
-    path = resolve_weights(name_or_path)
+    path = resolve_weights(name_or_path, best=best)
     blob = load_checkpoint(path, require=MODEL_ENTRIES)
     arch = dict(blob["arch"])
     try:
@@ -240,8 +253,10 @@ def export_weights(
     *,
     metrics: dict[str, Any] | None = None,
     half: bool = True,
+    best: bool = False,
 ) -> Path:
-    """Write a compact weights file from a training checkpoint (or another weights file).
+    """Write a compact weights file from a training checkpoint (or another weights file); a run
+    folder gives its ``last.pt``, or its ``best.pt`` with ``best`` (:func:`resolve_weights`).
 
     Keeps the model state (floating tensors in float16 when ``half``, except those with values
     beyond float16's range, which stay float32), architecture, spec and config; drops optimiser,
@@ -255,7 +270,7 @@ def export_weights(
             the tensors).
     """
 
-    src = resolve_weights(checkpoint)
+    src = resolve_weights(checkpoint, best=best)
     blob = load_checkpoint(src, require=MODEL_ENTRIES)
     check_finite(blob["model"], src)
     state = {k: (_half_if_in_range(v) if half else v).contiguous().clone() for k, v in blob["model"].items()}

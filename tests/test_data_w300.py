@@ -125,9 +125,19 @@ def test_loader_indoor_aliases(tmp_path):
 
 def test_pts_without_image_names_the_file(tmp_path):
     pts = write_face(tmp_path / "ibug", "lonely", image=None)
-    with pytest.raises(DataError, match="no image lonely.jpg or .png") as err:
+    with pytest.raises(
+        DataError, match=r"no image beside it \(tried lonely.jpg, lonely.jpeg, lonely.png, lonely.ppm"
+    ) as err:
         load_300w(tmp_path, "challenge")
-    assert str(pts) in str(err.value)
+    assert str(pts) in str(err.value) and "lonely.webp" in str(err.value)
+
+
+@pytest.mark.parametrize("suffix", [".ppm", ".PGM", ".bmp", ".tif", ".tiff", ".webp", ".jpeg"])
+def test_every_image_suffix_opencv_reads_is_found(tmp_path, suffix):
+    """takeo.pts beside takeo.ppm loads (tools/infer.py reads .ppm; the loader used to want .jpg or .png)."""
+    write_face(tmp_path / "afw", "takeo", image=suffix)
+    (face,) = load_300w(tmp_path, "afw")
+    assert face.image.name == f"takeo{suffix}"
 
 
 def test_bad_pts_in_loader_names_file_and_line(tmp_path):

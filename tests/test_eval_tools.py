@@ -125,3 +125,60 @@ def test_eval_scores_a_coco_split_with_oks_ap(shared_data, tmp_path, capsys):
     assert "Average Precision" in printed and "with ground-truth person boxes" in printed
     setup = json.loads((out / "metrics.json").read_text())["settings"]["coco_oks"]
     assert setup["boxes"] == "ground truth" and setup["images"] == 4
+
+
+@pytest.fixture
+def leak_pair(shared_data, tmp_path):
+    """The leak of issue 24: a run holding out 10 % of 300-W ``train`` (121 faces) and a model
+    trained on ``fit``, which holds 113 of those faces."""
+    root = str(shared_data("300w"))
+    tiny = make_checkpoint(tmp_path / "tiny" / "last.pt", data_root=root, train_split="train", val_split=None,
+                           val_fraction=0.1)  # fmt: skip
+    fit = make_checkpoint(tmp_path / "fit" / "last.pt", data_root=root, train_split="fit", val_split="holdout")
+    return tiny.parent, fit.parent
+
+
+def test_compare_refuses_a_model_scored_on_its_training_faces(leak_pair, tmp_path, capsys):
+    tiny, fit = leak_pair
+    run = subprocess.run([sys.executable, str(REPO / "tools" / "compare.py"), str(tiny), str(fit), "--out",
+                          str(tmp_path / "c"), "--no-progress"], capture_output=True, text=True)  # fmt: skip
+    assert run.returncode == 2 and run.stderr.count("\n") == 1, run.stderr
+    assert "113 of the 121 evaluation subjects" in run.stderr and str(fit / "last.pt") in run.stderr
+    assert "split 'fit' of 300w" in run.stderr and "--allow-overlap" in run.stderr
+    assert not (tmp_path / "c").exists()
+    # eval says the same for the one model
+    assert _tool("eval").main([str(fit), "--split", "train", "--out", str(tmp_path / "e")]) == 2
+    assert "split 'fit' of 300w" in capsys.readouterr().err
+
+
+def test_allow_overlap_scores_and_flags_it(leak_pair, tmp_path, capsys):
+    tiny, fit = leak_pair
+    out = tmp_path / "c"
+    args = [str(tiny), str(fit), "--labels", "tiny,fit", "--out", str(out), "--max-samples", "10",
+            "--latency-runs", "0", "--bootstrap", "100", "--no-progress", "--allow-overlap"]  # fmt: skip
+    assert _tool("compare").main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    flagged = report["reports"]["fit"]["settings"]["training_overlap"]
+    assert flagged["subjects"] > 0 and flagged["allowed"] and flagged["training"] == "split 'fit' of 300w"
+    assert report["reports"]["tiny"]["settings"]["training_overlap"]["subjects"] == 0
+    md = (out / "report.md").read_text()
+    assert f"fit: WARNING: {flagged['subjects']} of these 10 subjects are in the model's training data" in md
+    assert "tiny: WARNING" not in md and f"tiny: {tiny / 'last.pt'}" in md
+    ev = tmp_path / "e"
+    args = [str(fit), "--split", "train", "--max-samples", "4", "--out", str(ev), "--allow-overlap", "--no-progress"]
+    assert _tool("eval").main(args) == 0
+    assert "WARNING: 4 of these 4 subjects are in the model's training data" in capsys.readouterr().out
+    assert json.loads((ev / "metrics.json").read_text())["settings"]["training_overlap"]["allowed"]
+
+
+def test_run_folders_give_last_pt_unless_best(leak_pair, shared_data, tmp_path, capsys):
+    tiny, _ = leak_pair
+    root = str(shared_data("300w"))
+    make_checkpoint(tiny / "best.pt", seed=1, data_root=root, train_split="train", val_split=None, val_fraction=0.1)
+    ev = _tool("eval")
+    args = [str(tiny), "--max-samples", "2", "--no-progress"]
+    assert ev.main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert f"model: {tiny / 'last.pt'}" in capsys.readouterr().out
+    assert json.loads((tmp_path / "a" / "metrics.json").read_text())["settings"]["model"] == str(tiny / "last.pt")
+    assert ev.main([*args, "--out", str(tmp_path / "b"), "--best"]) == 0
+    assert f"model: {tiny / 'best.pt'}" in capsys.readouterr().out

@@ -224,3 +224,30 @@ def test_mpii_without_head_sizes_says_it_is_not_pckh(shared_data):
     assert (r.kind, r.metric) == ("body", "pck@0.2") and not any(k.startswith("pckh") for k in r.tables)
     assert "torso PCK@0.2, not MPII PCKh: 5 of 5 subjects" in r.format()
     assert validation_metric_name(people.spec, False) == ("pck@0.2", True)
+
+
+def test_evaluation_set_hints_name_a_split_that_works(shared_data):
+    """A dataset mismatch names the other dataset's held-out split, and that split loads; an
+    empty held-out share of a custom file suggests --split (it used to say only 'holds no subjects')."""
+    from conftest import REPO
+
+    lsp = TrainConfig(dataset="lsp", data_root=str(shared_data("lspet")), train_split="train", val_split="test")
+    with pytest.raises(ValueError, match=r"not 'lspet'; pass --split val \(lspet's held-out split\)"):
+        evaluation_set(lsp, dataset="lspet")
+    assert len(evaluation_set(lsp, dataset="lspet", split="val", max_samples=3)) == 3
+    custom = TrainConfig(dataset="custom", data_root=str(REPO / "datasets/custom_example/annotations.json"),
+                         val_split=None, val_fraction=0.1)  # fmt: skip
+    with pytest.raises(ValueError, match=r"holds no subjects to evaluate; pass --split all \(custom files"):
+        evaluation_set(custom)
+
+
+def test_face_report_without_pupils_has_no_inter_pupil_column():
+    """A face spec without pupils (the custom example) printed 'NME-ip nan': the column is left out."""
+    from conftest import REPO
+
+    from hourglass.data import load_dataset
+
+    faces = load_dataset("custom", REPO / "datasets/custom_example/annotations.json", "all")
+    assert faces.spec.pupils is None and faces.spec.subject == "face"
+    text = evaluate(np.nan_to_num(faces.keypoints()) + 1.0, faces).format()
+    assert "NME-io %  AUC@0.08 %" in text and "NME-ip" not in text and "nan" not in text

@@ -16,7 +16,7 @@ def test_checkpoint_loads_in_eval_mode(tmp_path):
     assert m.kind == "heatmap" and m.spec.name == "300w" and m.input_size == (64, 64) and m.heatmap_size == (16, 16)
     assert not m.model.training
     assert m.name == "run"  # checkpoints are named after their run folder
-    assert load_model(tmp_path / "run").path == ckpt  # a run folder means its best.pt
+    assert load_model(tmp_path / "run", best=True).path == ckpt  # a run folder means its last.pt, or best.pt asked
     v = load_model(make_checkpoint(tmp_path / "vgg.pt", model="vgg"))
     assert v.kind == "regression" and v.heatmap_size is None and v.name == "vgg"
 
@@ -105,7 +105,7 @@ def test_bad_files_raise_clear_errors(tmp_path):
     with pytest.raises(ValueError, match=r"mixed.pt: the weights do not fit the stored architecture.*wrong shape"):
         load_model(tmp_path / "mixed.pt")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(FileNotFoundError, match="holds no best.pt or last.pt"):
+    with pytest.raises(FileNotFoundError, match=r"holds no last.pt \(or pass a checkpoint"):
         resolve_weights(tmp_path / "empty")
 
 
@@ -117,3 +117,17 @@ def test_spec_and_arch_must_agree(tmp_path):
     torch.save(blob, tmp_path / "c.pt")
     with pytest.raises(ValueError, match="predicts 68 keypoints but the stored spec 'lsp' has 14"):
         load_model(tmp_path / "c.pt")
+
+
+def test_a_run_folder_resolves_to_last_pt_unless_best(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "best.pt").write_bytes(b"")
+    with pytest.raises(FileNotFoundError, match="holds no last.pt; it holds best.pt: pass --best"):
+        resolve_weights(run)
+    assert resolve_weights(run, best=True) == run / "best.pt"
+    (run / "last.pt").write_bytes(b"")
+    assert resolve_weights(run) == run / "last.pt"
+    (run / "best.pt").unlink()
+    with pytest.raises(FileNotFoundError, match="holds no best.pt; it holds last.pt: leave out --best"):
+        resolve_weights(run, best=True)

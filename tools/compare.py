@@ -13,6 +13,9 @@ subjects) with the same flip test and decoder. Written to --out:
 - report.json: all of it, plus every model's full evaluation (tools/eval.py's metrics.json);
 - ced.png (faces) or pck.png (bodies): all curves on one plot; per_keypoint.png: grouped bars.
 
+Run folders give their last.pt (--best: their best.pt). A model trained on some of the subjects
+is refused (exit 2, naming how many) unless --allow-overlap; report.md then flags it.
+
 Latency is the median wall time of a batch-1 forward pass (--latency-runs timed runs after 3
 warm-up runs) with --threads torch threads; pre- and post-processing are not included.
 
@@ -43,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--latency-runs", type=int, default=20, help="timed batch-1 forward passes per model (0: skip)")
     a("--max-samples", type=int, help="evaluate only the first N subjects")
     a("--missing-images", choices=["error", "warn"], default="error")
+    a("--best", action="store_true", help="run folders give their best.pt (default: last.pt)")
+    a("--allow-overlap", action="store_true", help="score models on subjects they trained on (flagged)")
     a("--batch-size", type=int, default=32)
     a("--device", default="cpu")
     a("--threads", type=int, help="torch CPU threads (also used for the latency)")
@@ -62,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             split=args.split, flip=args.flip, decoder=args.decoder, bootstrap=args.bootstrap,
             confidence=args.confidence, latency_runs=args.latency_runs, max_samples=args.max_samples,
             missing_images=args.missing_images, batch_size=args.batch_size, device=args.device,
-            threads=args.threads, progress=not args.no_progress,
+            threads=args.threads, progress=not args.no_progress, best=args.best, allow_overlap=args.allow_overlap,
         )  # fmt: skip
     except (ValueError, TypeError, FileNotFoundError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -4,11 +4,14 @@
 Examples:
     python tools/eval.py weights/300w-hg2.pt --data-root ../shared/data/300w          # its held-out split
     python tools/eval.py runs/face-hg --split holdout --flip --decoder dark --out eval/face-hg
-    python tools/eval.py runs/mpii-hg8/best.pt --data-root ../shared/data/mpii --split valid
+    python tools/eval.py runs/mpii-hg8/last.pt --data-root ../shared/data/mpii --split valid
 
-MODEL is a checkpoint, a run folder (its best.pt), a weights file or a shipped name. Without
---split the model is evaluated on its own validation subjects (its val_split, or the share of
-its training split it held out). Without --data-root, the folder it was trained on.
+MODEL is a checkpoint, a run folder (its last.pt; with --best its best.pt, chosen on the split
+evaluated by default, so optimistic there), a weights file or a shipped name. Without --split
+the model is evaluated on its own validation subjects (its val_split, or the share of its
+training split it held out). Without --data-root, the folder it was trained on. Subjects the
+model trained on are refused (exit 2, naming how many) unless --allow-overlap; the report then
+flags them.
 
 Writes to --out (default eval/<model>-<split>): metrics.json (every table, fractions),
 ced.png (faces) or pck.png (bodies), per_keypoint.png, and with --predictions
@@ -40,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--predictions", action="store_true", help="also write predictions.json")
     a("--max-samples", type=int, help="evaluate only the first N subjects")
     a("--missing-images", choices=["error", "warn"], default="error", help="missing image files: fail or drop")
+    a("--best", action="store_true", help="a run folder gives its best.pt (default: its last.pt)")
+    a("--allow-overlap", action="store_true", help="score subjects the model trained on (the report flags them)")
     a("--batch-size", type=int, default=32)
     a("--device", default="cpu", help="cpu, cuda, cuda:N")
     a("--threads", type=int, help="torch CPU threads")
@@ -59,7 +64,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         args.model, out=args.out, dataset=args.dataset, data_root=args.data_root, split=args.split,
         predictions=args.predictions, device=args.device, flip=args.flip, decoder=args.decoder,
         max_samples=args.max_samples, missing_images=args.missing_images, batch_size=args.batch_size,
-        progress=not args.no_progress,
+        progress=not args.no_progress, best=args.best, allow_overlap=args.allow_overlap,
     )  # fmt: skip
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Export a trained model to ONNX and/or TorchScript: a thin wrapper over hourglass.export.
 
-MODEL is a training checkpoint, a run folder (its best.pt, else last.pt), a weights file or the
+MODEL is a training checkpoint, a run folder (its last.pt; --best: its best.pt), a weights file or the
 name of a shipped weights file. The exported graph takes "image" (B, 3, H, W), float32 RGB
 normalised with the ImageNet mean/std, and returns "heatmaps" (B, K, H/4, W/4; the last stack)
 or "coords" (B, K, 2; normalised x, y); the decoding facts are stored in the file's metadata.

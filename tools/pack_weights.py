@@ -22,7 +22,9 @@ from pathlib import Path
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("checkpoint", help="training checkpoint or run folder (its best.pt)")
+    p.add_argument("checkpoint", help="training checkpoint or run folder (its last.pt; --best: its best.pt)")
+    p.add_argument("--best", action="store_true", help="a run folder gives its best.pt (chosen on the held-out split)")
+    p.add_argument("--allow-overlap", action="store_true", help="evaluate on subjects it trained on (flagged)")
     p.add_argument("--name", required=True, help="weights name, e.g. 300w-hg2 (file weights/<name>.pt)")
     p.add_argument("--out-dir", default="weights", help="folder of the weights file (default weights/)")
     p.add_argument(
@@ -38,29 +40,37 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
     from hourglass.evaluation import evaluate_model, evaluation_set
-    from hourglass.weights import export_weights, file_sha256, load_model
+    from hourglass.evaluation.overlap import check_overlap, training_overlap
+    from hourglass.weights import export_weights, file_sha256, load_model, resolve_weights
 
     args = build_parser().parse_args(argv)
     try:
         if not args.name or "/" in args.name or args.name.endswith(".pt"):
             raise ValueError(f"--name must be a plain name such as 300w-hg2, got {args.name!r}")
         out = Path(args.out_dir) / f"{args.name}.pt"
-        if out.resolve() == Path(args.checkpoint).resolve():
+        source = resolve_weights(args.checkpoint, best=args.best)
+        print(f"packing {source}")
+        if out.resolve() == source.resolve():
             raise ValueError(
                 f"{out} is the checkpoint being packed; packing would overwrite it with its half-precision"
                 " copy: choose another --name or --out-dir"
             )
-        path = export_weights(args.checkpoint, out)
+        config = load_model(source).config
+        subjects = evaluation_set(config, data_root=args.data_root, split=args.split)
+        overlap = training_overlap(config, subjects, data_root=args.data_root)  # refused before anything is written
+        check_overlap(overlap, str(source), allow_overlap=args.allow_overlap)
+        path = export_weights(source, out)
         loaded = load_model(path)
-        subjects = evaluation_set(loaded.config, data_root=args.data_root, split=args.split)
         metrics = {"split": subjects.name, "subjects": len(subjects)}
         for flip in (False, True):
-            report = evaluate_model(loaded, subjects, flip=flip, progress=not args.no_progress).report
+            report = evaluate_model(loaded, subjects, flip=flip, progress=not args.no_progress,
+                                    allow_overlap=args.allow_overlap, overlap=overlap).report  # fmt: skip
+            metrics["training_overlap"] = report.settings["training_overlap"]
             key = "flip" if flip else "plain"
             metrics[key] = {"metric": report.metric, "value": report.value, "tables": {
                 k: v for k, v in report.tables.items() if not k.endswith("_text")}}  # fmt: skip
             print(f"{'with flip test' if flip else 'without flip'}:\n{report.format()}")
-        path = export_weights(args.checkpoint, out, metrics=metrics)
+        path = export_weights(source, out, metrics=metrics)
         size_mb = path.stat().st_size / 2**20
         if size_mb > args.max_mb:
             path.unlink()

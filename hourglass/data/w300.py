@@ -112,7 +112,8 @@ HOLDOUT_FRACTION = 0.1
 """The ``holdout`` split: this fraction of this subset (module docstring)."""
 
 _SPLIT_ALIASES = {"01_indoor": "300W_indoor", "02_outdoor": "300W_outdoor"}
-_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+_IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".ppm", ".pgm", ".bmp", ".tif", ".tiff", ".webp")
+"""Image files beside a ``.pts`` (any case): every suffix OpenCV reads, as ``tools/infer.py`` does."""
 _ON_ERROR = ("raise", "skip")
 
 
@@ -221,7 +222,8 @@ def _read_faces(
         for pts in pts_files:
             candidates = sorted(images.get(pts.stem, ()))
             if not candidates:
-                fail(DataError(f"{pts}: no image {pts.stem}.jpg or .png beside it; restore it or remove the .pts"))
+                tried = ", ".join(pts.stem + x for x in _IMAGE_SUFFIXES)
+                fail(DataError(f"{pts}: no image beside it (tried {tried}, any case); restore it or remove the .pts"))
                 continue
             if len(candidates) > 1:
                 fail(DataError(f"{pts}: several images share its name ({[c.name for c in candidates]}); keep one"))

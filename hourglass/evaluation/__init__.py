@@ -3,6 +3,7 @@
 - :mod:`~hourglass.evaluation.inference`: the inference forward (flip test), decoding and the
   inverse crop; :func:`eval_pipeline`, the one un-augmented crop pipeline everything evaluates on;
 - :mod:`~hourglass.evaluation.sets`: which subjects (by default the model's own held-out ones);
+- :mod:`~hourglass.evaluation.overlap`: the subjects a model trained on, refused unless allowed;
 - :mod:`~hourglass.evaluation.reports`: the standard report of one set of predictions;
 - :mod:`~hourglass.evaluation.comparison`: models side by side with paired-bootstrap intervals.
 
@@ -13,6 +14,7 @@
 from hourglass.evaluation.comparison import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
 from hourglass.evaluation.inference import Predictions, crop_sizes, eval_pipeline, forward, predict_dataset, to_image
 from hourglass.evaluation.model import Evaluation, evaluate_model
+from hourglass.evaluation.overlap import TrainingOverlap, check_overlap, training_overlap, training_subjects
 from hourglass.evaluation.reports import (
     BODY_THRESHOLD,
     CURVE_MAX,
@@ -31,10 +33,12 @@ __all__ = [
     "CURVE_MAX",
     "FACE_THRESHOLD",
     "TILT_BINS",
+    "TrainingOverlap",
     "EvalReport",
     "Evaluation",
     "Predictions",
     "bootstrap_difference",
+    "check_overlap",
     "compare_models",
     "crop_sizes",
     "eval_pipeline",
@@ -49,4 +53,6 @@ __all__ = [
     "plot_per_keypoint",
     "predict_dataset",
     "to_image",
+    "training_overlap",
+    "training_subjects",
 ]

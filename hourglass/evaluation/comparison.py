@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from hourglass.evaluation.model import evaluate_model
+from hourglass.evaluation.overlap import check_overlap, overlap_warning, training_overlap
 from hourglass.evaluation.reports import CURVE_MAX, FACE_THRESHOLD
 from hourglass.evaluation.sets import evaluation_set
 from hourglass.models import count_flops, count_parameters, measure_latency
@@ -170,6 +171,8 @@ def compare_models(
     threads: int | None = None,
     progress: bool = True,
     log: Callable[[str], None] = print,
+    allow_overlap: bool = False,
+    best: bool = False,
 ) -> dict[str, Any]:
     """Evaluate two or more models on the same subjects and write one side-by-side report.
 
@@ -188,6 +191,9 @@ def compare_models(
         threads: sets torch's CPU threads (also used for the latency); None keeps them.
         progress: progress bars while predicting.
         log: called with each summary line (the headline table, the differences, the files).
+        allow_overlap: score models on subjects they trained on
+            (:mod:`hourglass.evaluation.overlap`); report.md and the log flag each such model.
+        best: a run folder gives its best.pt instead of its last.pt.
 
     Returns:
         ``{"dataset", "subjects", "metric", "higher_better", "models", "differences_vs_first",
@@ -195,19 +201,25 @@ def compare_models(
         bootstrap dict per later model, and each model's full ``EvalReport.to_dict()``.
 
     Raises:
-        ValueError: fewer than two models, labels that do not match them, or models of
-            different keypoint specs; and whatever loading the models or the data raises.
+        ValueError: fewer than two models, labels that do not match them, models of different
+            keypoint specs, or (without ``allow_overlap``) a model trained on some of the subjects:
+            checked for every model before any is evaluated; and whatever loading the models or
+            the data raises.
     """
     if threads is not None:
         torch.set_num_threads(threads)
-    loaded, labels = _load_models(models, labels, device)
+    loaded, labels = _load_models(models, labels, device, best)
     subjects = evaluation_set(
         loaded[0].config, data_root=data_root, dataset=dataset, split=split,
         max_samples=max_samples, missing_images=missing_images,
     )  # fmt: skip
+    overlaps = [training_overlap(m.config, subjects, data_root=data_root, dataset=dataset) for m in loaded]
+    for m, overlap in zip(loaded, overlaps):
+        check_overlap(overlap, str(m.path), allow_overlap=allow_overlap)
     reports, rows = [], []
-    for label, m in zip(labels, loaded):
-        ev = evaluate_model(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress)
+    for label, m, overlap in zip(labels, loaded, overlaps):
+        ev = evaluate_model(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress,
+                            allow_overlap=allow_overlap, overlap=overlap)  # fmt: skip
         reports.append((label, ev.report))
         latency = measure_latency(m.model, runs=latency_runs) if latency_runs > 0 else None
         rows.append({
@@ -229,11 +241,13 @@ def compare_models(
     return result
 
 
-def _load_models(models: Sequence[str | os.PathLike], labels: Sequence[str] | None, device: str) -> tuple[list, list]:
+def _load_models(
+    models: Sequence[str | os.PathLike], labels: Sequence[str] | None, device: str, best: bool
+) -> tuple[list, list]:
     """The loaded models and their labels, checked: two or more, distinct labels, one keypoint spec."""
     if len(models) < 2:
         raise ValueError(f"compare needs at least two models, got {len(models)}")
-    loaded = [load_model(m, device=device) for m in models]
+    loaded = [load_model(m, device=device, best=best) for m in models]
     labels = list(labels) if labels else [m.name for m in loaded]
     if len(labels) != len(loaded):
         raise ValueError(f"--labels gives {len(labels)} labels for {len(loaded)} models")
@@ -263,7 +277,12 @@ def _write_report(
     plot_curves(reports, curve)
     plot_per_keypoint(reports, out / "per_keypoint.png")
     table = _model_table(reports, rows)
-    md = [f"# Comparison on {base.dataset} ({base.num_subjects} subjects)", "", setup, "", *table, ""]
+    files = "Model files: " + "; ".join(f"{label}: {row['model']}" for (label, _), row in zip(reports, rows)) + "."
+    warnings = [f"{label}: {w}" for label, r in reports if (w := overlap_warning(r.settings.get("training_overlap")))]
+    md = [f"# Comparison on {base.dataset} ({base.num_subjects} subjects)", ""]
+    if warnings:
+        md += [*(f"**{w}**" for w in warnings), ""]
+    md += [setup, "", files, "", *table, ""]
     md += [f"Difference in {base.metric} against {base_label} (paired bootstrap over subjects, "
            f"{interval}, percentage points):", ""]  # fmt: skip
     for label, d in diffs.items():
@@ -275,6 +294,8 @@ def _write_report(
            "![per keypoint](per_keypoint.png)", ""]  # fmt: skip
     (out / "report.md").write_text("\n".join(md))
     (out / "report.json").write_text(json.dumps(result, indent=2) + "\n")
+    for w in warnings:
+        log(w)
     log("\n".join(table))
     for label, d in diffs.items():
         log(f"{label} - {base_label}: {100 * d['difference']:+.2f} pp [{100 * d['low']:+.2f}, {100 * d['high']:+.2f}]")

@@ -26,6 +26,7 @@ def evaluate_to_folder(
     split: str | None = None,
     predictions: bool = False,
     device: str = "cpu",
+    best: bool = False,
     **options: Any,
 ) -> dict[str, Any]:
     """Evaluate ``model`` (:func:`~hourglass.evaluation.evaluate_model`) and write the results.
@@ -36,13 +37,15 @@ def evaluate_to_folder(
     pixels). COCO splits also get OKS AP through pycocotools. Prints the report.
 
     Args:
+        best: a run folder gives its best.pt instead of its last.pt (the file used is printed).
         options: ``flip``, ``decoder``, ``max_samples``, ``missing_images``, ``batch_size``,
-            ``progress`` of :func:`~hourglass.evaluation.evaluate_model`.
+            ``progress``, ``allow_overlap`` of :func:`~hourglass.evaluation.evaluate_model`.
 
     Returns:
         the JSON written to metrics.json.
     """
-    loaded = load_model(model, device=device)
+    loaded = load_model(model, device=device, best=best)
+    print(f"model: {loaded.path}")
     ev = evaluate_model(loaded, dataset=dataset, data_root=data_root, split=split, **options)
     split_name = split or (loaded.config.val_split or "held-out")
     folder = Path(out) if out else Path("eval") / f"{loaded.name}-{split_name.replace('/', '_')}"

@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from hourglass.evaluation.inference import Predictions
+from hourglass.evaluation.overlap import overlap_warning
 from hourglass.keypoints import MPII
 from hourglass.metrics import (
     auc,
@@ -112,15 +113,20 @@ class EvalReport:
     def format(self) -> str:
         """The tables as text, in percent, the way papers print them."""
         lines = [f"{self.dataset}: {self.num_subjects} subjects, headline {self.metric} = {100 * self.value:.2f}%"]
+        if warning := overlap_warning(self.settings.get("training_overlap")):
+            lines.append(warning)
         if self.kind == "face":
             subsets = list(self.tables["nme_interocular"])
             width = max(12, *(len(s) for s in subsets))
-            lines.append("subset".ljust(width) + "  NME-io %  NME-ip %  AUC@0.08 %  FR@0.08 %")
+            pupils = "nme_interpupil" in self.tables  # a spec without pupils has no inter-pupil column
+            lines.append(
+                "subset".ljust(width) + "  NME-io %" + ("  NME-ip %" if pupils else "") + "  AUC@0.08 %  FR@0.08 %"
+            )
             for s in subsets:
-                ip = self.tables.get("nme_interpupil", {}).get(s, math.nan)
+                ip = f"  {100 * self.tables['nme_interpupil'].get(s, math.nan):8.2f}" if pupils else ""
                 auc_, fr = self.tables["auc@0.08"].get(s, math.nan), self.tables["fr@0.08"].get(s, math.nan)
                 lines.append(
-                    f"{s.ljust(width)}  {100 * self.tables['nme_interocular'][s]:8.2f}  {100 * ip:8.2f}  "
+                    f"{s.ljust(width)}  {100 * self.tables['nme_interocular'][s]:8.2f}{ip}  "
                     f"{100 * auc_:10.2f}  {100 * fr:9.2f}"
                 )
         elif self.kind == "mpii":

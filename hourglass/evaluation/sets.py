@@ -7,7 +7,20 @@ from typing import Any
 
 from hourglass.data import drop_missing_images, hold_out, load_dataset
 
-__all__ = ["evaluation_set"]
+__all__ = ["HELD_OUT_SPLITS", "evaluation_set"]
+
+HELD_OUT_SPLITS: dict[str, str] = {"300w": "holdout", "lsp": "test", "lspet": "val", "mpii": "valid", "coco": "val2017"}
+"""Each dataset's split of subjects its training split leaves out, named in the hints below."""
+
+
+def _split_hint(dataset: str) -> str:
+    """``--split NAME`` for ``dataset``: its held-out split, or what a split means for a custom file."""
+    if dataset in HELD_OUT_SPLITS:
+        return f"pass --split {HELD_OUT_SPLITS[dataset]} ({dataset}'s held-out split) or another of its splits"
+    return (
+        f"pass --split all ({dataset} files have no splits: that evaluates every subject in the file, "
+        "so subjects the model trained on need --allow-overlap too)"
+    )
 
 
 def evaluation_set(
@@ -53,15 +66,15 @@ def evaluation_set(
     if split is not None:
         subjects = load(split)
     elif dataset != config.dataset:
-        raise ValueError(f"the model was trained on {config.dataset!r}, not {dataset!r}; pass --split for {dataset!r}")
+        raise ValueError(f"the model was trained on {config.dataset!r}, not {dataset!r}; {_split_hint(dataset)}")
     elif config.val_split is not None:
         subjects = load(config.val_split)
     elif config.val_fraction > 0:  # the training run's held-out subjects, chosen as the trainer does
         _, subjects = hold_out(load(config.train_split), config.val_fraction, config.seed)
     else:
-        raise ValueError("the model's training run had no validation split; pass --split to choose one")
+        raise ValueError(f"the model's training run had no validation split; {_split_hint(dataset)}")
     if max_samples is not None:
         subjects = subjects[:max_samples]
     if len(subjects) == 0:
-        raise ValueError(f"{subjects.name} holds no subjects to evaluate")
+        raise ValueError(f"{subjects.name} holds no subjects to evaluate; {_split_hint(dataset)}")
     return subjects

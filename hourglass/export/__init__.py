@@ -10,8 +10,8 @@ Both formats hold the same graph, :class:`InferenceWrapper` around the trained n
 - output ``"heatmaps"`` (heatmap models): (B, K, h, w), the LAST stack's heatmaps, h = H / 4,
   w = W / 4. Heatmap pixel (column i, row j) lies at input pixel
   ``((i + 0.5) * W / w - 0.5, (j + 0.5) * H / h - 0.5)`` (pixel centres at integer
-  coordinates, :mod:`hourglass.geometry`); decode with :func:`hourglass.codec.decode_heatmaps`
-  or any argmax.
+  coordinates, :mod:`hourglass.geometry`); decode with :func:`decode_exported` (the
+  metadata's sigma and sizes, as the Predictor decodes) or any argmax.
 - output ``"coords"`` (regression models): (B, K, 2) normalised (x, y); input pixel
   ``x = u * W - 0.5``, ``y = v * H - 0.5``.
 
@@ -49,7 +49,7 @@ from hourglass.export.files import (
     read_metadata,
 )
 from hourglass.export.graph import INPUT_NAME, InferenceWrapper
-from hourglass.export.metadata import export_metadata
+from hourglass.export.metadata import decode_exported, export_metadata
 from hourglass.export.verify import onnx_max_difference, torchscript_max_difference
 
 __all__ = [
@@ -62,6 +62,7 @@ __all__ = [
     "export_onnx",
     "export_torchscript",
     "check_opset",
+    "decode_exported",
     "max_opset",
     "onnx_max_difference",
     "read_metadata",

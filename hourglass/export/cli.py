@@ -41,6 +41,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--verify", action="store_true", help="compare each export with PyTorch on random inputs (batch 1 and 3)")
     a("--atol", type=float, default=1e-4, help="largest accepted difference for --verify (default: %(default)g)")
     a("--threads", type=int, help="torch CPU threads")
+    a("--best", action="store_true", help="a run folder gives its best.pt (default: its last.pt)")
     return p
 
 
@@ -56,6 +57,7 @@ class ExportOptions:
     verify: bool = False
     atol: float = 1e-4
     threads: int | None = None
+    best: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ExportOptions:
@@ -91,7 +93,8 @@ def run_export(options: ExportOptions) -> int:
             torch.set_num_threads(options.threads)
         if "onnx" in options.formats:
             check_opset(options.opset)
-        loaded = load_model(options.model, "cpu")
+        loaded = load_model(options.model, "cpu", best=options.best)
+        print(f"model: {loaded.path}")
         for fmt, path in output_paths(options.out, options.formats, loaded.name).items():
             failed |= _export_one(options, loaded, fmt, path)
     except (ValueError, TypeError, ImportError, OSError) as e:

@@ -1,6 +1,7 @@
 """What is exported: the model to export (on the CPU) and the metadata stored with it.
 
 :func:`export_metadata` builds the dict of keys the :mod:`hourglass.export` docstring lists;
+:func:`decode_exported` decodes an export's output with that metadata, as the toolkit does;
 ``_Target`` resolves what the exporters are given (an ``nn.Module``, a loaded model, a model
 path or shipped name) to the network to export.
 """
@@ -12,14 +13,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 from torch import nn
 
+from hourglass.codec import decode_heatmaps
 from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD
 from hourglass.export.graph import INPUT_NAME, OUTPUT_NAMES, InferenceWrapper, _kind_of
+from hourglass.geometry import from_normalized, invert_affine, reduction_matrix, transform_points
 from hourglass.keypoints import KeypointSpec
 from hourglass.weights import LoadedModel, load_model
 
-__all__ = ["export_metadata"]
+__all__ = ["decode_exported", "export_metadata"]
 
 
 class _Target:
@@ -104,3 +108,43 @@ def export_metadata(model_or_loaded: Any, *, spec: KeypointSpec | None = None) -
         "source": t.source,
         "toolkit": f"hourglass {__version__}",
     }
+
+
+def decode_exported(output: Any, metadata: dict[str, Any], *, decoder: str = "dark") -> tuple[np.ndarray, np.ndarray]:
+    """Keypoints in input pixels from an export's output, decoded as the toolkit's Predictor does.
+
+    The decoding settings come from the model, through its metadata (:func:`export_metadata`,
+    :func:`~hourglass.export.read_metadata`): DARK blurs with the training ``sigma`` (what
+    ``decode_heatmaps(h, "dark")``'s fixed default of 2.0 does not know: decoding ``300w-hg2``,
+    trained with 1.5, that way moved keypoints by up to 0.93 px), and heatmap pixels map to input
+    pixels by the stored sizes.
+
+    Args:
+        output: the export's output, (B, K, h, w) heatmaps or (B, K, 2) normalised coords
+            (numpy array or tensor).
+        metadata: the export's metadata dict.
+        decoder: a :data:`hourglass.codec.DECODE_METHODS` name (heatmap models).
+
+    Returns:
+        coords (B, K, 2) float64 (x, y) in input-image pixels (0-based pixel centres; map them
+        to the original image through the inverse of the crop you cut) and scores (B, K):
+        the heatmap maxima, NaN for regression models, which give no confidence.
+
+    Raises:
+        ValueError: metadata without the keys needed, or an output of another shape.
+    """
+    kind, (w, h) = metadata.get("kind"), metadata.get("input_size") or (None, None)
+    out = np.asarray(output.detach().cpu().numpy() if hasattr(output, "detach") else output, dtype=np.float64)
+    if kind == "regression":
+        if out.ndim != 3 or out.shape[-1] != 2:
+            raise ValueError(f"a regression export outputs (B, K, 2) coords, got shape {out.shape}")
+        return from_normalized(out, (w, h)), np.full(out.shape[:2], np.nan)
+    if kind != "heatmap" or not metadata.get("heatmap_size") or not metadata.get("sigma"):
+        raise ValueError(
+            f"metadata of kind {kind!r} without heatmap_size and sigma: pass the dict read_metadata(file) returns"
+        )
+    hw, hh = metadata["heatmap_size"]
+    if out.ndim != 4 or out.shape[-2:] != (hh, hw) or w % hw or w // hw != h // hh:
+        raise ValueError(f"heatmaps of shape {out.shape} do not fit the metadata's heatmap_size {[hw, hh]}")
+    coords, scores = decode_heatmaps(out, decoder, blur_sigma=float(metadata["sigma"]))
+    return transform_points(coords, invert_affine(reduction_matrix(w // hw))), scores
