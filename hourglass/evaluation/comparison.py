@@ -176,12 +176,11 @@ def compare_models(
 ) -> dict[str, Any]:
     """Evaluate two or more models on the same subjects and write one side-by-side report.
 
-    Every model is evaluated on the annotation set :func:`evaluation_set` picks from the FIRST
-    model's config (``dataset``, ``data_root``, ``split``, ``max_samples``, ``missing_images``
-    override it), with the same flip test and heatmap decoder. Written to ``out``: report.md
-    (headline table with parameters, GFLOPs and batch-1 CPU latency, the paired-bootstrap
-    interval of each model's headline minus the first's, the per-group keypoint table),
-    report.json (the returned dict), ced.png (faces) or pck.png (bodies), per_keypoint.png.
+    Every model is evaluated on the subjects :func:`evaluation_set` picks from the FIRST model's
+    config (``dataset``, ``data_root``, ``split``, ``max_samples``, ``missing_images`` override
+    it), with the same flip test and decoder. Written to ``out``: report.md (headline table with
+    parameters, GFLOPs and batch-1 latency, the paired-bootstrap interval of each headline minus
+    the first's, the per-group table), report.json (the returned dict), ced.png or pck.png.
 
     Args:
         models: checkpoints, run folders, weights files or shipped names (at least two).
@@ -197,14 +196,12 @@ def compare_models(
 
     Returns:
         ``{"dataset", "subjects", "metric", "higher_better", "models", "differences_vs_first",
-        "reports"}``: one row per model (label, parameters, gflops, latency, ...), the
-        bootstrap dict per later model, and each model's full ``EvalReport.to_dict()``.
+        "reports"}``: a row per model, the bootstrap per later model, each ``EvalReport.to_dict()``.
 
     Raises:
         ValueError: fewer than two models, labels that do not match them, models of different
-            keypoint specs, or (without ``allow_overlap``) a model trained on some of the subjects:
-            checked for every model before any is evaluated; and whatever loading the models or
-            the data raises.
+            keypoint specs, or (without ``allow_overlap``) a model trained on some of the subjects;
+            and whatever loading the models or the data raises.
     """
     if threads is not None:
         torch.set_num_threads(threads)
@@ -214,19 +211,14 @@ def compare_models(
         max_samples=max_samples, missing_images=missing_images,
     )  # fmt: skip
     overlaps = [training_overlap(m.config, subjects, data_root=data_root, dataset=dataset) for m in loaded]
-    for m, overlap in zip(loaded, overlaps):
+    for m, overlap in zip(loaded, overlaps):  # every model before any is evaluated
         check_overlap(overlap, str(m.path), allow_overlap=allow_overlap)
     reports, rows = [], []
     for label, m, overlap in zip(labels, loaded, overlaps):
         ev = evaluate_model(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress,
                             allow_overlap=allow_overlap, overlap=overlap)  # fmt: skip
         reports.append((label, ev.report))
-        latency = measure_latency(m.model, runs=latency_runs) if latency_runs > 0 else None
-        rows.append({
-            "label": label, "model": str(m.path), "kind": m.kind, "arch": m.model.arch,
-            "parameters": count_parameters(m.model), "gflops": count_flops(m.model) / 1e9,
-            "input_size": list(m.input_size), "latency": latency,
-        })  # fmt: skip
+        rows.append(_model_row(label, m, latency_runs))
     base_label, base = reports[0]
     diffs = {
         label: bootstrap_difference(r, base, resamples=bootstrap, confidence=confidence) for label, r in reports[1:]
@@ -239,6 +231,16 @@ def compare_models(
               "reports": {label: r.to_dict() for label, r in reports}}  # fmt: skip
     _write_report(Path(out), result, reports, rows, loaded[0].spec, setup, interval, log)
     return result
+
+
+def _model_row(label: str, m: Any, latency_runs: int) -> dict[str, Any]:
+    """One model's row of the headline table: size, FLOPs and batch-1 latency (None when not timed)."""
+    latency = measure_latency(m.model, runs=latency_runs) if latency_runs > 0 else None
+    return {
+        "label": label, "model": str(m.path), "kind": m.kind, "arch": m.model.arch,
+        "parameters": count_parameters(m.model), "gflops": count_flops(m.model) / 1e9,
+        "input_size": list(m.input_size), "latency": latency,
+    }  # fmt: skip
 
 
 def _load_models(
