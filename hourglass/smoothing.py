@@ -51,6 +51,11 @@ class OneEuroFilter:
         self.min_cutoff, self.beta, self.d_cutoff = float(min_cutoff), float(beta), float(d_cutoff)
         self.reset()
 
+    @property
+    def shape(self) -> tuple[int, ...] | None:
+        """Shape of the values being filtered; None before the first call or after :meth:`reset`."""
+        return None if self._x is None else self._x.shape
+
     def reset(self) -> None:
         """Forget the past: the next call returns its input unchanged."""
         self._x: np.ndarray | None = None

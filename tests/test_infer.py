@@ -387,3 +387,32 @@ def test_main_job_shipped_face_model_on_the_sample_portrait(tmp_path, capsys, mo
     eyes = pts[36:48].mean(axis=0)
     mouth = pts[48:68].mean(axis=0)
     assert eyes[1] < mouth[1] - 0.25 * h  # upright face: eyes well above the mouth
+
+
+def test_video_keypoints_are_one_euro_smoothed_unless_asked_not_to(tmp_path, ckpt, capsys):
+    from hourglass.annotate import AnnotateOptions
+    from hourglass.smoothing import OneEuroFilter
+
+    src = tmp_path / "still.mp4"
+    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+    face = cv2.resize(cv2.imread(PORTRAIT), (100, 118))
+    for i in range(8):
+        frame = np.full((120, 160, 3), 40, np.uint8)
+        frame[1:119, 20 + i % 2 : 120 + i % 2] = face  # a face shaking by one pixel
+        writer.write(frame)
+    writer.release()
+    tracks = {}
+    for name, extra in (("raw", ["--no-smooth"]), ("smooth", ["--smooth-min-cutoff", "0.5", "--smooth-beta", "0"])):
+        out = tmp_path / f"{name}.mp4"
+        status, _, err = cli("--video", src, "--out", out, "--model", ckpt, "--box", "20,10,80,100", "--json",
+                             "--no-progress", *extra, capsys=capsys)  # fmt: skip
+        assert status == 0, err
+        frames = json.loads(out.with_suffix(".json").read_text())["frames"]
+        tracks[name] = np.array([np.reshape(f["subjects"][0]["keypoints"], (68, 3))[:, :2] for f in frames])
+    f = OneEuroFilter(min_cutoff=0.5, beta=0.0)
+    expected = np.stack([f(k, i / 10.0) for i, k in enumerate(tracks["raw"])])
+    np.testing.assert_allclose(tracks["smooth"], expected, rtol=0, atol=2e-3)  # JSON keeps 4 decimals
+    steps = {k: np.abs(np.diff(v, axis=0)).mean() for k, v in tracks.items()}
+    assert steps["smooth"] < steps["raw"] / 2
+    with pytest.raises(ValueError, match="--smooth-min-cutoff must be a positive number"):
+        AnnotateOptions(video=str(src), smooth_min_cutoff=0)

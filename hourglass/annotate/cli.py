@@ -53,6 +53,9 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--threads", type=int, help="torch CPU threads")
     a("--batch-size", type=int, default=16, help="subjects per forward pass")
     a("--no-progress", action="store_true", help="no progress bar for videos")
+    a("--no-smooth", dest="smooth", action="store_false", help="video: draw raw keypoints, not One-Euro smoothed")
+    a("--smooth-min-cutoff", type=float, default=1.0, help="video smoothing: One-Euro cutoff in Hz (default 1.0)")
+    a("--smooth-beta", type=float, default=0.05, help="video smoothing: One-Euro speed coefficient (default 0.05)")
     return p
 
 
@@ -73,7 +76,8 @@ def options_from_args(args: argparse.Namespace) -> AnnotateOptions:
         inputs=tuple(inputs), video=args.video, recursive=args.recursive, model=args.model, kind=args.kind,
         box=tuple(args.box), boxes=args.boxes, whole_image=args.whole_image, flip=args.flip, decoder=args.decoder,
         min_score=args.min_score, out=out, json=args.json, heatmaps=args.heatmaps, device=args.device,
-        threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress,
+        threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress, smooth=args.smooth,
+        smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
     )  # fmt: skip
 
 

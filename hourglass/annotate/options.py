@@ -75,6 +75,12 @@ class AnnotateOptions:
     """Subjects per forward pass."""
     no_progress: bool = False
     """No progress bar for videos."""
+    smooth: bool = True
+    """Video: smooth each subject's keypoints over time (:class:`hourglass.smoothing.OneEuroFilter`)."""
+    smooth_min_cutoff: float = 1.0
+    """Video smoothing: the One-Euro cutoff (Hz) of a still keypoint; lower is smoother, with more lag."""
+    smooth_beta: float = 0.05
+    """Video smoothing: how fast the cutoff opens with speed (1 / pixel); higher lags less on fast motion."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", _strings(self.inputs, "inputs"))
@@ -94,5 +100,9 @@ class AnnotateOptions:
             raise ValueError("--boxes names images; for a video give fixed boxes with --box")
         if self.kind is not None and self.kind not in KINDS:
             raise ValueError(f"--kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
+        if not (math.isfinite(self.smooth_min_cutoff) and self.smooth_min_cutoff > 0):
+            raise ValueError(f"--smooth-min-cutoff must be a positive number (Hz), got {self.smooth_min_cutoff}")
+        if not (math.isfinite(self.smooth_beta) and self.smooth_beta >= 0):
+            raise ValueError(f"--smooth-beta must be a finite number >= 0, got {self.smooth_beta}")
         if self.decoder not in DECODE_METHODS:
             raise ValueError(f"--decoder must be one of {', '.join(DECODE_METHODS)}, got {self.decoder!r}")

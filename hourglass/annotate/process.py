@@ -32,6 +32,7 @@ from hourglass.annotate.options import AnnotateOptions
 from hourglass.annotate.subjects import NOUNS, Models, Result, Subjects, describe, predict, subjects_json
 from hourglass.data import DataError
 from hourglass.predictor import as_rgb_image
+from hourglass.smoothing import OneEuroFilter
 from hourglass.visualize import draw_predictions, heatmap_overlay
 
 # OpenCV (``cv2``) is imported inside the functions that read and write images and videos, as
@@ -124,7 +125,8 @@ def process_video(models: Models, subjects: Subjects, options: AnnotateOptions) 
     tally = _VideoTally(fps, keep_frames=json_path is not None)
     try:
         with tqdm(total=total if total > 0 else None, unit="frame", desc=src.name, disable=options.no_progress) as bar:
-            _draw_frames(cap, out, models, subjects, options.min_score, tally, bar)
+            smoother = _VideoSmoother(options) if options.smooth else None
+            _draw_frames(cap, out, models, subjects, options.min_score, tally, bar, smoother)
     finally:
         cap.release()
     if tally.index == 0:
@@ -192,8 +194,38 @@ class _VideoTally:
         return f"{found or 'no subjects'}{mean}"
 
 
+class _VideoSmoother:
+    """One :class:`~hourglass.smoothing.OneEuroFilter` per model, over its subjects' keypoints.
+
+    A filter restarts when the number of subjects its model found changes (a subject came or
+    went, so the rows no longer follow the same people).
+    """
+
+    def __init__(self, options: AnnotateOptions) -> None:
+        self.options = options
+        self.filters: dict[str, OneEuroFilter] = {}
+
+    def __call__(self, results: list[Result], time: float) -> None:
+        """Replace each result's keypoints by their smoothed values at ``time`` (seconds)."""
+        for res in results:
+            kp = res.prediction.keypoints
+            f = self.filters.setdefault(
+                res.model.name, OneEuroFilter(self.options.smooth_min_cutoff, self.options.smooth_beta)
+            )
+            if f.shape != kp.shape:
+                f.reset()
+            res.prediction.keypoints = f(kp, time)
+
+
 def _draw_frames(
-    cap: Any, out: Path, models: Models, subjects: Subjects, min_score: float, tally: _VideoTally, bar: Any
+    cap: Any,
+    out: Path,
+    models: Models,
+    subjects: Subjects,
+    min_score: float,
+    tally: _VideoTally,
+    bar: Any,
+    smoother: _VideoSmoother | None = None,
 ) -> None:
     """Read every frame of ``cap``, predict and draw it into the video ``out``, and count it in ``tally``."""
     import cv2  # lazy: see the note at the top of the module
@@ -214,6 +246,8 @@ def _draw_frames(
             results = predict(
                 models, rgb, boxes=subjects.boxes, whole_image=subjects.whole_image, kind=subjects.kind, require=False
             )
+            if smoother is not None:
+                smoother(results, tally.index / tally.fps)
             tally.add(results)
             drawing = draw_predictions(rgb, [r.prediction for r in results], min_score)
             writer.write(cv2.cvtColor(drawing, cv2.COLOR_RGB2BGR))
