@@ -4,8 +4,8 @@ The video: the matplotlib portrait (or ``--image``) translated by a known sub-pi
 ``s(t) = (A sin(2 pi f t), A/2 sin(2 pi f t + 1))`` pixels, ``--frames`` frames at ``--fps``
 (bilinear resampling, edges replicated). Every frame is predicted by the shipped face model
 from the box of the previous frame's keypoints (the first frame from the detector), as a video
-tracker does (``--box detect``: every frame from the detector). Since the scene only moves, ``prediction(t) - s(t)`` would be constant for a
-perfect model; its spread is the jitter:
+tracker does (``--box detect``: every frame from the detector). Since the scene only moves,
+``prediction(t) - s(t)`` would be constant for a perfect model; its spread is the jitter:
 
 - lag: the delay d (ms) for which a track is closest to ``s(t - d)`` plus a constant (searched
   over 0-500 ms in 1 ms steps with the known motion), for the raw predictions and after
