@@ -105,9 +105,9 @@ def run_export(options: ExportOptions) -> int:
 
 def _export_one(options: ExportOptions, loaded: LoadedModel, fmt: str, path: Path) -> bool:
     """Write ``loaded`` as ``fmt`` to ``path`` and print a line; with ``verify`` also compare. True: above ``atol``."""
-    w, h = loaded.input_size
     k = loaded.spec.num_keypoints
-    out_shape = f"heatmaps (B, {k}, {h // 4}, {w // 4})" if loaded.kind == "heatmap" else f"coords (B, {k}, 2)"
+    hm = loaded.heatmap_size
+    out_shape = f"heatmaps (B, {k}, {hm[1]}, {hm[0]})" if hm is not None else f"coords (B, {k}, 2)"
     if fmt == "onnx":
         export_onnx(loaded, path, opset=options.opset, dynamic_batch=not options.static_batch)
         what = f"ONNX opset {options.opset}, {'batch 1' if options.static_batch else 'dynamic batch'}"
