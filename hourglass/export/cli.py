@@ -105,6 +105,7 @@ def run_export(options: ExportOptions) -> int:
 
 def _export_one(options: ExportOptions, loaded: LoadedModel, fmt: str, path: Path) -> bool:
     """Write ``loaded`` as ``fmt`` to ``path`` and print a line; with ``verify`` also compare. True: above ``atol``."""
+    w, h = loaded.input_size
     k = loaded.spec.num_keypoints
     hm = loaded.heatmap_size
     out_shape = f"heatmaps (B, {k}, {hm[1]}, {hm[0]})" if hm is not None else f"coords (B, {k}, 2)"
