@@ -134,8 +134,9 @@ class LoadedModel:
         model: the network in eval mode, float32, on ``device``.
         spec: its keypoint spec.
         config: the training config (:class:`hourglass.engine.TrainConfig`).
-        kind: ``"heatmap"`` (stacked hourglass, output (B, S, K, h, w)) or ``"regression"``
-            (VGG, output (B, K, 2) normalised coordinates).
+        output_kind: ``"heatmap"`` (stacked hourglass, output (B, S, K, h, w)) or ``"regression"``
+            (VGG, output (B, K, 2) normalised coordinates): the network's own ``output_kind``.
+            ``kind`` is the same value under its former name (an alias for one release).
         path: the file it came from.
         metrics: metrics stored with a weights file (empty for checkpoints).
         device: where the model lives.
@@ -144,10 +145,16 @@ class LoadedModel:
     model: nn.Module
     spec: KeypointSpec
     config: Any
-    kind: str
+    output_kind: str
     path: Path
     metrics: dict[str, Any] = field(default_factory=dict)
     device: torch.device = torch.device("cpu")
+
+    @property
+    def kind(self) -> str:
+        """The former name of :attr:`output_kind` (kept for one release; the subject kind is
+        ``spec.subject`` and an evaluation report's is ``EvalReport.kind``)."""
+        return self.output_kind
 
     @property
     def input_size(self) -> tuple[int, int]:
