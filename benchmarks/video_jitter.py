@@ -3,8 +3,10 @@
 The video: the matplotlib portrait (or ``--image``) translated by a known sub-pixel motion,
 ``s(t) = (A sin(2 pi f t), A/2 sin(2 pi f t + 1))`` pixels, ``--frames`` frames at ``--fps``
 (bilinear resampling, edges replicated). Every frame is predicted by the shipped face model
-from the box of the previous frame's keypoints (the first frame from the detector), as a video
-tracker does (``--box detect``: every frame from the detector). Since the scene only moves,
+from the box of the previous frame's keypoints, raw or smoothed, as a tracker does (``--box
+fixed``: in the first frame's detector box, as ``tools/infer.py --video --box`` does; ``--box
+detect``: from the detector in every frame, as ``--video`` does without boxes). Raw and
+smoothed are two runs. Since the scene only moves,
 ``prediction(t) - s(t)`` would be constant for a perfect model; its spread is the jitter:
 
 - lag: the delay d (ms) for which a track is closest to ``s(t - d)`` plus a constant (searched
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from typing import Any
 
 import cv2
 import numpy as np
@@ -46,6 +49,29 @@ def lag_ms(track: np.ndarray, t: np.ndarray, amplitude: float, freq: float) -> f
     return float(1000.0 * delays[int(np.argmin(errors))])
 
 
+def run(predictor: Any, still: np.ndarray, motion: np.ndarray, t: np.ndarray, mode: str, smoother: Any) -> Any:
+    """(T, K, 2) keypoints of the first face in each moved frame (smoothed when ``smoother``); None: no face.
+
+    ``mode`` frames each crop: ``"fixed"`` the first frame's detector box, ``"track"`` the box of
+    the previous frame's (smoothed, with a smoother) keypoints, ``"detect"`` the detector's.
+    """
+    track, box = [], None
+    for i, (dx, dy) in enumerate(motion):
+        frame = cv2.warpAffine(still, np.array([[1.0, 0, dx], [0, 1.0, dy]]), still.shape[1::-1],
+                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
+        pred = predictor(frame, box)
+        if len(pred.keypoints) == 0:
+            return None
+        k = pred.keypoints[0] if smoother is None else smoother(pred.keypoints[0], t[i])
+        if mode == "track":
+            lo, hi = k.min(axis=0), k.max(axis=0)
+            box = np.concatenate([lo, hi - lo])  # the next frame's crop: the box of these keypoints
+        elif mode == "fixed" and box is None:
+            box = pred.boxes[:1]  # every later frame: the first frame's detector box
+        track.append(k)
+    return np.stack(track)
+
+
 def main(argv: list[str] | None = None) -> int:
     from matplotlib import cbook
 
@@ -64,8 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--min-cutoff", type=float, default=1.0, help="One-Euro min_cutoff (Hz)")
     p.add_argument("--beta", type=float, default=0.05, help="One-Euro beta (1/pixel)")
     p.add_argument("--d-cutoff", type=float, default=1.0, help="One-Euro d_cutoff (Hz)")
-    p.add_argument("--box", choices=["track", "detect"], default="track",
-                   help="each frame's crop: the box of the previous frame's keypoints, or the detector's")  # fmt: skip
+    p.add_argument("--box", choices=["fixed", "track", "detect"], default="track",
+                   help="each frame's crop: the first frame's detector box, the box of the previous frame's "
+                        "keypoints, or the detector's")  # fmt: skip
     args = p.parse_args(argv)
     if args.frames < 10 or args.fps <= 0:
         p.error("--frames must be >= 10 and --fps positive")
@@ -74,22 +101,12 @@ def main(argv: list[str] | None = None) -> int:
     predictor = Predictor.from_checkpoint(args.model)
     t = np.arange(args.frames) / args.fps
     motion = shifts(t, args.amplitude, args.freq)
-    smoother = OneEuroFilter(args.min_cutoff, args.beta, args.d_cutoff)
-    raw, smooth, box = [], [], None
-    for i, (dx, dy) in enumerate(motion):
-        frame = cv2.warpAffine(still, np.array([[1.0, 0, dx], [0, 1.0, dy]]), still.shape[1::-1],
-                               flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)  # fmt: skip
-        pred = predictor(frame, box)
-        if len(pred.keypoints) == 0:
-            print(f"error: no face found in frame {i}", file=sys.stderr)
-            return 1
-        k = pred.keypoints[0]
-        lo, hi = k.min(axis=0), k.max(axis=0)
-        if args.box == "track":
-            box = np.concatenate([lo, hi - lo])  # the next frame's crop: the box of these keypoints
-        raw.append(k)
-        smooth.append(smoother(k, t[i]))
-    raw, smooth = np.stack(raw)[1:], np.stack(smooth)[1:]  # frame 0 was framed by the detector
+    raw = run(predictor, still, motion, t, args.box, None)
+    smooth = run(predictor, still, motion, t, args.box, OneEuroFilter(args.min_cutoff, args.beta, args.d_cutoff))
+    if raw is None or smooth is None:
+        print("error: the detector found no face in the first frame", file=sys.stderr)
+        return 1
+    raw, smooth = raw[1:], smooth[1:]  # frame 0 was framed by the detector
     t, motion = t[1:], motion[1:]
     rows = []
     for name, track in (("raw", raw), ("smoothed", smooth)):
