@@ -7,12 +7,35 @@ steps at 30 and 50); the ``-cpu`` presets are the smaller models this project tr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import fields
 from typing import Any
 
+import torch
+
 from hourglass.config import TrainConfig
 
-__all__ = ["PRESETS", "list_presets", "resolve_config"]
+__all__ = ["CPU_SIZED", "DATASET_SPLITS", "PRESETS", "list_presets", "resolve_config", "run_defaults"]
+
+logger = logging.getLogger("hourglass.engine")
+
+DATASET_SPLITS: dict[str, dict[str, Any]] = {
+    "300w": dict(train_split="fit", val_split="holdout"),
+    "mpii": dict(train_split="train", val_split="valid"),
+    "lsp": dict(train_split="train", val_split="val"),
+    "lspet": dict(train_split="train", val_split="val"),
+    "coco": dict(train_split="train2017", val_split="val2017"),
+    "custom": dict(val_split=None, val_fraction=0.1),
+}
+"""Without a preset, the splits of each dataset (its own validation split's name; custom data
+holds out 10 % of its subjects)."""
+
+CPU_SIZED: dict[str, dict[str, Any]] = {
+    "hourglass": dict(stacks=2, channels=128, input_size=128, sigma=1.5),
+    "vgg": dict(vgg_width=0.25, input_size=128),
+}
+"""Without a preset, on a CPU device, the network of the shipped CPU models (``300w-hg-cpu``,
+``300w-vgg-cpu``) instead of the full-size 256-px one, which takes hours per epoch on a CPU."""
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Newell et al. 2016: 8 stacks, RMSprop 2.5e-4, batch 6, sigma 1, ~100 epochs.
@@ -97,8 +120,10 @@ def resolve_config(
 ) -> TrainConfig:
     """Build a :class:`TrainConfig`: defaults, then the preset's fields, then ``base``, then ``overrides``.
 
-    Overrides whose value is None are ignored (so argparse defaults of None keep the preset's
-    value); to set a field to None pass it through :meth:`TrainConfig.replace`.
+    Without a preset and a saved config, :func:`run_defaults` fills in the dataset's splits and,
+    on a CPU, the CPU-sized network. Overrides whose value is None are ignored (so argparse
+    defaults of None keep the preset's value); to set a field to None pass it through
+    :meth:`TrainConfig.replace`.
 
     Args:
         preset: a name from :data:`PRESETS`, or None.
@@ -116,6 +141,8 @@ def resolve_config(
     if preset is not None and preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; available presets: {', '.join(list_presets())}")
     fields_ = dict(PRESETS[preset]) if preset is not None else {}
+    if preset is None and base is None:
+        fields_ = run_defaults({k: v for k, v in overrides.items() if v is not None})
     known = {f.name for f in fields(TrainConfig)}
     for what, given in (("saved config", base or {}), ("TrainConfig", overrides)):
         unknown = sorted(set(given) - known)
@@ -135,3 +162,27 @@ def resolve_config(
     if check:
         config.check_run()
     return config
+
+
+def run_defaults(given: dict[str, Any]) -> dict[str, Any]:
+    """The fields a run without a preset takes from its dataset and device (``given``: the fields set).
+
+    The splits of :data:`DATASET_SPLITS` for ``given["dataset"]`` (default MPII's); on a CPU
+    device (``"cpu"``, or ``"auto"`` without CUDA) the network of :data:`CPU_SIZED`, logged
+    with the flags that give the full size. Fields in ``given`` are left out.
+    """
+    dataset = str(given.get("dataset", TrainConfig.dataset)).lower()
+    out = dict(DATASET_SPLITS.get(dataset, {}))
+    if "val_split" in given or "val_fraction" in given:  # the split flags go in together (cli.training_config)
+        out.pop("val_split", None), out.pop("val_fraction", None)
+    device = str(given.get("device", TrainConfig.device))
+    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
+        sized = {k: v for k, v in CPU_SIZED[given.get("model", TrainConfig.model)].items() if k not in given}
+        if sized:
+            logger.info(
+                "no preset on a CPU device: the CPU-sized network (%s); give --stacks, --channels, "
+                "--input-size (or --vgg-width) for another size, or --preset for a recipe",
+                ", ".join(f"{k}={v}" for k, v in sized.items()),
+            )
+        out.update(sized)
+    return {k: v for k, v in out.items() if k not in given}

@@ -7,11 +7,13 @@ What a run writes to its folder (``config.out``):
   epoch, on Ctrl-C and at the end), ``best.pt``: the best validation metric so far;
   both written atomically (:mod:`hourglass.engine.checkpoint`); with ``keep_epochs`` also
   ``epoch<NNN>.pt``, the checkpoint at the end of epoch NNN (1-based);
-- ``log.csv``: one row per epoch (train loss, validation metric, lr, images/s; an epoch that
+- ``log.csv``: one row per epoch (train loss, validation metric in percent as ``metric_pct``, lr,
+  images/s; an epoch that
   ``max_steps`` cut short gets a row that the resumed run replaces when the epoch completes);
   ``steps.csv``: one row every ``log_every`` steps (step, epoch, loss, lr);
-- ``curves.png``: training loss and validation metric per epoch, redrawn every epoch;
-- ``summary.json``: final step, final loss, best metric, world size, the number of subjects
+- ``curves.png``: training loss and validation metric (in percent) per epoch, redrawn every epoch;
+- ``summary.json``: final step, final loss, ``metric_name`` and the best metric in percent
+  (``best_metric_pct``), world size, the number of subjects
   left out per split because their image file is missing, and ``seconds_per_step``: this
   process's wall-clock seconds per optimiser step after its first 10 (start-up excluded; epoch
   ends in between included; null for shorter runs), which ``tools/budget_train.py`` plans with;
@@ -47,6 +49,7 @@ sigma = the target sigma).
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,11 +60,13 @@ import hourglass.engine.distributed as ddp
 from hourglass.checkpoint import LAST
 from hourglass.config import TrainConfig
 from hourglass.engine import build, runlog
-from hourglass.engine.loop import TrainingDiverged, end_epoch, finish_run, train_epoch
+from hourglass.engine.loop import TrainingDiverged, end_epoch, finish_run, start_summary, train_epoch
 from hourglass.engine.resume import resume_path
 from hourglass.engine.run_state import _epoch_order, _StepTiming, open_tensorboard, start_run  # noqa: F401
 
 __all__ = ["TrainResult", "TrainingDiverged", "train"]
+
+logger = logging.getLogger("hourglass.engine")
 # (_epoch_order and _StepTiming are imported here for the tests and benchmarks that take them from this module.)
 
 
@@ -128,6 +133,8 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
     device = build.run_device(config, info)
     ddp.check_batch_size(config.batch_size, info)
     ckpt_path = resume_path(config, resume)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     created = ddp.init_process_group(info, device)
     try:
         result = _train(config, info, device, ckpt_path, progress)
@@ -142,6 +149,8 @@ def _train(
 ) -> TrainResult:
     """The run on this process: set-up, the epochs (each ended by validation and checkpoints), the summary."""
     run = start_run(config, info, device, ckpt_path, progress)
+    if run.main:
+        logger.info(start_summary(run))
     with ddp.StopFlag(patience=2 if info.distributed else 1) as stop, contextlib.ExitStack() as closing:
         tb = open_tensorboard(run, closing)
         while run.epoch < config.epochs and not run.max_steps_reached() and not run.interrupted:
