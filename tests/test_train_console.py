@@ -129,3 +129,19 @@ def test_train_help_torchrun_example_is_one_command():
     line = next(x for x in r.stdout.splitlines() if x.strip().startswith("torchrun"))
     assert line.rstrip().endswith("\\"), line  # the continuation is printed, the next line goes on
     assert "         --train-split" not in line
+
+
+def test_cpu_tiny_is_the_measured_recipe():
+    """cpu-tiny validates on the held-out faces the shipped face model is measured on, trains on one
+    thread, and its comment and docs/training.md state the NME and minutes of a measured run."""
+    config = resolve_config("cpu-tiny")
+    assert (config.dataset, config.train_split, config.val_split, config.threads) == ("300w", "fit", "holdout", 1)
+    assert (config.stacks, config.channels, config.input_size, config.batch_size) == (1, 64, 64, 8)
+    docs = (REPO / "docs" / "training.md").read_text()
+    presets = (REPO / "hourglass" / "engine" / "presets.py").read_text()
+    for text in (docs, presets):
+        found = re.search(
+            r"cpu-tiny\W{0,3} reached ([\d.]+) % held-out NME.{0,120}? in ([\d.]+) min", " ".join(text.split())
+        )
+        assert found, "the measured NME and minutes of cpu-tiny are not stated"
+        assert float(found.group(1)) <= 12 and float(found.group(2)) <= 10

@@ -52,8 +52,9 @@ def start_summary(run: RunState) -> str:
     val = "no validation" if run.val_set is None else f"{len(run.val_set)} validation subjects"
     val_from = config.val_split or f"{config.val_fraction:.0%} held out of {config.train_split}"
     params = sum(p.numel() for p in model.parameters())
-    size = f"{config.stacks} stacks x {config.channels} channels" if config.model == "hourglass" else "VGG-16"
-    threads = "" if run.device.type != "cpu" else f", {torch.get_num_threads()} CPU threads"
+    stacks, threads = config.stacks, torch.get_num_threads()
+    size = f"{stacks} stack{'s' * (stacks > 1)} x {config.channels} channels" if config.model == "hourglass" else "VGG"
+    threads = "" if run.device.type != "cpu" else f", {threads} CPU thread{'s' * (threads > 1)}"
     precision = {"none": "float32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}[config.amp]
     steps = len(_epoch_order(config, len(run.train_ds), 0))
     return "\n".join([
