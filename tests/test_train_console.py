@@ -17,7 +17,7 @@ import torch
 
 from hourglass._help import plain_text
 from hourglass.engine import runlog
-from hourglass.engine.presets import CPU_SIZED, resolve_config
+from hourglass.engine.presets import CPU_SIZED, cpu_sized, cpu_sized_note, resolve_config
 
 REPO = Path(__file__).resolve().parents[1]
 TOOLS = ("train", "eval", "compare", "infer", "export", "pack_weights", "average_weights", "budget_train", "demo")
@@ -82,11 +82,12 @@ def test_splits_follow_the_dataset(dataset, train_split, val_split, val_fraction
     assert resolve_config(dataset=dataset, train_split="all").train_split == "all"
 
 
-def test_a_cpu_run_without_a_preset_gets_the_cpu_sized_network(caplog):
-    with caplog.at_level("INFO", logger="hourglass.engine"):
-        config = resolve_config(dataset="300w", device="cpu")
+def test_a_cpu_run_without_a_preset_gets_the_cpu_sized_network():
+    config = resolve_config(dataset="300w", device="cpu")
     assert (config.stacks, config.channels, config.input_size) == (2, 128, 128)
-    assert "CPU-sized network" in caplog.text and "--preset" in caplog.text
+    note = cpu_sized_note(cpu_sized({"dataset": "300w", "device": "cpu", "stacks": 4}))
+    assert "CPU-sized" in note and "channels=128" in note and "stacks" not in note.split("(")[1].split(")")[0]
+    assert "--preset" in note and cpu_sized({"device": "cuda"}) == {} and cpu_sized_note({}) is None
     vgg = resolve_config(dataset="300w", device="cpu", model="vgg")
     assert (vgg.vgg_width, vgg.input_size) == (CPU_SIZED["vgg"]["vgg_width"], 128)
     assert resolve_config(dataset="300w", device="cpu", channels=256).channels == 256  # given flags win
@@ -100,7 +101,7 @@ def test_300w_without_a_preset_finds_its_splits(shared_data, tmp_path):
               "--max-train-samples", "4", "--max-val-samples", "2", "--batch-size", "2", "--max-steps", "1",
               "--threads", "1", "--out", str(tmp_path / "run"))  # fmt: skip
     assert r.returncode == 0, r.stderr
-    assert "(fit)" in r.stderr and "(holdout)" in r.stderr and "CPU-sized network" in r.stderr
+    assert "(fit)" in r.stderr and "(holdout)" in r.stderr and "network: CPU-sized" in r.stderr
 
 
 @pytest.mark.parametrize("name", TOOLS)

@@ -23,7 +23,7 @@ from typing import Any
 from hourglass._help import HelpFormatter
 from hourglass.config import TrainConfig
 from hourglass.data import DataError
-from hourglass.engine.presets import PRESETS, list_presets, resolve_config
+from hourglass.engine.presets import PRESETS, cpu_sized, cpu_sized_note, list_presets, resolve_config
 from hourglass.engine.resume import resume_config
 from hourglass.engine.trainer import TrainingDiverged, TrainResult, train
 
@@ -211,7 +211,10 @@ def run_training(options: TrainOptions, *, train_fn: Callable[..., TrainResult] 
     where = "" if rank == "0" else f"[rank {rank}] "
     try:
         config = training_config(options)
-        result = train_fn(config, resume=options.resume, progress=options.progress)
+        given = {k: v for k, v in options.overrides.items() if v is not None}
+        note = cpu_sized_note(cpu_sized(given)) if options.preset is None and options.resume is None else None
+        notes = {} if note is None else {"notes": (note,)}  # (a stand-in train_fn need not take notes)
+        result = train_fn(config, resume=options.resume, progress=options.progress, **notes)
     except KeyboardInterrupt:  # outside the training loop, which handles Ctrl-C by checkpointing
         print(f"{where}interrupted (Ctrl-C) before the training steps began or after they ended; "
               "nothing more was saved", file=sys.stderr)  # fmt: skip

@@ -7,7 +7,6 @@ steps at 30 and 50); the ``-cpu`` presets are the smaller models this project tr
 
 from __future__ import annotations
 
-import logging
 from dataclasses import fields
 from typing import Any
 
@@ -15,9 +14,10 @@ import torch
 
 from hourglass.config import TrainConfig
 
-__all__ = ["CPU_SIZED", "DATASET_SPLITS", "PRESETS", "list_presets", "resolve_config", "run_defaults"]
-
-logger = logging.getLogger("hourglass.engine")
+__all__ = [
+    "CPU_SIZED", "DATASET_SPLITS", "PRESETS", "cpu_sized", "cpu_sized_note", "list_presets", "resolve_config",
+    "run_defaults",
+]  # fmt: skip
 
 DATASET_SPLITS: dict[str, dict[str, Any]] = {
     "300w": dict(train_split="fit", val_split="holdout"),
@@ -172,22 +172,32 @@ def resolve_config(
 def run_defaults(given: dict[str, Any]) -> dict[str, Any]:
     """The fields a run without a preset takes from its dataset and device (``given``: the fields set).
 
-    The splits of :data:`DATASET_SPLITS` for ``given["dataset"]`` (default MPII's); on a CPU
-    device (``"cpu"``, or ``"auto"`` without CUDA) the network of :data:`CPU_SIZED`, logged
-    with the flags that give the full size. Fields in ``given`` are left out.
+    The splits of :data:`DATASET_SPLITS` for ``given["dataset"]`` (default MPII's), and on a CPU
+    device the network of :data:`CPU_SIZED` (:func:`cpu_sized`). Fields in ``given`` are left out.
     """
     dataset = str(given.get("dataset", TrainConfig.dataset)).lower()
     out = dict(DATASET_SPLITS.get(dataset, {}))
     if "val_split" in given or "val_fraction" in given:  # the split flags go in together (cli.training_config)
         out.pop("val_split", None), out.pop("val_fraction", None)
-    device = str(given.get("device", TrainConfig.device))
-    if device == "cpu" or (device == "auto" and not torch.cuda.is_available()):
-        sized = {k: v for k, v in CPU_SIZED[given.get("model", TrainConfig.model)].items() if k not in given}
-        if sized:
-            logger.info(
-                "no preset on a CPU device: the CPU-sized network (%s); give --stacks, --channels, "
-                "--input-size (or --vgg-width) for another size, or --preset for a recipe",
-                ", ".join(f"{k}={v}" for k, v in sized.items()),
-            )
-        out.update(sized)
+    out.update(cpu_sized(given))
     return {k: v for k, v in out.items() if k not in given}
+
+
+def cpu_sized(given: dict[str, Any]) -> dict[str, Any]:
+    """The :data:`CPU_SIZED` fields a run without a preset takes on a CPU device (``"cpu"``, or
+    ``"auto"`` without CUDA) and does not set in ``given``; empty on a GPU."""
+    device = str(given.get("device", TrainConfig.device))
+    if not (device == "cpu" or (device == "auto" and not torch.cuda.is_available())):
+        return {}
+    return {k: v for k, v in CPU_SIZED[given.get("model", TrainConfig.model)].items() if k not in given}
+
+
+def cpu_sized_note(sized: dict[str, Any]) -> str | None:
+    """The start-up line that says a run took :func:`cpu_sized`'s fields ``sized`` (None: none taken)."""
+    if not sized:
+        return None
+    fields_ = ", ".join(f"{k}={v}" for k, v in sized.items())
+    return (
+        f"  network: CPU-sized, as no preset was given on a CPU device ({fields_}); give --stacks, --channels, "
+        "--input-size (or --vgg-width) for another size, or --preset for a recipe"
+    )

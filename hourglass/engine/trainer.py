@@ -97,7 +97,9 @@ class TrainResult:
     checkpoint: Path | None = None
 
 
-def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progress: bool = True) -> TrainResult:
+def train(
+    config: TrainConfig, *, resume: bool | str | Path | None = None, progress: bool = True, notes: tuple[str, ...] = ()
+) -> TrainResult:
     """Train the configured model; see the module docstring for what is written where.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) this joins the process group
@@ -111,7 +113,8 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
             continue from that file or run folder (:func:`hourglass.engine.resume.resume_path`).
             The run uses ``config``: its learning rate, weight decay and schedule apply from the
             resumed step on (:func:`hourglass.engine.resume.restore_state`).
-        progress: show a tqdm progress bar (rank 0 only).
+        progress: show a tqdm progress bar (rank 0 only, and only when stderr is a terminal).
+        notes: lines to add to the start-up summary (e.g. a default the command line chose).
 
     Returns:
         a :class:`TrainResult` (the same on every rank).
@@ -137,7 +140,7 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
         torch.set_num_threads(config.threads)
     created = ddp.init_process_group(info, device)
     try:
-        result = _train(config, info, device, ckpt_path, progress)
+        result = _train(config, info, device, ckpt_path, progress, notes)
         ddp.barrier()  # every rank is done before the group goes away (an early teardown can abort a peer)
         return result
     finally:
@@ -145,12 +148,17 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
 
 
 def _train(
-    config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_path: Path | None, progress: bool
+    config: TrainConfig,
+    info: ddp.DistInfo,
+    device: torch.device,
+    ckpt_path: Path | None,
+    progress: bool,
+    notes: tuple[str, ...] = (),
 ) -> TrainResult:
     """The run on this process: set-up, the epochs (each ended by validation and checkpoints), the summary."""
     run = start_run(config, info, device, ckpt_path, progress)
     if run.main:
-        logger.info(start_summary(run))
+        logger.info("\n".join([start_summary(run), *notes]))
     with ddp.StopFlag(patience=2 if info.distributed else 1) as stop, contextlib.ExitStack() as closing:
         tb = open_tensorboard(run, closing)
         while run.epoch < config.epochs and not run.max_steps_reached() and not run.interrupted:
