@@ -146,3 +146,23 @@ def test_cpu_tiny_is_the_measured_recipe():
         )
         assert found, "the measured NME and minutes of cpu-tiny are not stated"
         assert float(found.group(1)) <= 12 and float(found.group(2)) <= 10
+
+
+def test_progress_bar_ends_at_its_total(shared_data, tmp_path, monkeypatch, one_thread):
+    """A run that stops at max_steps on an epoch's last batch used to leave the bar one step short."""
+    import io
+
+    from tqdm.auto import tqdm
+
+    from hourglass.engine import loop, train
+    from tests.conftest import tiny_mpii_config
+
+    bars, sink = [], io.StringIO()
+
+    def recorded(*args, **kwargs):
+        bars.append(tqdm(*args, **{**kwargs, "disable": False, "file": sink}))
+        return bars[-1]
+
+    monkeypatch.setattr(loop, "tqdm", recorded)
+    train(tiny_mpii_config(shared_data("mpii"), tmp_path / "run", max_steps=2), progress=False)  # 2 steps an epoch
+    assert [(b.n, b.total) for b in bars] == [(2, 2)]
