@@ -8,13 +8,13 @@ What a run writes to its folder (``config.out``):
   both written atomically (:mod:`hourglass.engine.checkpoint`); with ``keep_epochs`` also
   ``epoch<NNN>.pt``, the checkpoint at the end of epoch NNN (1-based);
 - ``log.csv``: one row per epoch (train loss, validation metric in percent as ``metric_pct``, lr,
-  images/s; an epoch that
-  ``max_steps`` cut short gets a row that the resumed run replaces when the epoch completes);
+  images/s; an epoch that ``max_steps`` cut short gets a row that the resumed run replaces when
+  the epoch completes);
   ``steps.csv``: one row every ``log_every`` steps (step, epoch, loss, lr);
 - ``curves.png``: training loss and validation metric (in percent) per epoch, redrawn every epoch;
 - ``summary.json``: final step, final loss, ``metric_name`` and the best metric in percent
-  (``best_metric_pct``), world size, the number of subjects
-  left out per split because their image file is missing, and ``seconds_per_step``: this
+  (``best_metric_pct``), world size, the number of subjects left out per split because their
+  image file is missing, and ``seconds_per_step``: this
   process's wall-clock seconds per optimiser step after its first 10 (start-up excluded; epoch
   ends in between included; null for shorter runs), which ``tools/budget_train.py`` plans with;
 - ``tensorboard/``: with ``TrainConfig.tensorboard``, TensorBoard scalars (training loss and lr
@@ -37,6 +37,10 @@ states. Resuming rebuilds that epoch's order, skips the batches already done and
 random states, so a resumed CPU run reproduces the uninterrupted run's losses bit for bit
 (same machine, same thread count). A distributed checkpoint also holds every rank's random
 state (``rng_ranks``); the data order and augmentation do not depend on the world size.
+
+Console (rank 0, through the ``hourglass`` logger): start-up lines (:func:`~hourglass.engine.loop.start_summary`)
+and one line per epoch with the loss and the validation metric in percent; a warning when the
+validation heatmaps are flat (:func:`hourglass.codec.flat_heatmap_warning`).
 
 Validation metric: the headline of :func:`hourglass.evaluation.evaluate` on the
 un-augmented validation crops: faces NME inter-ocular (lower is better); MPII PCKh@0.5 with the
