@@ -93,6 +93,8 @@ class TrainConfig:
             those small crops instead of the source images. Crops are keyed by image, box and
             crop geometry, so several runs can share a folder.
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+        threads: torch CPU threads for the run (None: torch's default, one per core). On a CPU
+            shared with other jobs one thread can be many times faster than two (``cpu-tiny``).
         amp: ``"none"``, ``"bf16"`` or ``"fp16"`` autocast. bf16 runs on CUDA and on the CPU
             (where AVX512-BF16 or AMX makes a training step about 2x faster,
             ``benchmarks/bench_train_step.py``); fp16 is CUDA only and uses a grad scaler.
@@ -149,6 +151,7 @@ class TrainConfig:
     workers: int = 0
     cache_dir: str | None = None
     device: str = "auto"
+    threads: int | None = None
     amp: str = "none"
     channels_last: bool = False
     compile: bool = False
@@ -208,7 +211,7 @@ class TrainConfig:
             self._integer(name, 1)
         for name in ("warmup_steps", "workers", "seed", "ckpt_every_steps"):
             self._integer(name, 0)
-        for name in ("max_steps", "max_train_samples", "max_val_samples"):
+        for name in ("max_steps", "max_train_samples", "max_val_samples", "threads"):
             self._integer(name, 1, optional=True)
         self._integer("channels", 2)
         if self.channels % 2:

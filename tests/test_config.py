@@ -55,7 +55,7 @@ def test_flags_a_run_would_ignore(tmp_path):
     with pytest.raises(ValueError, match=r"val_fraction 0.1 would be ignored with val_split 'val'.*--val-split none"):
         resolve_config("lspet-hg-cpu", val_fraction=0.1)
     # A saved config from before these checks still loads (weights files), and resumes normalised.
-    old = {**resolve_config("cpu-tiny").to_dict(), "val_split": "holdout", "schedule": "cosine", "lr_milestones": [3]}
+    old = {**resolve_config("cpu-tiny").to_dict(), "schedule": "cosine", "lr_milestones": [3], "val_fraction": 0.1}
     assert TrainConfig.from_dict(old).val_fraction == 0.1
     resumed = resolve_config(base=old)
     assert (resumed.val_fraction, resumed.lr_milestones) == (0.0, ())

@@ -240,7 +240,7 @@ def test_torchrun_two_processes_write_one_run(ddp_run):
     with open(ddp_run / "log.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [int(r["epoch"]) for r in rows] == [1, 2] and [int(r["step"]) for r in rows] == [2, 4]
-    assert all(math.isfinite(float(r["metric"])) for r in rows)
+    assert all(math.isfinite(float(r["metric_pct"])) for r in rows)
     steps = _steps(ddp_run)
     assert [s for s, _ in steps] == [1, 2, 3, 4] and all(math.isfinite(float(v)) for _, v in steps)
     ckpt = load_checkpoint(ddp_run / "last.pt")

@@ -124,10 +124,10 @@ def test_best_checkpoint_tracks_the_lowest_nme_across_a_resume(shared_data, tmp_
         )
         rows = _rows(tmp_path / "run" / "log.csv")
         assert [int(r["epoch"]) for r in rows] == list(range(1, epochs + 1))
-        nme = [float(r["metric"]) for r in rows]
+        nme = [float(r["metric_pct"]) for r in rows]  # log.csv in percent, checkpoints a fraction
         best = load_checkpoint(tmp_path / "run" / "best.pt")
         assert result.metric_name == best["metric_name"] == "nme_interocular"
-        assert result.best_metric == best["best_metric"] == min(nme)
+        assert 100 * result.best_metric == pytest.approx(100 * best["best_metric"]) == pytest.approx(min(nme))
         assert best["step"] == int(rows[nme.index(min(nme))]["step"])
 
 

@@ -176,7 +176,7 @@ def test_tensorboard_scalars(shared_data, tmp_path, one_thread):
     acc = EventAccumulator(str(events[0].parent))
     acc.Reload()
     tags = set(acc.Tags()["scalars"])
-    assert {"train/loss", "train/lr", "train/epoch_loss", "train/images_per_s", "val/pck@0.2"} <= tags
+    assert {"train/loss", "train/lr", "train/epoch_loss", "train/images_per_s", "val/pck@0.2_pct"} <= tags
     loss = acc.Scalars("train/loss")
     assert [e.step for e in loss] == [1, 2]
     assert loss[-1].value == pytest.approx(result.final_loss, rel=1e-6)

@@ -24,17 +24,19 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from hourglass._help import HelpFormatter
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("inputs", nargs="+", help="checkpoints in training order, or one run folder with --last N")
     p.add_argument("--last", type=int, help="with a run folder: average its last N epochNNN.pt checkpoints")
     p.add_argument("--out", required=True, help="checkpoint to write (e.g. runs/x/swa.pt)")
     p.add_argument("--data-root", help="dataset folder for the batch-norm pass (default: the run's)")
     p.add_argument("--no-recalibrate", action="store_true", help="average the batch-norm statistics instead")
-    p.add_argument("--batch-size", type=int, default=32, help="batch of the batch-norm pass (default 32)")
+    p.add_argument("--batch-size", type=int, default=32, help="batch of the batch-norm pass")
     p.add_argument("--workers", type=int, default=0, help="DataLoader workers of the batch-norm pass")
-    p.add_argument("--device", default="cpu", help="device of the batch-norm pass (default cpu)")
+    p.add_argument("--device", default="cpu", help="device of the batch-norm pass")
     p.add_argument("--threads", type=int, help="torch CPU threads")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 

@@ -29,9 +29,10 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hourglass._help import HelpFormatter
     from hourglass.codec import DECODE_METHODS
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     a = p.add_argument
     a("models", nargs="+", help="two or more checkpoints, run folders, weights files or shipped names")
     a("--labels", help="comma-separated labels, one per model (default: the model names)")
@@ -39,19 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
     a("--data-root", help="dataset folder (default: the first model's)")
     a("--split", help="split (default: the first model's validation subjects)")
     a("--flip", action="store_true", help="flip test for every model")
-    a("--decoder", choices=list(DECODE_METHODS), default="dark", help="heatmap decoder (default dark)")
-    a("--out", default="compare", help="output folder (default compare/)")
+    a("--decoder", choices=list(DECODE_METHODS), default="dark", help="heatmap decoder")
+    a("--out", default="compare", help="output folder")
     a("--bootstrap", type=int, default=2000, help="bootstrap resamples for the confidence interval")
     a("--confidence", type=float, default=0.95, help="confidence level of the interval")
     a("--latency-runs", type=int, default=20, help="timed batch-1 forward passes per model (0: skip)")
     a("--max-samples", type=int, help="evaluate only the first N subjects")
-    a("--missing-images", choices=["error", "warn"], default="error")
+    a("--missing-images", choices=["error", "warn"], default="error", help="missing image files: fail or drop them")
     a("--best", action="store_true", help="run folders give their best.pt (default: last.pt)")
     a("--allow-overlap", action="store_true", help="score models on subjects they trained on (flagged)")
-    a("--batch-size", type=int, default=32)
-    a("--device", default="cpu")
+    a("--batch-size", type=int, default=32, help="crops per forward pass")
+    a("--device", default="cpu", help="cpu, cuda, cuda:N")
     a("--threads", type=int, help="torch CPU threads (also used for the latency)")
-    a("--no-progress", action="store_true")
+    a("--no-progress", action="store_true", help="no progress bar")
     return p
 
 

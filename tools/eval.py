@@ -29,23 +29,24 @@ from typing import Any
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hourglass._help import HelpFormatter
     from hourglass.codec import DECODE_METHODS
 
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     a = p.add_argument
     a("model", help="checkpoint, run folder, weights file or shipped name")
     a("--dataset", help="dataset name (default: the model's)")
     a("--data-root", help="dataset folder (default: the one the model was trained on)")
     a("--split", help="split to evaluate (default: the model's validation subjects)")
     a("--flip", action="store_true", help="flip test: average with the mirrored image's prediction")
-    a("--decoder", choices=list(DECODE_METHODS), default="dark", help="heatmap decoder (default dark)")
+    a("--decoder", choices=list(DECODE_METHODS), default="dark", help="heatmap decoder")
     a("--out", help="output folder (default eval/<model>-<split>)")
     a("--predictions", action="store_true", help="also write predictions.json")
     a("--max-samples", type=int, help="evaluate only the first N subjects")
-    a("--missing-images", choices=["error", "warn"], default="error", help="missing image files: fail or drop")
+    a("--missing-images", choices=["error", "warn"], default="error", help="missing image files: fail or drop them")
     a("--best", action="store_true", help="a run folder gives its best.pt (default: its last.pt)")
     a("--allow-overlap", action="store_true", help="score subjects the model trained on (the report flags them)")
-    a("--batch-size", type=int, default=32)
+    a("--batch-size", type=int, default=32, help="crops per forward pass")
     a("--device", default="cpu", help="cpu, cuda, cuda:N")
     a("--threads", type=int, help="torch CPU threads")
     a("--no-progress", action="store_true", help="no progress bar")

@@ -21,19 +21,21 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from hourglass._help import HelpFormatter
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("checkpoint", help="training checkpoint or run folder (its last.pt; --best: its best.pt)")
     p.add_argument("--best", action="store_true", help="a run folder gives its best.pt (chosen on the held-out split)")
     p.add_argument("--allow-overlap", action="store_true", help="evaluate on subjects it trained on (flagged)")
     p.add_argument("--name", required=True, help="weights name, e.g. 300w-hg2 (file weights/<name>.pt)")
-    p.add_argument("--out-dir", default="weights", help="folder of the weights file (default weights/)")
+    p.add_argument("--out-dir", default="weights", help="folder of the weights file")
     p.add_argument(
         "--split",
         help="evaluate on this split instead of the model's held-out subjects (for a run trained without one)",
     )
     p.add_argument("--data-root", help="dataset folder for the held-out evaluation (default: the training one)")
-    p.add_argument("--max-mb", type=float, default=30.0, help="refuse files larger than this (default 30)")
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--max-mb", type=float, default=30.0, help="refuse files larger than this")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 

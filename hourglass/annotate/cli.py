@@ -20,6 +20,7 @@ from pathlib import Path
 
 import torch
 
+from hourglass._help import HelpFormatter
 from hourglass.annotate.inputs import expand_inputs, plan_outputs
 from hourglass.annotate.options import KINDS, AnnotateOptions
 from hourglass.annotate.process import process_image, process_video, write_json
@@ -32,7 +33,7 @@ __all__ = ["build_parser", "options_from_args", "run", "main"]
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     """The options of ``tools/infer.py``, with ``description`` (its usage text) above them in ``--help``."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     a = p.add_argument
     a("inputs", nargs="*", help="image files, folders or glob patterns")
     a("--sample", action="store_true", help="also run on matplotlib's sample portrait (default --out outputs/)")

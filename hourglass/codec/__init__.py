@@ -28,7 +28,8 @@ kernel for huge pages.
 
 Everything public is re-exported here; import it from :mod:`hourglass.codec`. The code lives in
 :mod:`~hourglass.codec.encode` (encoding), :mod:`~hourglass.codec.decode` (decoding and
-heatmap -> image coordinates) and :mod:`~hourglass.codec.flip` (flip test), on the shared
+heatmap -> image coordinates), :mod:`~hourglass.codec.flip` (flip test) and
+:mod:`~hourglass.codec.peaks` (the flat-heatmap check), on the shared
 array plumbing of ``_tensors``.
 """
 
@@ -37,6 +38,7 @@ from __future__ import annotations
 from hourglass.codec.decode import DECODE_METHODS, decode_heatmaps, heatmap_to_image
 from hourglass.codec.encode import encode_heatmaps
 from hourglass.codec.flip import flip_heatmaps, flip_test
+from hourglass.codec.peaks import FLAT_PEAK_FRACTION, flat_heatmap_warning, heatmap_peaks
 
 __all__ = [
     "DECODE_METHODS",
@@ -45,4 +47,7 @@ __all__ = [
     "flip_heatmaps",
     "flip_test",
     "heatmap_to_image",
+    "FLAT_PEAK_FRACTION",
+    "flat_heatmap_warning",
+    "heatmap_peaks",
 ]

@@ -38,7 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hourglass._help import HelpFormatter
 from hourglass.config import TrainConfig
+from hourglass.engine import runlog
 from hourglass.engine.build import load_sets
 from hourglass.weights import export_weights, file_sha256
 
@@ -56,7 +58,7 @@ __all__ = [
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     """The flags of ``tools/budget_train.py``, with ``description`` (its usage text) above them in ``--help``."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     p.add_argument("--budget-s", type=float, required=True, help="seconds for probe and training together")
     p.add_argument("--out", required=True, help="run folder of the training run")
     p.add_argument("--export", help="write last.pt as a half-precision weights file here")
@@ -155,7 +157,8 @@ def run_until(cmd: list[str], deadline: float, log_csv: Path | None, grace_s: fl
             for row in rows[shown:]:
                 print(
                     f"[budget] epoch {row['epoch']} step {row['step']} loss {float(row['train_loss']):.5g} "
-                    f"{row.get('metric', '')} {float(row['images_per_s']):.0f} img/s {float(row['seconds']):.1f} s",
+                    f"metric {runlog.metric_pct(row):.2f} % {float(row['images_per_s']):.0f} img/s "
+                    f"{float(row['seconds']):.1f} s",
                     flush=True,
                 )
             shown = len(rows)

@@ -20,6 +20,7 @@ from torch import Tensor, nn
 
 import hourglass.engine.distributed as ddp
 from hourglass.checkpoint import check_architecture, load_checkpoint
+from hourglass.codec import flat_heatmap_warning, heatmap_peaks
 from hourglass.config import TrainConfig
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline, drop_missing_images, hold_out, load_dataset
 from hourglass.evaluation import crop_sizes, eval_pipeline, evaluate, forward, to_image
@@ -290,7 +291,9 @@ def batch_loss(config: TrainConfig, output: Tensor, batch: Any) -> tuple[Tensor,
 
 
 def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, device: torch.device) -> float:
-    """The headline metric of :func:`hourglass.evaluation.evaluate` on the validation crops.
+    """The headline metric of :func:`hourglass.evaluation.evaluate` on the validation crops (a fraction).
+
+    Warns when the heatmaps are flat (:func:`hourglass.codec.flat_heatmap_warning`).
 
     Under torchrun ``loader`` holds this rank's slice of the set; the predictions of all ranks
     are gathered (in rank order, which is the set's order) and the metric computed on the whole.
@@ -301,6 +304,7 @@ def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, d
     ddp.broadcast_buffers(model)
     model.eval()
     preds = [np.zeros((0, val_set.spec.num_keypoints, 2))]
+    peaks = [np.zeros((0, val_set.spec.num_keypoints))]
     with torch.no_grad():
         for batch in loader:
             image = batch.image.to(device)
@@ -313,7 +317,12 @@ def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, d
                 input_size=size, sigma=config.sigma,
             )  # fmt: skip
             preds.append(coords)
+            if kind == "heatmap":
+                peaks.append(heatmap_peaks(out))
     model.train()
+    flat = flat_heatmap_warning(ddp.all_gather_arrays(np.concatenate(peaks)), where="the network at this validation")
+    if flat is not None and ddp.env_info().is_main:
+        logger.warning(flat)
     return evaluate(ddp.all_gather_arrays(np.concatenate(preds)), val_set).value
 
 

@@ -20,11 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import torch
-
+from hourglass._help import HelpFormatter
 from hourglass.config import TrainConfig
 from hourglass.data import DataError
-from hourglass.engine.presets import PRESETS, list_presets, resolve_config
+from hourglass.engine.presets import PRESETS, cpu_sized, cpu_sized_note, list_presets, resolve_config
 from hourglass.engine.resume import resume_config
 from hourglass.engine.trainer import TrainingDiverged, TrainResult, train
 
@@ -36,28 +35,48 @@ _NOT_CONFIG = ("preset", "resume", "threads", "no_progress", "val_split", "val_f
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     """The flags of ``tools/train.py``, with ``description`` (its usage text) above them in ``--help``."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     _add_model_and_data_flags(p.add_argument)
     _add_run_flags(p.add_argument)
+    for action in p._actions:  # the TrainConfig default of a config flag that does not state one
+        default = getattr(TrainConfig, action.dest, None)
+        if not (default is None or default is False or default == ()) and "default" not in (action.help or ""):
+            shown = " ".join(map(str, default)) if isinstance(default, tuple) else default
+            action.help = f"{action.help or ''} (default: {shown})".strip()
     return p
 
 
 def _add_model_and_data_flags(add: Callable[..., Any]) -> None:
     add("--preset", help=f"named recipe: {', '.join(list_presets())}")
     add("--model", choices=["hourglass", "vgg"], help="heatmap hourglass or VGG-16 coordinate regressor")
-    add("--stacks", type=int, help="hourglass stacks: 1, 2, 4 or 8 (default 8)")
+    add("--stacks", type=int, help="hourglass stacks: 1, 2, 4 or 8 (default 8; 2 on a CPU without --preset)")
     add("--blocks", type=int, help="residual modules per hourglass stage (default 1)")
-    add("--channels", type=int, help="hourglass feature channels (default 256)")
-    add("--vgg-width", type=float, help="VGG width multiplier (default 1.0 = VGG-16)")
+    add("--channels", type=int, help="hourglass feature channels (default 256; 128 on a CPU without --preset)")
+    add("--vgg-width", type=float, help="VGG width multiplier (default 1.0 = VGG-16; 0.25 on a CPU without --preset)")
     add("--vgg-head", choices=["gap", "fc"], help="VGG head: global average pooling (default) or VGG-16's FC layers")
     add("--coord-loss", choices=["wing", "l1"], help="VGG coordinate loss (default wing)")
-    add("--input-size", type=int, help="square input side in pixels (default 256; heatmaps are input / 4)")
-    add("--sigma", type=float, help="target heatmap Gaussian sigma in heatmap pixels (default 2)")
+    add(
+        "--input-size",
+        type=int,
+        help="square input side in pixels (default 256, 128 on a CPU without --preset; heatmaps are input / 4)",
+    )
+    add(
+        "--sigma",
+        type=float,
+        help="target heatmap Gaussian sigma in heatmap pixels (default 2; 1.5 on a CPU without --preset)",
+    )
     add("--dataset", help="300w, mpii, lsp, lspet, coco or custom")
     add("--data-root", help="folder holding the dataset")
-    add("--train-split", help="training split name (default train)")
-    add("--val-split", help="validation split name, or 'none' to hold out --val-fraction of the training split")
-    add("--val-fraction", type=float, help="held-out share of the training split when there is no --val-split")
+    add("--train-split", help="training split name (default: the dataset's: 300w fit, coco train2017, others train)")
+    add(
+        "--val-split",
+        help="validation split name, or 'none' to hold out --val-fraction of the training split (default: the "
+        "dataset's: 300w holdout, lsp/lspet val, mpii valid, coco val2017, custom none)",
+    )
+    add(
+        "--val-fraction", type=float,
+        help="held-out share of the training split when there is no --val-split (default: 0.1 for custom, else 0)",
+    )  # fmt: skip
     add(
         "--crop-padding", type=float,
         help="LSP/LSPET: person crop side / joint-box longer side (default 1.6); saved with the model",
@@ -77,22 +96,22 @@ def _add_model_and_data_flags(add: Callable[..., Any]) -> None:
 
 
 def _add_run_flags(add: Callable[..., Any]) -> None:
-    add("--epochs", type=int)
+    add("--epochs", type=int, help="training epochs")
     add("--batch-size", type=int, help="global batch: under torchrun it is split over the processes")
     add("--lr", type=float, help="learning rate (default: RMSprop 2.5e-4 (Newell), Adam/AdamW 1e-3)")
-    add("--optimizer", choices=["rmsprop", "adam", "adamw"])
+    add("--optimizer", choices=["rmsprop", "adam", "adamw"], help="optimiser")
     add("--weight-decay", type=float, help="weight decay (default: 0; AdamW 1e-4)")
-    add("--schedule", choices=["step", "cosine", "none"])
+    add("--schedule", choices=["step", "cosine", "none"], help="learning-rate schedule after the warm-up")
     add("--lr-milestones", type=int, nargs="+", metavar="EPOCH", help="step schedule: epochs where lr *= --lr-gamma")
     add("--lr-gamma", type=float, help="step schedule: lr factor at each milestone (default 0.1)")
-    add("--warmup-steps", type=int)
+    add("--warmup-steps", type=int, help="steps of linear learning-rate warm-up from 0")
     add("--workers", type=int, help="DataLoader worker processes")
     add("--cache-dir", help="crop cache folder: one pass writes a small JPEG crop per subject, later epochs read it")
     add("--device", help="auto, cpu, cuda, cuda:N")
     add("--amp", choices=["none", "bf16", "fp16"], help="autocast: bf16 on CUDA or the CPU, fp16 on CUDA")
-    add("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    add("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last memory format")
     add("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
-    add("--seed", type=int)
+    add("--seed", type=int, help="seed of the initialisation, data order and augmentation")
     add(
         "--init-from", metavar="WEIGHTS",
         help="start a new run from these weights (shipped name, weights file, checkpoint or run folder): "
@@ -116,8 +135,8 @@ def _add_run_flags(add: Callable[..., Any]) -> None:
         help="continue from the run folder's last.pt (a new run when there is none), or from PATH, with the "
         "checkpoint's config and the flags given here",
     )  # fmt: skip
-    add("--threads", type=int, help="torch CPU threads")
-    add("--no-progress", action="store_true", help="no progress bar")
+    add("--threads", type=int, help="torch CPU threads (default: the preset's, else torch's)")
+    add("--no-progress", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
 
 
 @dataclass(frozen=True)
@@ -173,7 +192,8 @@ def training_config(options: TrainOptions) -> TrainConfig:
     if options.resume is not None:
         out = options.overrides.get("out") or PRESETS.get(options.preset or "", {}).get("out") or TrainConfig.out
         base = resume_config(options.resume, out)
-    config = resolve_config(options.preset, base=base, check=False, **options.overrides)
+    overrides = {**options.overrides, "threads": options.threads}
+    config = resolve_config(options.preset, base=base, check=False, **overrides)
     if split:
         config = config.replace(**split)
     config.check_run()
@@ -187,15 +207,14 @@ def run_training(options: TrainOptions, *, train_fn: Callable[..., TrainResult] 
     ``train_fn``: :func:`~hourglass.engine.trainer.train`, or a stand-in.
     """
     rank = os.environ.get("RANK", "0")
-    # Warnings (e.g. subjects left out for missing images) from rank 0 only; errors from every rank.
-    level = logging.WARNING if rank == "0" else logging.ERROR
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    _console_logging(rank)
     where = "" if rank == "0" else f"[rank {rank}] "
     try:
         config = training_config(options)
-        if options.threads is not None:
-            torch.set_num_threads(options.threads)
-        result = train_fn(config, resume=options.resume, progress=options.progress)
+        given = {k: v for k, v in options.overrides.items() if v is not None}
+        note = cpu_sized_note(cpu_sized(given)) if options.preset is None and options.resume is None else None
+        notes = {} if note is None else {"notes": (note,)}  # (a stand-in train_fn need not take notes)
+        result = train_fn(config, resume=options.resume, progress=options.progress, **notes)
     except KeyboardInterrupt:  # outside the training loop, which handles Ctrl-C by checkpointing
         print(f"{where}interrupted (Ctrl-C) before the training steps began or after they ended; "
               "nothing more was saved", file=sys.stderr)  # fmt: skip
@@ -211,9 +230,32 @@ def run_training(options: TrainOptions, *, train_fn: Callable[..., TrainResult] 
     if result.interrupted:
         print(f"interrupted at step {result.step}; resume with --out {result.run_dir} --resume", file=sys.stderr)
         return 130
-    best = "" if result.best_metric is None else f", best {result.metric_name} {result.best_metric:.4f}"
+    best = "" if result.best_metric is None else f", best {result.metric_name} {100 * result.best_metric:.2f} %"
     print(f"done: {result.step} steps, final loss {result.final_loss:.6g}{best}; run folder {result.run_dir}")
     return 0
+
+
+class _ConsoleFormatter(logging.Formatter):
+    """The training console: info lines (start-up summary, one line per epoch) as they are, others with their level."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        return message if record.levelno == logging.INFO else f"{record.levelname} {record.name}: {message}"
+
+
+def _console_logging(rank: str) -> None:
+    """Rank 0: the library's info lines and everyone's warnings on stderr; other ranks: errors only."""
+    level = logging.WARNING if rank == "0" else logging.ERROR
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    library = logging.getLogger("hourglass")
+    for old in [h for h in library.handlers if isinstance(h.formatter, _ConsoleFormatter)]:
+        library.removeHandler(old)  # an earlier call's, bound to an earlier sys.stderr
+    if rank == "0":
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(_ConsoleFormatter())
+        library.addHandler(handler)
+        library.setLevel(logging.INFO)
+    library.propagate = rank != "0"
 
 
 def main(

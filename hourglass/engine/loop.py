@@ -28,7 +28,7 @@ from hourglass.checkpoint import BEST, LAST, epoch_checkpoint_name, latest_check
 from hourglass.engine import build, runlog
 from hourglass.engine.run_state import RunState, _epoch_order
 
-__all__ = ["TrainingDiverged", "end_epoch", "finish_run", "train_epoch", "train_step"]
+__all__ = ["TrainingDiverged", "end_epoch", "finish_run", "start_summary", "train_epoch", "train_step"]
 
 logger = logging.getLogger("hourglass.engine")
 
@@ -46,6 +46,30 @@ def _diverged(what: str, step: int, epoch: int, scheduler: Any, run_dir: Path) -
     )
 
 
+def start_summary(run: RunState) -> str:
+    """The lines printed when training starts: data, network, device and precision, schedule, run folder."""
+    config, model = run.config, run.model
+    val = "no validation" if run.val_set is None else f"{len(run.val_set)} validation subjects"
+    val_from = config.val_split or f"{config.val_fraction:.0%} held out of {config.train_split}"
+    params = sum(p.numel() for p in model.parameters())
+    stacks, threads = config.stacks, torch.get_num_threads()
+    size = f"{stacks} stack{'s' * (stacks > 1)} x {config.channels} channels" if config.model == "hourglass" else "VGG"
+    threads = "" if run.device.type != "cpu" else f", {threads} CPU thread{'s' * (threads > 1)}"
+    precision = {"none": "float32", "bf16": "bf16 autocast", "fp16": "fp16 autocast"}[config.amp]
+    steps = len(_epoch_order(config, len(run.train_ds), 0))
+    return "\n".join([
+        f"training {config.model} ({size}, {config.input_size} px, {params / 1e6:.2f} M parameters)",
+        f"  data: {config.dataset} {len(run.train_set)} training subjects ({config.train_split}), {val}"
+        + ("" if run.val_set is None else f" ({val_from}); metric {run.metric_name} in %"),
+        f"  device: {run.device}{threads}; precision {precision}, "
+        f"{'channels-last' if config.channels_last else 'NCHW'} layout",
+        f"  {config.epochs} epochs x {steps} steps (batch {config.batch_size}), {config.optimizer} lr "
+        f"{config.learning_rate:g}, {config.schedule} schedule, {config.warmup_steps} warm-up steps"
+        + ("" if config.max_steps is None else f", stop at step {config.max_steps}"),
+        f"  output: {run.run_dir}" + (f" (resumed at step {run.step})" if run.resumed else ""),
+    ])  # fmt: skip
+
+
 # --- an epoch ----------------------------------------------------------------------------------
 def train_epoch(run: RunState, stop: ddp.StopFlag, tb: Any = None) -> tuple[float, int]:
     """The steps left of epoch ``run.epoch``, until its end, ``max_steps`` or Ctrl-C (``run.interrupted``).
@@ -59,11 +83,11 @@ def train_epoch(run: RunState, stop: ddp.StopFlag, tb: Any = None) -> tuple[floa
     run.train_ds.set_epoch(run.epoch)
     run.epoch_batches.set(run.epoch, batches)
     t0, images_run = time.perf_counter(), 0
-    bar = tqdm(
-        run.train_loader, total=len(batches), desc=f"epoch {run.epoch + 1}/{config.epochs}", disable=not run.progress
-    )
-    for batch in bar:
+    # Counted by hand after each step, so the bar ends at its total however the loop ends.
+    bar = tqdm(total=len(batches), desc=f"epoch {run.epoch + 1}/{config.epochs}", disable=not run.progress)
+    for batch in run.train_loader:
         value, n, stopping = train_step(run, batch, stop)
+        bar.update(1)
         images_run += n
         if run.step % config.log_every == 0 and run.main:
             lr = run.optimizer.param_groups[0]["lr"]
@@ -158,16 +182,14 @@ def end_epoch(run: RunState, t0: float, images_run: int, tb: Any = None) -> None
     if epoch_done:
         run.epoch, run.batch_done, run.epoch_loss_sum, run.epoch_images = run.epoch + 1, 0, 0.0, 0
     if run.main:
-        runlog.write_csv(run.run_dir / "log.csv", runlog.EPOCH_FIELDS, history)
+        runlog.write_epoch_log(run.run_dir / "log.csv", history)
         runlog.plot_history(run.run_dir / "curves.png", history, run.metric_name)
     kept = (epoch_checkpoint_name(run.epoch),) if config.keep_epochs and epoch_done else ()
     run.save(*((LAST, BEST) if improved else (LAST,)), *kept)
     if tb is not None:
         runlog.add_epoch_scalars(tb, history[-1], run.metric_name, run.step)
     if run.main:
-        logger.info(
-            "epoch %d step %d loss %.5g %s %s", run.epoch, run.step, history[-1]["train_loss"], run.metric_name, metric
-        )
+        logger.info(runlog.epoch_line(history[-1], config.epochs, run.metric_name, improved))
 
 
 def finish_run(run: RunState) -> None:
@@ -177,8 +199,9 @@ def finish_run(run: RunState) -> None:
         if run.main:
             logger.warning("interrupted: saved %s at step %d", run.run_dir / LAST, run.step)
     if run.main:
+        best_pct = None if run.best is None else 100 * run.best
         summary = {"step": run.step, "epoch": run.epoch, "final_loss": run.last_loss, "metric_name": run.metric_name,
-                   "best_metric": run.best, "interrupted": run.interrupted, "world_size": run.info.world_size,
+                   "best_metric_pct": best_pct, "interrupted": run.interrupted, "world_size": run.info.world_size,
                    "missing_images": run.missing, "seconds_per_step": run.timing.seconds_per_step()}  # fmt: skip
         (run.run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     ddp.barrier()

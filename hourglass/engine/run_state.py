@@ -15,6 +15,7 @@ import csv
 import json
 import logging
 import math
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -240,6 +241,7 @@ def _build(
 ) -> tuple[RunState, Any]:
     """A fresh run state (the data, model, optimiser, scheduler, scaler), and the validation dataset."""
     main = info.is_main
+    progress = progress and main and sys.stderr.isatty()  # no carriage-return bars in a log file
     train_set, val_set, missing = build.load_sets(config, log=main)
     ddp.check_batch_size(config.batch_size, info, len(train_set))
     model = build.build_model_from_config(config, train_set.spec.num_keypoints)

@@ -7,12 +7,14 @@ What a run writes to its folder (``config.out``):
   epoch, on Ctrl-C and at the end), ``best.pt``: the best validation metric so far;
   both written atomically (:mod:`hourglass.engine.checkpoint`); with ``keep_epochs`` also
   ``epoch<NNN>.pt``, the checkpoint at the end of epoch NNN (1-based);
-- ``log.csv``: one row per epoch (train loss, validation metric, lr, images/s; an epoch that
-  ``max_steps`` cut short gets a row that the resumed run replaces when the epoch completes);
+- ``log.csv``: one row per epoch (train loss, validation metric in percent as ``metric_pct``, lr,
+  images/s; an epoch that ``max_steps`` cut short gets a row that the resumed run replaces when
+  the epoch completes);
   ``steps.csv``: one row every ``log_every`` steps (step, epoch, loss, lr);
-- ``curves.png``: training loss and validation metric per epoch, redrawn every epoch;
-- ``summary.json``: final step, final loss, best metric, world size, the number of subjects
-  left out per split because their image file is missing, and ``seconds_per_step``: this
+- ``curves.png``: training loss and validation metric (in percent) per epoch, redrawn every epoch;
+- ``summary.json``: final step, final loss, ``metric_name`` and the best metric in percent
+  (``best_metric_pct``), world size, the number of subjects left out per split because their
+  image file is missing, and ``seconds_per_step``: this
   process's wall-clock seconds per optimiser step after its first 10 (start-up excluded; epoch
   ends in between included; null for shorter runs), which ``tools/budget_train.py`` plans with;
 - ``tensorboard/``: with ``TrainConfig.tensorboard``, TensorBoard scalars (training loss and lr
@@ -36,6 +38,10 @@ random states, so a resumed CPU run reproduces the uninterrupted run's losses bi
 (same machine, same thread count). A distributed checkpoint also holds every rank's random
 state (``rng_ranks``); the data order and augmentation do not depend on the world size.
 
+Console (rank 0, through the ``hourglass`` logger): start-up lines (:func:`~hourglass.engine.loop.start_summary`)
+and one line per epoch with the loss and the validation metric in percent; a warning when the
+validation heatmaps are flat (:func:`hourglass.codec.flat_heatmap_warning`).
+
 Validation metric: the headline of :func:`hourglass.evaluation.evaluate` on the
 un-augmented validation crops: faces NME inter-ocular (lower is better); MPII PCKh@0.5 with the
 official joint-weighted Mean when every subject has a head size (a head box, or ``valid.h5``'s
@@ -47,6 +53,7 @@ sigma = the target sigma).
 from __future__ import annotations
 
 import contextlib
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -57,11 +64,13 @@ import hourglass.engine.distributed as ddp
 from hourglass.checkpoint import LAST
 from hourglass.config import TrainConfig
 from hourglass.engine import build, runlog
-from hourglass.engine.loop import TrainingDiverged, end_epoch, finish_run, train_epoch
+from hourglass.engine.loop import TrainingDiverged, end_epoch, finish_run, start_summary, train_epoch
 from hourglass.engine.resume import resume_path
 from hourglass.engine.run_state import _epoch_order, _StepTiming, open_tensorboard, start_run  # noqa: F401
 
 __all__ = ["TrainResult", "TrainingDiverged", "train"]
+
+logger = logging.getLogger("hourglass.engine")
 # (_epoch_order and _StepTiming are imported here for the tests and benchmarks that take them from this module.)
 
 
@@ -92,7 +101,9 @@ class TrainResult:
     checkpoint: Path | None = None
 
 
-def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progress: bool = True) -> TrainResult:
+def train(
+    config: TrainConfig, *, resume: bool | str | Path | None = None, progress: bool = True, notes: tuple[str, ...] = ()
+) -> TrainResult:
     """Train the configured model; see the module docstring for what is written where.
 
     Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) this joins the process group
@@ -106,7 +117,8 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
             continue from that file or run folder (:func:`hourglass.engine.resume.resume_path`).
             The run uses ``config``: its learning rate, weight decay and schedule apply from the
             resumed step on (:func:`hourglass.engine.resume.restore_state`).
-        progress: show a tqdm progress bar (rank 0 only).
+        progress: show a tqdm progress bar (rank 0 only, and only when stderr is a terminal).
+        notes: lines to add to the start-up summary (e.g. a default the command line chose).
 
     Returns:
         a :class:`TrainResult` (the same on every rank).
@@ -128,9 +140,11 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
     device = build.run_device(config, info)
     ddp.check_batch_size(config.batch_size, info)
     ckpt_path = resume_path(config, resume)
+    if config.threads is not None:
+        torch.set_num_threads(config.threads)
     created = ddp.init_process_group(info, device)
     try:
-        result = _train(config, info, device, ckpt_path, progress)
+        result = _train(config, info, device, ckpt_path, progress, notes)
         ddp.barrier()  # every rank is done before the group goes away (an early teardown can abort a peer)
         return result
     finally:
@@ -138,10 +152,17 @@ def train(config: TrainConfig, *, resume: bool | str | Path | None = None, progr
 
 
 def _train(
-    config: TrainConfig, info: ddp.DistInfo, device: torch.device, ckpt_path: Path | None, progress: bool
+    config: TrainConfig,
+    info: ddp.DistInfo,
+    device: torch.device,
+    ckpt_path: Path | None,
+    progress: bool,
+    notes: tuple[str, ...] = (),
 ) -> TrainResult:
     """The run on this process: set-up, the epochs (each ended by validation and checkpoints), the summary."""
     run = start_run(config, info, device, ckpt_path, progress)
+    if run.main:
+        logger.info("\n".join([start_summary(run), *notes]))
     with ddp.StopFlag(patience=2 if info.distributed else 1) as stop, contextlib.ExitStack() as closing:
         tb = open_tensorboard(run, closing)
         while run.epoch < config.epochs and not run.max_steps_reached() and not run.interrupted:

@@ -15,6 +15,8 @@ Training validation, :class:`hourglass.Predictor` and ``tools/eval.py`` all go t
 
 from __future__ import annotations
 
+import logging
+import sys
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -23,11 +25,13 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from hourglass.codec import decode_heatmaps, flip_test, heatmap_to_image
+from hourglass.codec import decode_heatmaps, flat_heatmap_warning, flip_test, heatmap_peaks, heatmap_to_image
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
 from hourglass.geometry import crop_matrix, from_normalized, invert_affine, transform_points
 
 __all__ = ["Predictions", "crop_sizes", "eval_pipeline", "forward", "predict_dataset", "to_image"]
+
+logger = logging.getLogger("hourglass.evaluation")
 
 
 # --- model -> image coordinates --------------------------------------------------------------
@@ -146,7 +150,9 @@ def predict_dataset(
         annotations: an :class:`~hourglass.data.AnnotationSet` with the model's keypoint spec.
         flip, decoder: as :func:`forward` and :func:`to_image`.
         batch_size, workers: DataLoader settings.
-        progress: show a tqdm progress bar.
+        progress: show a tqdm progress bar (only when stderr is a terminal).
+
+    Logs a warning when the heatmaps are flat (:func:`hourglass.codec.flat_heatmap_warning`).
 
     Raises:
         ValueError: the annotation set's spec differs from the model's.
@@ -160,9 +166,11 @@ def predict_dataset(
     size = loaded.input_size
     ds = KeypointDataset(annotations, eval_pipeline(loaded.model, loaded.spec, loaded.sigma))
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
-    coords, scores = [], []
+    coords, scores, peaks = [], [], []
     with torch.inference_mode():
-        for batch in tqdm(loader, desc=f"predict {annotations.name}", unit="batch", disable=not progress):
+        for batch in tqdm(
+            loader, desc=f"predict {annotations.name}", unit="batch", disable=not (progress and sys.stderr.isatty())
+        ):
             out = forward(loaded.model, loaded.kind, batch.image.to(loaded.device), loaded.spec, flip=flip)
             c, s = to_image(
                 loaded.kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
@@ -170,6 +178,11 @@ def predict_dataset(
             )  # fmt: skip
             coords.append(c)
             scores.append(s)
+            if loaded.kind == "heatmap":
+                peaks.append(heatmap_peaks(out))
+    flat = flat_heatmap_warning(np.concatenate(peaks) if peaks else [], where=f"{loaded.path} on {annotations.name}")
+    if flat is not None:
+        logger.warning(flat)
     k = loaded.spec.num_keypoints
     if not coords:
         return Predictions(np.zeros((0, k, 2)), np.zeros((0, k)))

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from hourglass._help import HelpFormatter
 from hourglass.export.files import check_opset, export_onnx, export_torchscript
 from hourglass.export.verify import onnx_max_difference, torchscript_max_difference
 from hourglass.weights import LoadedModel, load_model
@@ -31,7 +32,7 @@ DEFAULT_NAMES = {"onnx": "{}.onnx", "torchscript": "{}.torchscript.pt"}
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     """The flags of ``tools/export.py``, with ``description`` (its usage text) above them in ``--help``."""
-    p = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(description=description, formatter_class=HelpFormatter)
     a = p.add_argument
     a("model", help="checkpoint, run folder, weights file or shipped weights name")
     a("--format", choices=["onnx", "torchscript", "both"], default="onnx", help="default: %(default)s")
