@@ -66,14 +66,17 @@ def test_json_target():
         json_target("clip.MP4", "video")
 
 
-def test_outputs_beside_the_image(tmp_path):
+def test_outputs_go_to_the_outputs_folder_not_beside_the_image(tmp_path):
     (item,), combined = planned(tmp_path, ["photo.jpg"], json=True, heatmaps=True)
-    assert combined is None
+    out = Path("outputs")
+    assert combined is None and item.stale == ()
     assert (item.drawing, item.json, item.heatmaps) == (
-        tmp_path / "photo.keypoints.png", tmp_path / "photo.keypoints.json", tmp_path / "photo.heatmaps.png",
+        out / "photo.keypoints.png", out / "photo.keypoints.json", out / "photo.heatmaps.png",
     )  # fmt: skip
     (item,), _ = planned(tmp_path, ["photo.jpg"])
-    assert item.drawing == tmp_path / "photo.keypoints.png" and item.json is None and item.heatmaps is None
+    assert item.drawing == out / "photo.keypoints.png" and item.json is None and item.heatmaps is None
+    # what an earlier run with --json --heatmaps left there no longer matches the new drawing
+    assert item.stale == (out / "photo.keypoints.json", out / "photo.heatmaps.png")
 
 
 def test_out_file_names_the_drawing_and_the_others_follow(tmp_path):
@@ -100,10 +103,11 @@ def test_one_combined_json_file(tmp_path):
         (["a.jpg", "b.jpg"], {"out": "one.png"}, r"names one image file but there are 2 inputs; give a folder"),
         (["a.jpg"], {"out": "clip.mp4"}, r"names a video; process a video with --video"),
         (["a.jpg", "a.png"], {}, r"a\.jpg and .*a\.png would both write .*a\.keypoints\.png"),
-        (["a.keypoints.png", "a.jpg"], {}, r"a\.jpg: its output .* would overwrite the input"),
+        (["outputs/a.keypoints.png", "a.jpg"], {}, r"a\.jpg: its output .* would overwrite the input"),
     ],
 )
-def test_plans_that_cannot_work_are_refused(tmp_path, names, kw, pattern):
+def test_plans_that_cannot_work_are_refused(tmp_path, monkeypatch, names, kw, pattern):
+    monkeypatch.chdir(tmp_path)  # the default outputs/ folder is there
     with pytest.raises(ValueError, match=pattern):
         planned(tmp_path, names, **kw)
 

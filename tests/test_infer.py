@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -65,9 +66,15 @@ def ckpt(tmp_path_factory):
     return str(write_checkpoint(tmp_path_factory.mktemp("models") / "tiny.pt"))
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path, monkeypatch):
+    """Each test runs in its own folder: drawings without --out go to ./outputs there."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def photo(tmp_path):
-    """The portrait copied into the test folder (outputs are written beside it)."""
+    """The portrait copied into the test folder (its outputs go to ./outputs)."""
     path = tmp_path / "hopper.jpg"
     shutil.copy(PORTRAIT, path)
     return path
@@ -95,7 +102,7 @@ def test_help_shows_the_usage_text_above_the_options(capsys):
 def test_portrait_with_a_box(photo, ckpt, capsys):
     status, out, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, capsys=capsys)
     assert status == 0, err
-    drawing = photo.with_name("hopper.keypoints.png")
+    drawing = Path("outputs") / "hopper.keypoints.png"
     assert re.fullmatch(
         rf"{re.escape(str(photo))}: 1 face \(tiny, 68 points, mean score -?\d+\.\d\d\) -> "
         rf"{re.escape(str(drawing))} \(\d+\.\d\d s\)\n",
@@ -112,7 +119,7 @@ def test_json_holds_coco_keypoints_with_names(photo, ckpt, capsys):
 
     status, out, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, "--box", "20,30,120,100", "--json", capsys=capsys)
     assert status == 0, err
-    data = json.loads(photo.with_name("hopper.keypoints.json").read_text())
+    data = json.loads((Path("outputs") / "hopper.keypoints.json").read_text())
     assert {k: data[k] for k in ("image", "width", "height", "model")} == {
         "image": str(photo), "width": 512, "height": 600, "model": "tiny",
     }  # fmt: skip
@@ -209,7 +216,7 @@ def test_a_bad_input_among_good_ones(tmp_path, ckpt, capsys):
     missing = tmp_path / "missing.jpg"
     status, out, err = cli(good[0], missing, text, good[1], "--model", ckpt, "--box", FACE_BOX, capsys=capsys)
     assert status == 1
-    assert [p.with_suffix(".keypoints.png").is_file() for p in good] == [True, True]
+    assert [(Path("outputs") / f"{p.stem}.keypoints.png").is_file() for p in good] == [True, True]
     errors = err.strip().splitlines()
     assert len(errors) == 3 and all(line.startswith("error: ") for line in errors)
     assert "missing.jpg does not exist" in errors[0] and "notes.jpg: not a readable image" in errors[1]
@@ -307,7 +314,7 @@ def test_shipped_models_by_default(tmp_path, photo, capsys, monkeypatch):
     status, out, err = cli(_blank(tmp_path), "--json", capsys=capsys)
     assert status == 0, err
     assert "1 person (lspet-hg4, 14 points" in out and "whole image: no face or person detected" in out
-    subject = json.loads((tmp_path / "blank.keypoints.json").read_text())["subjects"][0]
+    subject = json.loads((tmp_path / "outputs" / "blank.keypoints.json").read_text())["subjects"][0]
     assert subject["kind"] == "person" and subject["source"] == "whole-image" and len(subject["keypoints"]) == 42
     # given boxes go to the model of --kind
     status, out, err = cli(photo, "--box", FACE_BOX, "--kind", "person", capsys=capsys)
@@ -317,7 +324,7 @@ def test_shipped_models_by_default(tmp_path, photo, capsys, monkeypatch):
 def test_heatmap_overlay_picture(photo, ckpt, tmp_path, capsys):
     status, out, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, "--heatmaps", capsys=capsys)
     assert status == 0, err
-    overlay = read_rgb(photo.with_name("hopper.heatmaps.png"))
+    overlay = read_rgb(Path("outputs") / "hopper.heatmaps.png")
     assert overlay.shape == (600, 512, 3)
     vgg = write_checkpoint(tmp_path / "vgg.pt", model_name="vgg16_gap")
     status, out, err = cli(photo, "--model", vgg, "--box", FACE_BOX, "--heatmaps", "--out", tmp_path / "v.png",
@@ -416,3 +423,16 @@ def test_video_keypoints_are_one_euro_smoothed_unless_asked_not_to(tmp_path, ckp
     assert steps["smooth"] < steps["raw"] / 2
     with pytest.raises(ValueError, match="--smooth-min-cutoff must be a positive number"):
         AnnotateOptions(video=str(src), smooth_min_cutoff=0)
+
+
+def test_a_new_run_removes_the_earlier_runs_files_it_does_not_write(photo, ckpt, capsys):
+    status, _, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, "--json", "--heatmaps", capsys=capsys)
+    assert status == 0, err
+    out = Path("outputs")
+    assert (out / "hopper.keypoints.json").is_file() and (out / "hopper.heatmaps.png").is_file()
+    status, stdout, err = cli(photo, "--model", ckpt, "--box", FACE_BOX, capsys=capsys)  # no --json, no --heatmaps
+    assert status == 0, err
+    assert "removed outputs/hopper.keypoints.json, outputs/hopper.heatmaps.png of an earlier run" in stdout
+    assert (out / "hopper.keypoints.png").is_file() and not (out / "hopper.keypoints.json").exists()
+    assert not (out / "hopper.heatmaps.png").exists() and photo.parent == Path.cwd()  # nothing beside the input
+    assert sorted(p.name for p in photo.parent.iterdir()) == ["hopper.jpg", "outputs"]

@@ -28,8 +28,9 @@ w = 100; numbers read off an image viewer are at most half a pixel off, harmless
 --boxes reads a JSON file, {"photo.jpg": [[x, y, w, h], ...]} or [{"image": "photo.jpg",
 "bbox": [x, y, w, h]}, ...]; an image it does not list is detected.
 
-Outputs, for photo.jpg: photo.keypoints.png (the drawing; --out FILE for one input, --out
-FOLDER for several), photo.keypoints.json with --json (beside the drawing; --json PATH.json
+Outputs, for photo.jpg: outputs/photo.keypoints.png (the drawing, in ./outputs, never beside
+the input; --out FILE for one input, --out FOLDER for several; files an earlier run left there
+for the same drawing that this run does not write are removed and named), photo.keypoints.json with --json (beside the drawing; --json PATH.json
 for one file: the image's entry, or a list of entries with several inputs; --json FOLDER for
 one file per image), photo.heatmaps.png with --heatmaps. JSON per image: {"image", "width",
 "height", "model", "subjects": [{"keypoints": [x, y, score] * K, "score", "bbox", "box_score",

@@ -7,8 +7,10 @@
   Files tagged as earlier outputs (``*.keypoints.*``, ``*.heatmaps.*``) found in folders and
   globs are left out with a note; an explicit path is always tried, whatever its suffix.
 - :func:`plan_outputs`: for ``photo.jpg`` the drawing ``photo.keypoints.png``, the JSON
-  ``photo.keypoints.json`` and the overlay ``photo.heatmaps.png``, beside the image or under
-  ``--out FOLDER`` (keeping the sub-folders of a recursive folder); ``--out FILE`` for a
+  ``photo.keypoints.json`` and the overlay ``photo.heatmaps.png``, under :data:`DEFAULT_OUT`
+  (``outputs/``, never into the data folder) or ``--out FOLDER`` (keeping the sub-folders of
+  a recursive folder); an earlier run's JSON or overlay of the same drawing that this run does
+  not write is marked stale and removed when the drawing is written; ``--out FILE`` for a
   single input names the drawing and the others take its stem. ``--json PATH.json`` is one
   combined file, ``--json FOLDER`` one file per image there. Before anything runs it refuses
   a plan in which two inputs write the same file or an output overwrites an input.
@@ -28,6 +30,7 @@ __all__ = [
     "VIDEO_SUFFIXES",
     "WRITE_SUFFIXES",
     "OUTPUT_TAGS",
+    "DEFAULT_OUT",
     "Input",
     "expand_inputs",
     "json_target",
@@ -36,6 +39,8 @@ __all__ = [
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 """Files taken from folders and globs (explicit paths are tried whatever their suffix)."""
+DEFAULT_OUT = Path("outputs")
+"""Where drawings go without ``--out`` (relative to the working folder)."""
 VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".avi", ".mkv", ".webm")
 WRITE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 """Image formats --out may name."""
@@ -54,6 +59,7 @@ class Input:
     drawing: Path | None = None
     json: Path | None = None
     heatmaps: Path | None = None
+    stale: tuple[Path, ...] = ()  # files of an earlier run beside this drawing that this run does not write
 
 
 def _is_output(path: Path) -> bool:
@@ -152,11 +158,14 @@ def plan_outputs(
             item.drawing, item.heatmaps = out_path, out_path.with_suffix(".heatmaps.png")
             default_json = out_path.with_suffix(".json")
         else:  # photo.jpg -> photo.keypoints.png, photo.keypoints.json, photo.heatmaps.png
-            folder = out_path / item.folder if out_path is not None else item.path.parent
+            folder = (out_path if out_path is not None else DEFAULT_OUT) / item.folder
             item.drawing, default_json = folder / f"{stem}.keypoints.png", folder / f"{stem}.keypoints.json"
             item.heatmaps = folder / f"{stem}.heatmaps.png"
         if json is not None and combined is None:
             item.json = json_path / item.folder / f"{stem}.keypoints.json" if json_path else default_json
+        # an earlier run's files that would sit beside the new drawing and no longer match it
+        kept = {item.json, item.heatmaps if heatmaps else None}
+        item.stale = tuple(p for p in (default_json, item.heatmaps) if p not in kept)
         if not heatmaps:
             item.heatmaps = None
     written: dict[Path, str] = {}

@@ -85,6 +85,7 @@ def process_image(item: Input, models: Models, subjects: Subjects, options: Anno
     written = []
     write_image(item.drawing, draw_predictions(rgb, [r.prediction for r in results], options.min_score))
     written.append(item.drawing)
+    removed = [p for p in item.stale if p.is_file() and not p.unlink()]  # an earlier run's, now stale
     entry = {
         "image": item.label, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
         "model": "+".join(dict.fromkeys(r.model.name for r in results)) or models.label,
@@ -101,6 +102,8 @@ def process_image(item: Input, models: Models, subjects: Subjects, options: Anno
         else:
             write_image(item.heatmaps, overlay)
             written.append(item.heatmaps)
+    if removed:
+        extra += f" (removed {', '.join(map(str, removed))} of an earlier run)"
     line = f"{item.label}: {describe(results)} -> {', '.join(str(p) for p in written)}{extra}"
     return line, entry
 
