@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import make_checkpoint
-from test_evaluate import _people
+from test_evaluation_reports import _people
 
 from hourglass.data import AnnotationSet
 from hourglass.data.records import Annotation

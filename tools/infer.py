@@ -30,9 +30,10 @@ w = 100; numbers read off an image viewer are at most half a pixel off, harmless
 
 Outputs, for photo.jpg: outputs/photo.keypoints.png (the drawing, in ./outputs, never beside
 the input; --out FILE for one input, --out FOLDER for several; files an earlier run left there
-for the same drawing that this run does not write are removed and named), photo.keypoints.json with --json (beside the drawing; --json PATH.json
-for one file: the image's entry, or a list of entries with several inputs; --json FOLDER for
-one file per image), photo.heatmaps.png with --heatmaps. JSON per image: {"image", "width",
+for the same drawing that this run does not write are removed and named),
+photo.keypoints.json with --json (beside the drawing; --json PATH.json for one file: the
+image's entry, or a list of entries with several inputs; --json FOLDER for one file per
+image), photo.heatmaps.png with --heatmaps. JSON per image: {"image", "width",
 "height", "model", "subjects": [{"keypoints": [x, y, score] * K, "score", "bbox", "box_score",
 "keypoint_names", "model", "source", ...}]}: (x, y) pixel centres, 0-based, in the upright
 image; "bbox" in the convention of --box (COCO boxes have their corner half a pixel further,

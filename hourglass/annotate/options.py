@@ -62,7 +62,8 @@ class AnnotateOptions:
     min_score: float = 0.0
     """Draw only keypoints with a score at least this (0: all)."""
     out: str | None = None
-    """Output file (one input) or folder (several); with ``video`` the output video. None: ``outputs/`` (a video: beside it)."""
+    """Output file (one input) or folder (several); with ``video`` the output video.
+    None: ``outputs/`` (a video: beside it)."""
     json: bool | str | None = None
     """None: no JSON; True: one JSON file beside each drawing; a path: one ``.json`` file, or a folder."""
     heatmaps: bool = False
