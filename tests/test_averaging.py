@@ -91,9 +91,12 @@ def test_keep_epochs_then_average_and_pack(shared_data, tmp_path, one_thread, ca
     assert "is the checkpoint being packed" in capsys.readouterr().err
     assert load_checkpoint(out)["model"][w].dtype == torch.float32
     argv = [str(out), "--name", "swa", "--out-dir", str(tmp_path / "w"), "--split", "test_mpii", "--no-progress"]
-    assert pack_weights.main(argv) == 0
+    assert pack_weights.main(argv) == 2  # the run trained on test_mpii: scoring it there is refused
+    assert "5 of the 5 evaluation subjects are in the training data" in capsys.readouterr().err
+    assert pack_weights.main([*argv, "--allow-overlap"]) == 0
     packed = load_model(tmp_path / "w" / "swa.pt")
     assert packed.metrics["subjects"] > 0 and set(packed.metrics) >= {"plain", "flip"}
+    assert packed.metrics["training_overlap"]["subjects"] == 5  # the file says what its numbers measure
 
 
 def test_average_weights_tool_errors(tmp_path, capsys):
