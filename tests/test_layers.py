@@ -5,7 +5,16 @@ import ast
 from conftest import REPO
 
 LAYERS = (
-    ("_array", "_moved", "boxes", "keypoints", "geometry", "config", "checkpoint"),  # conventions, value types, files
+    (
+        "_array",
+        "_moved",
+        "boxes",
+        "keypoints",
+        "geometry",
+        "config",
+        "checkpoint",
+        "runtime",
+    ),  # conventions, types, files, process
     ("models", "losses", "codec", "metrics"),  # networks and pure numerics
     ("weights",),  # a file or shipped name -> a ready model
     ("data",),  # dataset formats and the training-sample pipeline

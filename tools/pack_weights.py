@@ -21,6 +21,8 @@ from pathlib import Path
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from hourglass.runtime import add_runtime_flags
+
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint", help="training checkpoint or run folder (its best.pt)")
     p.add_argument("--name", required=True, help="weights name, e.g. 300w-hg2 (file weights/<name>.pt)")
@@ -32,15 +34,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", help="dataset folder for the held-out evaluation (default: the training one)")
     p.add_argument("--max-mb", type=float, default=30.0, help="refuse files larger than this (default 30)")
     p.add_argument("--no-progress", action="store_true")
+    add_runtime_flags(p, precision=False)  # the stored metrics are float32's
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
     from hourglass.evaluation import evaluate_model, evaluation_set
+    from hourglass.runtime import tune_cpu
     from hourglass.weights import export_weights, file_sha256, load_model
 
     args = build_parser().parse_args(argv)
+    tune_cpu(enable=not args.no_tune_cpu)
     try:
         if not args.name or "/" in args.name or args.name.endswith(".pt"):
             raise ValueError(f"--name must be a plain name such as 300w-hg2, got {args.name!r}")
@@ -55,7 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         subjects = evaluation_set(loaded.config, data_root=args.data_root, split=args.split)
         metrics = {"split": subjects.name, "subjects": len(subjects)}
         for flip in (False, True):
-            report = evaluate_model(loaded, subjects, flip=flip, progress=not args.no_progress).report
+            ev = evaluate_model(loaded, subjects, flip=flip, progress=not args.no_progress, precision="fp32")
+            report = ev.report
             key = "flip" if flip else "plain"
             metrics[key] = {"metric": report.metric, "value": report.value, "tables": {
                 k: v for k, v in report.tables.items() if not k.endswith("_text")}}  # fmt: skip

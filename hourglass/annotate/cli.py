@@ -26,6 +26,7 @@ from hourglass.annotate.process import process_image, process_video, write_json
 from hourglass.annotate.subjects import load_models, parse_subjects
 from hourglass.codec import DECODE_METHODS
 from hourglass.data import DataError
+from hourglass.runtime import add_runtime_flags, tune_cpu
 
 __all__ = ["build_parser", "options_from_args", "run", "main"]
 
@@ -53,6 +54,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--threads", type=int, help="torch CPU threads")
     a("--batch-size", type=int, default=16, help="subjects per forward pass")
     a("--no-progress", action="store_true", help="no progress bar for videos")
+    add_runtime_flags(p)
     return p
 
 
@@ -73,7 +75,8 @@ def options_from_args(args: argparse.Namespace) -> AnnotateOptions:
         inputs=tuple(inputs), video=args.video, recursive=args.recursive, model=args.model, kind=args.kind,
         box=tuple(args.box), boxes=args.boxes, whole_image=args.whole_image, flip=args.flip, decoder=args.decoder,
         min_score=args.min_score, out=out, json=args.json, heatmaps=args.heatmaps, device=args.device,
-        threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress,
+        threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress, precision=args.precision,
+        no_tune_cpu=args.no_tune_cpu,
     )  # fmt: skip
 
 
@@ -81,6 +84,7 @@ def run(options: AnnotateOptions) -> int:
     """Do what the options say; return the exit status (user errors raise, see :func:`main`)."""
     if options.threads is not None:
         torch.set_num_threads(options.threads)
+    tune_cpu(enable=not options.no_tune_cpu)
     subjects = parse_subjects(options)
     if options.video:
         models = load_models(options)

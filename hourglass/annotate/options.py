@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from hourglass.annotate.inputs import json_target
 from hourglass.codec import DECODE_METHODS
+from hourglass.runtime import PRECISIONS
 
 __all__ = ["KINDS", "AnnotateOptions"]
 
@@ -75,6 +76,10 @@ class AnnotateOptions:
     """Subjects per forward pass."""
     no_progress: bool = False
     """No progress bar for videos."""
+    precision: str = "auto"
+    """Network precision: ``auto``, ``fp32`` or ``bf16`` (:class:`hourglass.Predictor`)."""
+    no_tune_cpu: bool = False
+    """Leave glibc malloc untuned (by default it is tuned at start-up: :func:`hourglass.runtime.tune_cpu`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", _strings(self.inputs, "inputs"))
@@ -96,3 +101,5 @@ class AnnotateOptions:
             raise ValueError(f"--kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if self.decoder not in DECODE_METHODS:
             raise ValueError(f"--decoder must be one of {', '.join(DECODE_METHODS)}, got {self.decoder!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")

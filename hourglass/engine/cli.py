@@ -27,10 +27,11 @@ from hourglass.data import DataError
 from hourglass.engine.presets import PRESETS, list_presets, resolve_config
 from hourglass.engine.resume import resume_config
 from hourglass.engine.trainer import TrainingDiverged, TrainResult, train
+from hourglass.runtime import tune_cpu
 
 __all__ = ["TrainOptions", "build_parser", "main", "parse_options", "run_training", "training_config"]
 
-_NOT_CONFIG = ("preset", "resume", "threads", "no_progress", "val_split", "val_fraction")
+_NOT_CONFIG = ("preset", "resume", "threads", "no_progress", "val_split", "val_fraction", "no_tune_cpu")
 """Flags that are not :class:`TrainConfig` fields, or (the split) go in together after the others."""
 
 
@@ -89,8 +90,17 @@ def _add_run_flags(add: Callable[..., Any]) -> None:
     add("--workers", type=int, help="DataLoader worker processes")
     add("--cache-dir", help="crop cache folder: one pass writes a small JPEG crop per subject, later epochs read it")
     add("--device", help="auto, cpu, cuda, cuda:N")
-    add("--amp", choices=["none", "bf16", "fp16"], help="autocast: bf16 on CUDA or the CPU, fp16 on CUDA")
-    add("--channels-last", action=argparse.BooleanOptionalAction, default=None)
+    add(
+        "--amp",
+        choices=["auto", "none", "bf16", "fp16"],
+        help="autocast: bf16 on CUDA or the CPU, fp16 on CUDA; auto (default): bf16 on a CPU with native bf16",
+    )
+    add(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels-last memory (default: on for the CPU, off for GPUs)",
+    )
     add("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     add("--seed", type=int)
     add(
@@ -118,6 +128,7 @@ def _add_run_flags(add: Callable[..., Any]) -> None:
     )  # fmt: skip
     add("--threads", type=int, help="torch CPU threads")
     add("--no-progress", action="store_true", help="no progress bar")
+    add("--no-tune-cpu", action="store_true", help="leave glibc malloc untuned (also HOURGLASS_NO_TUNE=1)")
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,7 @@ class TrainOptions:
         val_split, val_fraction: ``--val-split`` (``"none"``: hold out ``val_fraction`` of the
             training split) and ``--val-fraction``, None when not given.
         threads: torch CPU threads (None: torch's default); progress: show the progress bar.
+        tune_cpu: tune glibc malloc first (:func:`hourglass.runtime.tune_cpu`; ``--no-tune-cpu``).
     """
 
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -140,13 +152,15 @@ class TrainOptions:
     val_fraction: float | None = None
     threads: int | None = None
     progress: bool = True
+    tune_cpu: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TrainOptions:
         overrides = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG}
         return cls(
-            overrides, args.preset, args.resume, args.val_split, args.val_fraction, args.threads, not args.no_progress
-        )
+            overrides, args.preset, args.resume, args.val_split, args.val_fraction, args.threads, not args.no_progress,
+            not args.no_tune_cpu,
+        )  # fmt: skip
 
 
 def parse_options(argv: list[str] | None = None, description: str | None = None) -> TrainOptions:
@@ -195,6 +209,7 @@ def run_training(options: TrainOptions, *, train_fn: Callable[..., TrainResult] 
         config = training_config(options)
         if options.threads is not None:
             torch.set_num_threads(options.threads)
+        tune_cpu(enable=options.tune_cpu)
         result = train_fn(config, resume=options.resume, progress=options.progress)
     except KeyboardInterrupt:  # outside the training loop, which handles Ctrl-C by checkpointing
         print(f"{where}interrupted (Ctrl-C) before the training steps began or after they ended; "

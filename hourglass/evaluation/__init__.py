@@ -11,7 +11,17 @@
 """
 
 from hourglass.evaluation.comparison import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
-from hourglass.evaluation.inference import Predictions, crop_sizes, eval_pipeline, forward, predict_dataset, to_image
+from hourglass.evaluation.inference import (
+    FP32_MODELS,
+    Predictions,
+    crop_sizes,
+    eval_pipeline,
+    forward,
+    inference_precision,
+    predict_dataset,
+    prepare_model,
+    to_image,
+)
 from hourglass.evaluation.model import Evaluation, evaluate_model
 from hourglass.evaluation.reports import (
     BODY_THRESHOLD,
@@ -29,6 +39,7 @@ from hourglass.evaluation.sets import evaluation_set
 __all__ = [
     "BODY_THRESHOLD",
     "CURVE_MAX",
+    "FP32_MODELS",
     "FACE_THRESHOLD",
     "TILT_BINS",
     "EvalReport",
@@ -43,10 +54,12 @@ __all__ = [
     "evaluation_set",
     "forward",
     "headline",
+    "inference_precision",
     "pck_by_tilt",
     "pckh_head_sizes",
     "plot_curves",
     "plot_per_keypoint",
     "predict_dataset",
+    "prepare_model",
     "to_image",
 ]

@@ -169,6 +169,7 @@ def compare_models(
     device: str = "cpu",
     threads: int | None = None,
     progress: bool = True,
+    precision: str = "auto",
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Evaluate two or more models on the same subjects and write one side-by-side report.
@@ -187,6 +188,7 @@ def compare_models(
         latency_runs: timed forward passes of :func:`measure_latency` per model (0: skip).
         threads: sets torch's CPU threads (also used for the latency); None keeps them.
         progress: progress bars while predicting.
+        precision: network precision of every model, as :func:`~hourglass.evaluation.evaluate_model`.
         log: called with each summary line (the headline table, the differences, the files).
 
     Returns:
@@ -207,7 +209,9 @@ def compare_models(
     )  # fmt: skip
     reports, rows = [], []
     for label, m in zip(labels, loaded):
-        ev = evaluate_model(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress)
+        ev = evaluate_model(
+            m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress, precision=precision
+        )
         reports.append((label, ev.report))
         latency = measure_latency(m.model, runs=latency_runs) if latency_runs > 0 else None
         rows.append({

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hourglass.evaluation.inference import Predictions, predict_dataset
+from hourglass.evaluation.inference import Predictions, inference_precision, predict_dataset
 from hourglass.evaluation.reports import EvalReport, evaluate
 from hourglass.evaluation.sets import evaluation_set
 from hourglass.weights import LoadedModel, load_model
@@ -37,6 +37,7 @@ def evaluate_model(
     workers: int = 0,
     device: str = "cpu",
     progress: bool = True,
+    precision: str = "auto",
 ) -> Evaluation:
     """Evaluate a model: load it, pick its subjects, predict them from their crops, report.
 
@@ -46,8 +47,8 @@ def evaluate_model(
         subjects: the annotation set to evaluate on; None picks it with
             :func:`~hourglass.evaluation.evaluation_set` (``data_root``, ``dataset``, ``split``,
             ``max_samples``, ``missing_images``), by default the model's own held-out subjects.
-        flip, decoder, batch_size, workers, progress: as
-            :func:`~hourglass.evaluation.predict_dataset`.
+        flip, decoder, batch_size, workers, progress, precision: as
+            :func:`~hourglass.evaluation.predict_dataset` (``precision`` ``"auto"``, ``"fp32"`` or ``"bf16"``).
 
     Returns:
         :class:`Evaluation` ``(report, predictions, subjects)``; the report's settings name the
@@ -61,13 +62,16 @@ def evaluate_model(
             loaded.config, data_root=data_root, dataset=dataset, split=split,
             max_samples=max_samples, missing_images=missing_images,
         )  # fmt: skip
+    precision = inference_precision(loaded, precision)
     pred = predict_dataset(
-        loaded, subjects, flip=flip, decoder=decoder, batch_size=batch_size, workers=workers, progress=progress
-    )
+        loaded, subjects, flip=flip, decoder=decoder, batch_size=batch_size, workers=workers, progress=progress,
+        precision=precision,
+    )  # fmt: skip
     settings = {
         "model": str(loaded.path),
         "flip": bool(flip),
         "kind": loaded.kind,
         "decoder": decoder if loaded.kind == "heatmap" else None,
+        "precision": precision,
     }
     return Evaluation(evaluate(pred, subjects, settings=settings), pred, subjects)
