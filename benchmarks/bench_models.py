@@ -61,6 +61,8 @@ def cases(model: torch.nn.Module, batch: int, precision: str) -> list[Case]:
     ]
     if precision != "fp32":
         out.append(Case(f"default ({precision})", True, run(default, x_cl, precision)))
+    elif resolve_precision("auto", "cpu") == "bf16":  # shown, though this model's default stays fp32
+        out.append(Case("bf16 (not this model's default)", True, run(default, x_cl, "bf16")))
     return out
 
 
