@@ -32,6 +32,7 @@ def test_autocast_runs_bf16_and_rejects_auto():
 
 
 def test_tune_cpu_applies_restores_and_honours_the_opt_out(monkeypatch):
+    runtime.tune_cpu(enable=False)  # a tool run in this process before may have tuned it
     monkeypatch.setenv("HOURGLASS_NO_TUNE", "1")
     assert runtime.tune_cpu() is False and not runtime.tuned()
     monkeypatch.delenv("HOURGLASS_NO_TUNE")
@@ -47,6 +48,7 @@ def test_tune_cpu_applies_restores_and_honours_the_opt_out(monkeypatch):
 
 
 def test_tune_cpu_without_glibc_logs_and_does_nothing(monkeypatch, caplog):
+    runtime.tune_cpu(enable=False)
     monkeypatch.setattr(runtime, "_glibc", lambda: None)
     with caplog.at_level("INFO", logger="hourglass.runtime"):
         assert runtime.tune_cpu() is False
