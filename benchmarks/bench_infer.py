@@ -13,6 +13,10 @@
     high-water mark are printed, then the high-water mark after it: the peak. Loading torch
     and the model leave a high-water mark above the resident set, so a run's own cost is
     peak - RSS. Target: peak under 2 GB.
+(3) The portrait's subjects through the ``Predictor`` with their boxes given (detection left out:
+    it did not change), plain (NCHW float32 network, glibc malloc untuned) against the default
+    path (channels-last, tuned malloc, ``precision="auto"``), alternating in one process
+    (``benchmarks/_paired.py``), with the ratio plain / default, page faults and kernel time.
 
     python -m benchmarks.bench_infer                          # the shipped face model
     python -m benchmarks.bench_infer --model runs/face-hg/best.pt --threads 1 --keep out/
@@ -171,6 +175,28 @@ def big_photo(model: str, folder: Path, threads: str) -> list[tuple[str, dict]]:
     return rows
 
 
+def paired(model: str, runs: int) -> list[str]:
+    """(3): printed rows for the plain and the default Predictor on the portrait's detected boxes."""
+    from benchmarks._paired import Case, alternate, line
+    from hourglass.data.io import read_image
+    from hourglass.predictor import Predictor
+    from hourglass.weights import load_model
+
+    rgb = read_image(portrait_path(), orient=True)
+    default = Predictor(load_model(model))
+    plain = Predictor(load_model(model), precision="fp32")
+    plain.loaded.model.to(memory_format=torch.contiguous_format)  # back to NCHW: forward keeps the input so
+    boxes = default(rgb).boxes
+    given = {"boxes": boxes} if len(boxes) else {"whole_image": True}  # nobody detected: the whole portrait
+    found = alternate(
+        [Case("plain (NCHW fp32)", False, lambda: plain(rgb, **given)),
+         Case(f"default ({default.precision})", True, lambda: default(rgb, **given))],
+        rounds=runs,
+    )  # fmt: skip
+    base = found["plain (NCHW fp32)"]
+    return [f"{max(len(boxes), 1)} subject(s)"] + [line(name, r, base) for name, r in found.items()]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="300w-hg2", help="shipped name, weights file, checkpoint or run folder")
@@ -218,6 +244,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     verdict = "met" if worst < PEAK_TARGET_MB else "MISSED"
     print(f"peak memory target < {PEAK_TARGET_MB:.0f} MB: {verdict} ({worst:.0f} MB)")
+    print(f"\n(3) portrait, given boxes: plain against the default path, {args.runs} alternating rounds")
+    for row in paired(model, args.runs):
+        print(row)
     return 0
 
 

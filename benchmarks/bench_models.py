@@ -1,87 +1,93 @@
-"""Forward-pass speed of the registered models (eval mode, no autograd).
+"""Forward-pass speed: the plain eager NCHW float32 forward beside the default inference path, in one run.
 
-For each model: parameters, conv + linear GFLOPs per image (2 per multiply-accumulate, see
-``hourglass.models.complexity``), and the median milliseconds per batch and images per
-second over ``--repeats`` timed passes after ``--warmup`` untimed ones. Random weights and
-random input: speed does not depend on the values.
+For each model, in eval mode under ``torch.inference_mode`` (random weights and input: speed does
+not depend on the values), three cases run alternately in one process (``benchmarks/_paired.py``):
 
-    python -m benchmarks.bench_models                       # CPU, 2 threads, batch 8, 256x256
-    python -m benchmarks.bench_models --models hourglass8 --device cuda --batch 32
+- ``plain``: contiguous (NCHW) model and input, float32, glibc malloc as it comes;
+- ``default fp32``: the inference path's layout without bf16: channels-last model and input,
+  malloc tuned (:func:`hourglass.runtime.tune_cpu`);
+- ``default``: the same at the default precision (``precision="auto"``: bfloat16 autocast on a
+  CPU with native bf16; for a shipped model, :func:`hourglass.evaluation.inference_precision`).
 
-(run from the repository root, or ``python benchmarks/bench_models.py`` once the package is
-installed with ``pip install -e .``).
+Printed per case: median ms per batch, the ratio plain / case, minor page faults and kernel time
+per pass (``getrusage``) and the kernel share of the wall time. Models: registry names (built at
+``--size``) and shipped weights names (their own input size).
+
+    python -m benchmarks.bench_models                                  # hourglass2/8 + shipped, batch 1 and 8
+    python -m benchmarks.bench_models --models hourglass2 --batch 8 --rounds 5
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 
 import torch
 
+from benchmarks._paired import Case, alternate, line, plain_and_default
 from hourglass.models import build_model, count_flops, count_parameters, list_models
+from hourglass.runtime import autocast, resolve_precision
 
-DEFAULT_MODELS = ("hourglass1", "hourglass2", "hourglass8", "vgg16_gap")
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+DEFAULT_MODELS = ("hourglass2", "hourglass8", "300w-hg2", "300w-vgg", "lspet-hg2", "lspet-hg4")
 
 
-def benchmark(name: str, *, device: torch.device, batch: int, size: int, warmup: int, repeats: int) -> dict[str, float]:
-    """Build ``name`` at ``size`` x ``size`` and time its forward pass; return the numbers."""
-    model = build_model(name, input_size=size).to(device).eval()
-    params = count_parameters(model)
-    flops = count_flops(model)
-    x = torch.randn(batch, 3, size, size, device=device)
-    times = []
-    with torch.inference_mode():
-        for i in range(warmup + repeats):
-            _synchronize(device)
-            start = time.perf_counter()
-            model(x)
-            _synchronize(device)
-            if i >= warmup:
-                times.append(time.perf_counter() - start)
-    seconds = statistics.median(times)
-    return {"params_m": params / 1e6, "gflops": flops / 1e9, "ms": seconds * 1e3, "img_s": batch / seconds}
+def load(name: str, size: int) -> tuple[torch.nn.Module, str]:
+    """(model in eval mode, default precision) for a registry name or a shipped weights name."""
+    if name in list_models():
+        return build_model(name, input_size=size).eval(), resolve_precision("auto", "cpu")
+    from hourglass.evaluation import inference_precision
+    from hourglass.weights import load_model
+
+    loaded = load_model(name)
+    return loaded.model, inference_precision(loaded)
+
+
+def cases(model: torch.nn.Module, batch: int, precision: str) -> list[Case]:
+    w, h = model.input_size
+    x = torch.randn(batch, 3, h, w)
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    plain, default = plain_and_default(model)
+
+    def run(m: torch.nn.Module, image: torch.Tensor, p: str):
+        def go():
+            with torch.inference_mode(), autocast(p):
+                return m(image)
+
+        return go
+
+    out = [
+        Case("plain (NCHW fp32)", False, run(plain, x, "fp32")),
+        Case("default fp32", True, run(default, x_cl, "fp32")),
+    ]
+    if precision != "fp32":
+        out.append(Case(f"default ({precision})", True, run(default, x_cl, precision)))
+    elif resolve_precision("auto", "cpu") == "bf16":  # shown, though this model's default stays fp32
+        out.append(Case("bf16 (not this model's default)", True, run(default, x_cl, "bf16")))
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), help=f"any of {list_models()}")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--models", nargs="+", default=list(DEFAULT_MODELS), help="registry or shipped names")
+    parser.add_argument("--batch", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--size", type=int, default=256, help="input size of registry models")
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads")
-    parser.add_argument("--batch", type=int, default=8)
-    parser.add_argument("--size", type=int, default=256, help="square input size in pixels")
+    parser.add_argument("--rounds", type=int, default=3, help="timed rounds (each runs every case once)")
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
-
-    unknown = sorted(set(args.models) - set(list_models()))
-    if unknown:
-        parser.error(f"unknown models {unknown}; available: {list_models()}")
-    if args.batch < 1 or args.repeats < 1 or args.warmup < 0 or args.threads < 1:
-        parser.error("--batch, --repeats and --threads must be >= 1, --warmup >= 0")
-    device = torch.device(args.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        parser.error("--device cuda requested but CUDA is not available; use --device cpu")
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-
-    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {args.threads} threads"
-    print(
-        f"torch {torch.__version__} | {where} | batch {args.batch} | {args.size}x{args.size} | "
-        f"median of {args.repeats} after {args.warmup} warm-up"
-    )
-    print(f"{'model':<12} {'params (M)':>10} {'GFLOP/img':>10} {'ms/batch':>10} {'img/s':>8}")
+    print(f"torch {torch.__version__} | cpu, {args.threads} threads | median of {args.rounds} alternating rounds")
     for name in args.models:
-        r = benchmark(name, device=device, batch=args.batch, size=args.size, warmup=args.warmup, repeats=args.repeats)
-        print(f"{name:<12} {r['params_m']:>10.2f} {r['gflops']:>10.1f} {r['ms']:>10.1f} {r['img_s']:>8.1f}")
-        sys.stdout.flush()
+        model, precision = load(name, args.size)
+        flops = count_flops(model) / 1e9
+        for batch in args.batch:
+            print(f"\n{name}: {count_parameters(model) / 1e6:.2f} M params, {flops:.1f} GFLOP/img, batch {batch}")
+            found = alternate(cases(model, batch, precision), rounds=args.rounds, warmup=args.warmup)
+            base = found["plain (NCHW fp32)"]
+            for case, r in found.items():
+                print(line(case, r, base))
+            sys.stdout.flush()
     return 0
 
 

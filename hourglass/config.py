@@ -26,7 +26,7 @@ MODELS = ("hourglass", "vgg")
 HOURGLASS_STACKS = (1, 2, 4, 8)
 OPTIMIZERS = ("rmsprop", "adam", "adamw")
 SCHEDULES = ("step", "cosine", "none")
-AMP_MODES = ("none", "bf16", "fp16")
+AMP_MODES = ("auto", "none", "bf16", "fp16")
 COORD_LOSSES = ("wing", "l1")
 VGG_HEADS = ("gap", "fc")
 MISSING_IMAGES = ("warn", "error")
@@ -95,10 +95,15 @@ class TrainConfig:
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
         threads: torch CPU threads for the run (None: torch's default, one per core). On a CPU
             shared with other jobs one thread can be many times faster than two (``cpu-tiny``).
-        amp: ``"none"``, ``"bf16"`` or ``"fp16"`` autocast. bf16 runs on CUDA and on the CPU
-            (where AVX512-BF16 or AMX makes a training step about 2x faster,
+        amp: ``"auto"``, ``"none"``, ``"bf16"`` or ``"fp16"`` autocast. bf16 runs on CUDA and on
+            the CPU (where AVX512-BF16 or AMX makes a training step about 2x faster,
             ``benchmarks/bench_train_step.py``); fp16 is CUDA only and uses a grad scaler.
-        channels_last, compile: memory format and ``torch.compile`` of the model.
+            ``"auto"`` (the default) is bf16 on a CPU with native bf16
+            (:func:`hourglass.runtime.native_bf16`) and none elsewhere, GPUs included; the run
+            saves the resolved value.
+        channels_last: channels-last memory format of the model and its input; None (the
+            default) is True on the CPU and False on GPUs, resolved and saved like ``amp``.
+        compile: ``torch.compile`` the model.
         seed: seeds the model initialisation, the data order and the augmentation.
         init_from: start a new run from these model weights instead of a random initialisation
             (fine-tuning, or a warm restart with a new schedule or crop): a shipped weights name,
@@ -152,8 +157,8 @@ class TrainConfig:
     cache_dir: str | None = None
     device: str = "auto"
     threads: int | None = None
-    amp: str = "none"
-    channels_last: bool = False
+    amp: str = "auto"
+    channels_last: bool | None = None
     compile: bool = False
     seed: int = 0
     init_from: str | None = None
@@ -273,8 +278,10 @@ class TrainConfig:
         if self.val_split is not None and not isinstance(self.val_split, str):
             raise self._bad("val_split", "a split name or None")
         for name in ("channels_last", "compile", "tensorboard", "keep_epochs"):
-            if not isinstance(getattr(self, name), bool):
-                raise self._bad(name, "True or False")
+            if not isinstance(getattr(self, name), bool) and not (
+                name == "channels_last" and self.channels_last is None
+            ):
+                raise self._bad(name, "True or False" + (" or None (auto)" if name == "channels_last" else ""))
 
     def check_run(self) -> None:
         """Raise ``ValueError`` for values a run would ignore: ``lr_milestones`` with a schedule

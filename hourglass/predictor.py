@@ -41,7 +41,7 @@ from hourglass.detect import (
     get_detector,
     user_box_to_center_scale,
 )
-from hourglass.evaluation import eval_pipeline, forward, to_image
+from hourglass.evaluation import eval_pipeline, forward, inference_precision, prepare_model, to_image
 from hourglass.geometry import (
     compose_affine,
     crop_matrix,
@@ -167,6 +167,9 @@ class Predictor:
         detector: ``None`` (the bundled detector for the model's subjects: Haar faces for face
             specs, HOG people otherwise), a kind name for :func:`hourglass.detect.get_detector`,
             or any :class:`hourglass.detect.Detector`.
+        precision: ``"auto"`` (bfloat16 autocast on a CPU with native bf16, unless the model is
+            in :data:`hourglass.evaluation.FP32_MODELS`), ``"fp32"`` or ``"bf16"``; decoding is
+            float32 either way. On the CPU the network also runs in channels-last memory.
     """
 
     def __init__(
@@ -177,6 +180,7 @@ class Predictor:
         decoder: str = "dark",
         batch_size: int = 16,
         detector: Any = None,
+        precision: str = "auto",
     ) -> None:
         if decoder not in DECODE_METHODS:
             raise ValueError(f"unknown decoder {decoder!r}; choose one of {list(DECODE_METHODS)}")
@@ -194,6 +198,8 @@ class Predictor:
         self._scale_factor = 1.0 if self.kind == "face" or padding is None else padding / PERSON_PADDING
         # the normalisation evaluation uses; crops are warped here, from a reduced region
         self._pipeline = eval_pipeline(loaded.model, loaded.spec, loaded.sigma)
+        self.precision = inference_precision(loaded, precision)
+        prepare_model(loaded.model, loaded.device)
 
     @classmethod
     def from_checkpoint(cls, path_or_name: str | os.PathLike, device: str = "cpu", **kwargs: Any) -> Predictor:
@@ -214,7 +220,7 @@ class Predictor:
     def __repr__(self) -> str:
         return (
             f"Predictor({self.loaded.name!r}, {self.loaded.kind}, spec={self.spec.name!r}, "
-            f"input={self.loaded.input_size}, flip={self.flip}, decoder={self.decoder!r})"
+            f"input={self.loaded.input_size}, flip={self.flip}, decoder={self.decoder!r}, precision={self.precision!r})"
         )
 
     # --- subjects ---------------------------------------------------------------------------
@@ -301,7 +307,7 @@ class Predictor:
             for start in range(0, n, self.batch_size):
                 sl = slice(start, min(n, start + self.batch_size))
                 x = torch.stack([self.crop(rgb, center[i], scale[i]) for i in range(sl.start, sl.stop)])
-                out = forward(lm.model, lm.kind, x.to(lm.device), self.spec, flip=self.flip)
+                out = forward(lm.model, lm.kind, x.to(lm.device), self.spec, flip=self.flip, precision=self.precision)
                 coords[sl], scores[sl] = to_image(
                     lm.kind, out, center[sl], scale[sl], input_size=lm.input_size, sigma=lm.sigma, decoder=self.decoder
                 )

@@ -79,3 +79,20 @@ def test_crop_cache_is_built_once_and_read_by_training(shared_data, tmp_path, on
     stamps = [p.stat().st_mtime_ns for p in crops]
     train(config.replace(out=str(tmp_path / "again")), progress=False)
     assert [p.stat().st_mtime_ns for p in sorted(cache.glob("*.json"))] == stamps  # reused, not rebuilt
+
+
+def test_auto_amp_and_layout_become_the_devices_defaults():
+    """amp "auto" and channels_last None: channels-last (+ bf16 where native) on the CPU, as before on GPUs."""
+    import torch
+
+    from hourglass.engine.build import concrete_config
+    from hourglass.runtime import native_bf16
+
+    config = TrainConfig()
+    assert (config.amp, config.channels_last) == ("auto", None)
+    cpu = concrete_config(config, torch.device("cpu"))
+    assert cpu.channels_last is True and cpu.amp == ("bf16" if native_bf16() else "none")
+    gpu = concrete_config(config, torch.device("cuda", 0))
+    assert gpu.channels_last is False and gpu.amp == "none"
+    explicit = TrainConfig(amp="none", channels_last=False)
+    assert concrete_config(explicit, torch.device("cpu")) == explicit

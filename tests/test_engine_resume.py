@@ -78,7 +78,10 @@ def test_resume_finds_the_checkpoint_and_its_config(shared_data, tmp_path, one_t
     train(config, progress=False)
     last = tmp_path / "run" / "last.pt"
     assert resume_path(config, True) == resume_path(config, tmp_path / "run") == resume_path(config, last) == last
-    assert resume_config("latest", tmp_path / "run") == {k: v for k, v in config.to_dict().items() if k != "max_steps"}
+    from hourglass.engine.build import concrete_config
+
+    saved = concrete_config(config, torch.device("cpu")).to_dict()  # amp "auto", channels_last None: as resolved
+    assert resume_config("latest", tmp_path / "run") == {k: v for k, v in saved.items() if k != "max_steps"}
     with pytest.raises(FileNotFoundError, match="nowhere.pt"):
         resume_path(config, tmp_path / "nowhere.pt")
     with pytest.raises(ValueError, match="already holds last.pt; pass --resume"):

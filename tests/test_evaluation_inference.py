@@ -65,3 +65,37 @@ def test_regression_flip_test_unmirrors(holdout_faces):
     assert torch.allclose(out, u, atol=1e-6)
     wrong = forward(Fixed(u, u), "regression", image, holdout_faces.spec, flip=True)  # an un-mirrored flip would differ
     assert not torch.allclose(wrong, u, atol=1e-3)
+
+
+def test_channels_last_and_bf16_forward_stay_float32_and_close():
+    """prepare_model + forward: channels-last equals NCHW to float32 rounding; bf16 output is float32 and near."""
+    import copy
+
+    from hourglass.evaluation import prepare_model
+    from hourglass.keypoints import get_spec
+    from hourglass.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("hourglass2", channels=32, num_keypoints=68, input_size=64).eval()
+    spec = get_spec("300w")
+    x = torch.randn(2, 3, 64, 64)
+    with torch.inference_mode():
+        plain = forward(model, "heatmap", x, spec, flip=True, precision="fp32")
+        fast = prepare_model(copy.deepcopy(model), "cpu")
+        assert fast.stem[0].weight.is_contiguous(memory_format=torch.channels_last)
+        cl = forward(fast, "heatmap", x, spec, flip=True, precision="fp32")
+        bf16 = forward(fast, "heatmap", x, spec, flip=True, precision="bf16")
+    torch.testing.assert_close(cl, plain, rtol=1e-4, atol=1e-5)
+    assert bf16.dtype == torch.float32 and (bf16 - plain).abs().max() < 0.1 * plain.abs().max()
+
+
+def test_auto_precision_keeps_the_listed_models_in_float32():
+    from types import SimpleNamespace
+
+    from hourglass.evaluation import FP32_MODELS, inference_precision
+    from hourglass.runtime import resolve_precision
+
+    listed = SimpleNamespace(name=sorted(FP32_MODELS)[0], device=torch.device("cpu"))
+    other = SimpleNamespace(name="my-run", device=torch.device("cpu"))
+    assert inference_precision(listed) == "fp32" and inference_precision(listed, "bf16") == "bf16"
+    assert inference_precision(other) == resolve_precision("auto", "cpu")

@@ -5,7 +5,7 @@ import ast
 from conftest import REPO
 
 LAYERS = (
-    ("_array", "_help", "_moved", "boxes", "keypoints", "geometry", "config", "checkpoint"),  # conventions, value types, files
+    ("_array", "_help", "_moved", "boxes", "keypoints", "geometry", "config", "checkpoint", "runtime"),
     ("models", "losses", "codec", "metrics", "smoothing"),  # networks and pure numerics
     ("weights",),  # a file or shipped name -> a ready model
     ("data",),  # dataset formats and the training-sample pipeline

@@ -211,3 +211,69 @@ def test_growing_errors() -> None:
     for grow in (grow_stacks, grow_depth):
         with pytest.raises(ValueError, match="holds no StackedHourglass"):
             grow(vgg, 3)
+
+
+def _reference_residual(block: Residual, x: torch.Tensor) -> torch.Tensor:
+    """The residual module written out of place (the original port's forward)."""
+    y = block.conv1(F.relu(block.bn1(x)))
+    y = block.conv2(F.relu(block.bn2(y)))
+    y = block.conv3(F.relu(block.bn3(y)))
+    return y + block.skip(x)
+
+
+def _reference_sequence(blocks: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    for block in blocks:
+        x = _reference_residual(block, x) if isinstance(block, Residual) else block(x)
+    return x
+
+
+def _reference_hourglass(hg: HourglassModule, x: torch.Tensor) -> torch.Tensor:
+    upper = _reference_sequence(hg.upper, x)
+    low = _reference_sequence(hg.down, F.max_pool2d(x, kernel_size=2, stride=2))
+    low = (
+        _reference_hourglass(hg.inner, low)
+        if isinstance(hg.inner, HourglassModule)
+        else _reference_sequence(hg.inner, low)
+    )
+    return upper + F.interpolate(_reference_sequence(hg.up, low), scale_factor=2.0, mode="nearest")
+
+
+def _reference_forward(model: StackedHourglass, x: torch.Tensor) -> torch.Tensor:
+    """StackedHourglass.forward with every add and ReLU out of place."""
+    stem = model.stem  # conv, BN, ReLU, Residual, max-pool, Residual, Residual
+    x = F.relu(stem[1](stem[0](x)))
+    x = _reference_residual(stem[3], x)
+    x = _reference_sequence(stem[5:], stem[4](x))
+    heatmaps = []
+    for i in range(model.num_stacks):
+        f = model.features[i]
+        features = F.relu(f[2](f[1](_reference_sequence(f[0], _reference_hourglass(model.hourglasses[i], x)))))
+        heatmap = model.heads[i](features)
+        heatmaps.append(heatmap)
+        if i < model.num_stacks - 1:
+            x = x + model.merge_features[i](features) + model.merge_heatmaps[i](heatmap)
+    return torch.stack(heatmaps, dim=1)
+
+
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_in_place_forward_matches_out_of_place_outputs_and_gradients(channels_last: bool) -> None:
+    """The in-place adds and ReLUs change neither the outputs nor any gradient (training mode, 2 stacks)."""
+    torch.manual_seed(0)
+    model = StackedHourglass(num_stacks=2, channels=16, num_keypoints=5, input_size=64).double().train()
+    x = torch.randn(2, 3, 64, 64, dtype=torch.double)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    target = torch.randn(2, 2, 5, 16, 16, dtype=torch.double)
+    results = []
+    for run in (model, lambda t: _reference_forward(model, t)):
+        model.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        out = run(xi)
+        ((out - target) ** 2).mean().backward()
+        results.append((out.detach(), xi.grad, [p.grad.clone() for p in model.parameters()]))
+    (out, gx, grads), (ref, gx_ref, grads_ref) = results
+    torch.testing.assert_close(out, ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gx, gx_ref, rtol=1e-10, atol=1e-12)
+    for (name, _), g, g_ref in zip(model.named_parameters(), grads, grads_ref):
+        torch.testing.assert_close(g, g_ref, rtol=1e-10, atol=1e-12, msg=name)

@@ -31,6 +31,7 @@ import sys
 def build_parser() -> argparse.ArgumentParser:
     from hourglass._help import HelpFormatter
     from hourglass.codec import DECODE_METHODS
+    from hourglass.runtime import add_runtime_flags
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     a = p.add_argument
@@ -53,14 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
     a("--device", default="cpu", help="cpu, cuda, cuda:N")
     a("--threads", type=int, help="torch CPU threads (also used for the latency)")
     a("--no-progress", action="store_true", help="no progress bar")
+    add_runtime_flags(p)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
     from hourglass.evaluation import compare_models
+    from hourglass.runtime import tune_cpu
 
     args = build_parser().parse_args(argv)
+    tune_cpu(enable=not args.no_tune_cpu)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
     try:
         compare_models(
@@ -69,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             confidence=args.confidence, latency_runs=args.latency_runs, max_samples=args.max_samples,
             missing_images=args.missing_images, batch_size=args.batch_size, device=args.device,
             threads=args.threads, progress=not args.no_progress, best=args.best, allow_overlap=args.allow_overlap,
+            precision=args.precision,
         )  # fmt: skip
     except (ValueError, TypeError, FileNotFoundError, DataError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -31,6 +31,7 @@ from typing import Any
 def build_parser() -> argparse.ArgumentParser:
     from hourglass._help import HelpFormatter
     from hourglass.codec import DECODE_METHODS
+    from hourglass.runtime import add_runtime_flags
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     a = p.add_argument
@@ -50,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--device", default="cpu", help="cpu, cuda, cuda:N")
     a("--threads", type=int, help="torch CPU threads")
     a("--no-progress", action="store_true", help="no progress bar")
+    add_runtime_flags(p)
     return p
 
 
@@ -58,14 +60,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     import torch
 
     from hourglass.evaluation.outputs import evaluate_to_folder
+    from hourglass.runtime import tune_cpu
 
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    tune_cpu(enable=not args.no_tune_cpu)
     return evaluate_to_folder(
         args.model, out=args.out, dataset=args.dataset, data_root=args.data_root, split=args.split,
         predictions=args.predictions, device=args.device, flip=args.flip, decoder=args.decoder,
         max_samples=args.max_samples, missing_images=args.missing_images, batch_size=args.batch_size,
-        progress=not args.no_progress, best=args.best, allow_overlap=args.allow_overlap,
+        progress=not args.no_progress, best=args.best, allow_overlap=args.allow_overlap, precision=args.precision,
     )  # fmt: skip
 
 

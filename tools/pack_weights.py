@@ -22,6 +22,7 @@ from pathlib import Path
 
 def build_parser() -> argparse.ArgumentParser:
     from hourglass._help import HelpFormatter
+    from hourglass.runtime import add_runtime_flags
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     p.add_argument("checkpoint", help="training checkpoint or run folder (its last.pt; --best: its best.pt)")
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-root", help="dataset folder for the held-out evaluation (default: the training one)")
     p.add_argument("--max-mb", type=float, default=30.0, help="refuse files larger than this")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_runtime_flags(p, precision=False)  # the stored metrics are float32's
     return p
 
 
@@ -43,9 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
     from hourglass.evaluation import evaluate_model, evaluation_set
     from hourglass.evaluation.overlap import check_overlap, training_overlap
+    from hourglass.runtime import tune_cpu
     from hourglass.weights import export_weights, file_sha256, load_model, resolve_weights
 
     args = build_parser().parse_args(argv)
+    tune_cpu(enable=not args.no_tune_cpu)
     try:
         if not args.name or "/" in args.name or args.name.endswith(".pt"):
             raise ValueError(f"--name must be a plain name such as 300w-hg2, got {args.name!r}")
@@ -65,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         loaded = load_model(path)
         metrics = {"split": subjects.name, "subjects": len(subjects)}
         for flip in (False, True):
-            report = evaluate_model(loaded, subjects, flip=flip, progress=not args.no_progress,
+            report = evaluate_model(loaded, subjects, flip=flip, progress=not args.no_progress, precision="fp32",
                                     allow_overlap=args.allow_overlap, overlap=overlap).report  # fmt: skip
             metrics["training_overlap"] = report.settings["training_overlap"]
             key = "flip" if flip else "plain"

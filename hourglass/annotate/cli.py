@@ -27,6 +27,7 @@ from hourglass.annotate.process import process_image, process_video, write_json
 from hourglass.annotate.subjects import load_models, parse_subjects
 from hourglass.codec import DECODE_METHODS
 from hourglass.data import DataError
+from hourglass.runtime import add_runtime_flags, tune_cpu
 
 __all__ = ["build_parser", "options_from_args", "run", "main"]
 
@@ -57,6 +58,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--no-smooth", dest="smooth", action="store_false", help="video: draw raw keypoints, not One-Euro smoothed")
     a("--smooth-min-cutoff", type=float, default=1.0, help="video smoothing: One-Euro cutoff in Hz (default 1.0)")
     a("--smooth-beta", type=float, default=0.05, help="video smoothing: One-Euro speed coefficient (default 0.05)")
+    add_runtime_flags(p)
     return p
 
 
@@ -78,7 +80,8 @@ def options_from_args(args: argparse.Namespace) -> AnnotateOptions:
         box=tuple(args.box), boxes=args.boxes, whole_image=args.whole_image, flip=args.flip, decoder=args.decoder,
         min_score=args.min_score, out=out, json=args.json, heatmaps=args.heatmaps, device=args.device,
         threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress, smooth=args.smooth,
-        smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
+        smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta, precision=args.precision,
+        no_tune_cpu=args.no_tune_cpu,
     )  # fmt: skip
 
 
@@ -86,6 +89,7 @@ def run(options: AnnotateOptions) -> int:
     """Do what the options say; return the exit status (user errors raise, see :func:`main`)."""
     if options.threads is not None:
         torch.set_num_threads(options.threads)
+    tune_cpu(enable=not options.no_tune_cpu)
     subjects = parse_subjects(options)
     if options.video:
         models = load_models(options)

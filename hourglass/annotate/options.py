@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from hourglass.annotate.inputs import json_target
 from hourglass.codec import DECODE_METHODS
+from hourglass.runtime import PRECISIONS
 
 __all__ = ["KINDS", "AnnotateOptions"]
 
@@ -82,6 +83,10 @@ class AnnotateOptions:
     """Video smoothing: the One-Euro cutoff (Hz) of a still keypoint; lower is smoother, with more lag."""
     smooth_beta: float = 0.05
     """Video smoothing: how fast the cutoff opens with speed (1 / pixel); higher lags less on fast motion."""
+    precision: str = "auto"
+    """Network precision: ``auto``, ``fp32`` or ``bf16`` (:class:`hourglass.Predictor`)."""
+    no_tune_cpu: bool = False
+    """Leave glibc malloc untuned (by default it is tuned at start-up: :func:`hourglass.runtime.tune_cpu`)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "inputs", _strings(self.inputs, "inputs"))
@@ -107,3 +112,5 @@ class AnnotateOptions:
             raise ValueError(f"--smooth-beta must be a finite number >= 0, got {self.smooth_beta}")
         if self.decoder not in DECODE_METHODS:
             raise ValueError(f"--decoder must be one of {', '.join(DECODE_METHODS)}, got {self.decoder!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"--precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")

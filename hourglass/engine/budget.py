@@ -29,6 +29,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import shutil
 import signal
 import subprocess
@@ -42,6 +43,7 @@ from hourglass._help import HelpFormatter
 from hourglass.config import TrainConfig
 from hourglass.engine import runlog
 from hourglass.engine.build import load_sets
+from hourglass.runtime import tune_cpu
 from hourglass.weights import export_weights, file_sha256
 
 __all__ = [
@@ -69,6 +71,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--max-epochs", type=int, default=1000, help="never more epochs than this")
     p.add_argument("--grace-s", type=float, default=120.0, help="seconds after the deadline's Ctrl-C before SIGTERM")
+    p.add_argument("--no-tune-cpu", action="store_true", help="leave malloc untuned here and in the training run")
     p.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then the tools/train.py flags")
     return p
 
@@ -281,5 +284,12 @@ def _export(last: Path, target: str) -> None:
 def main(
     argv: list[str] | None = None, *, description: str | None = None, train_command: list[str], run: Runner = run_until
 ) -> int:
-    """Parse ``argv`` (default ``sys.argv[1:]``) and :func:`run_budget`; returns the exit status."""
-    return run_budget(BudgetOptions.from_args(build_parser(description).parse_args(argv)), train_command, run=run)
+    """Parse ``argv`` (default ``sys.argv[1:]``) and :func:`run_budget`; returns the exit status.
+
+    ``--no-tune-cpu`` sets ``HOURGLASS_NO_TUNE=1``, which the training run inherits.
+    """
+    args = build_parser(description).parse_args(argv)
+    if args.no_tune_cpu:
+        os.environ["HOURGLASS_NO_TUNE"] = "1"
+    tune_cpu()
+    return run_budget(BudgetOptions.from_args(args), train_command, run=run)

@@ -27,10 +27,12 @@ from hourglass.evaluation import crop_sizes, eval_pipeline, evaluate, forward, t
 from hourglass.keypoints import KeypointSpec
 from hourglass.losses import heatmap_mse, l1_loss, wing_loss
 from hourglass.models import build_model, grow_depth, grow_stacks
+from hourglass.runtime import resolve_precision
 from hourglass.weights import check_finite, resolve_weights
 
 __all__ = [
     "build_model_from_config",
+    "concrete_config",
     "load_initial_weights",
     "run_device",
     "load_sets",
@@ -141,6 +143,20 @@ def _growth(saved: Any, arch: Any) -> tuple[int, int] | None:
     if stacks[0] == stacks[1] and more == 0:
         return None  # the same network: not growth
     return stacks[0], depths[0]
+
+
+def concrete_config(config: TrainConfig, device: torch.device) -> TrainConfig:
+    """``config`` with ``amp="auto"`` and ``channels_last=None`` made concrete for ``device``.
+
+    On the CPU: channels-last, and bf16 autocast where the CPU has native bf16
+    (:func:`hourglass.runtime.resolve_precision`), else none. Elsewhere (GPUs): NCHW, no autocast.
+    """
+    changes: dict[str, Any] = {}
+    if config.amp == "auto":
+        changes["amp"] = "bf16" if resolve_precision("auto", device) == "bf16" else "none"
+    if config.channels_last is None:
+        changes["channels_last"] = device.type == "cpu"
+    return config.replace(**changes) if changes else config
 
 
 def run_device(config: TrainConfig, info: ddp.DistInfo) -> torch.device:

@@ -26,10 +26,11 @@ from hourglass.data import DataError
 from hourglass.engine.presets import PRESETS, cpu_sized, cpu_sized_note, list_presets, resolve_config
 from hourglass.engine.resume import resume_config
 from hourglass.engine.trainer import TrainingDiverged, TrainResult, train
+from hourglass.runtime import tune_cpu
 
 __all__ = ["TrainOptions", "build_parser", "main", "parse_options", "run_training", "training_config"]
 
-_NOT_CONFIG = ("preset", "resume", "threads", "no_progress", "val_split", "val_fraction")
+_NOT_CONFIG = ("preset", "resume", "threads", "no_progress", "val_split", "val_fraction", "no_tune_cpu")
 """Flags that are not :class:`TrainConfig` fields, or (the split) go in together after the others."""
 
 
@@ -108,8 +109,17 @@ def _add_run_flags(add: Callable[..., Any]) -> None:
     add("--workers", type=int, help="DataLoader worker processes")
     add("--cache-dir", help="crop cache folder: one pass writes a small JPEG crop per subject, later epochs read it")
     add("--device", help="auto, cpu, cuda, cuda:N")
-    add("--amp", choices=["none", "bf16", "fp16"], help="autocast: bf16 on CUDA or the CPU, fp16 on CUDA")
-    add("--channels-last", action=argparse.BooleanOptionalAction, default=None, help="channels-last memory format")
+    add(
+        "--amp",
+        choices=["auto", "none", "bf16", "fp16"],
+        help="autocast: bf16 on CUDA or the CPU, fp16 on CUDA; auto (default): bf16 on a CPU with native bf16",
+    )
+    add(
+        "--channels-last",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="channels-last memory (default: on for the CPU, off for GPUs)",
+    )
     add("--compile", action=argparse.BooleanOptionalAction, default=None, help="torch.compile the model")
     add("--seed", type=int, help="seed of the initialisation, data order and augmentation")
     add(
@@ -137,6 +147,7 @@ def _add_run_flags(add: Callable[..., Any]) -> None:
     )  # fmt: skip
     add("--threads", type=int, help="torch CPU threads (default: the preset's, else torch's)")
     add("--no-progress", action="store_true", help="no progress bar (there is none when stderr is not a terminal)")
+    add("--no-tune-cpu", action="store_true", help="leave glibc malloc untuned (also HOURGLASS_NO_TUNE=1)")
 
 
 @dataclass(frozen=True)
@@ -150,6 +161,7 @@ class TrainOptions:
         val_split, val_fraction: ``--val-split`` (``"none"``: hold out ``val_fraction`` of the
             training split) and ``--val-fraction``, None when not given.
         threads: torch CPU threads (None: torch's default); progress: show the progress bar.
+        tune_cpu: tune glibc malloc first (:func:`hourglass.runtime.tune_cpu`; ``--no-tune-cpu``).
     """
 
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -159,13 +171,15 @@ class TrainOptions:
     val_fraction: float | None = None
     threads: int | None = None
     progress: bool = True
+    tune_cpu: bool = True
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> TrainOptions:
         overrides = {k: v for k, v in vars(args).items() if k not in _NOT_CONFIG}
         return cls(
-            overrides, args.preset, args.resume, args.val_split, args.val_fraction, args.threads, not args.no_progress
-        )
+            overrides, args.preset, args.resume, args.val_split, args.val_fraction, args.threads, not args.no_progress,
+            not args.no_tune_cpu,
+        )  # fmt: skip
 
 
 def parse_options(argv: list[str] | None = None, description: str | None = None) -> TrainOptions:
@@ -211,6 +225,7 @@ def run_training(options: TrainOptions, *, train_fn: Callable[..., TrainResult] 
     where = "" if rank == "0" else f"[rank {rank}] "
     try:
         config = training_config(options)
+        tune_cpu(enable=options.tune_cpu)
         given = {k: v for k, v in options.overrides.items() if v is not None}
         note = cpu_sized_note(cpu_sized(given)) if options.preset is None and options.resume is None else None
         notes = {} if note is None else {"notes": (note,)}  # (a stand-in train_fn need not take notes)

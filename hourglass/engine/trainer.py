@@ -138,6 +138,7 @@ def train(
         runlog.summary_writer_class()
     info = ddp.env_info()
     device = build.run_device(config, info)
+    config = build.concrete_config(config, device)  # amp "auto", channels_last None -> this device's
     ddp.check_batch_size(config.batch_size, info)
     ckpt_path = resume_path(config, resume)
     if config.threads is not None:

@@ -12,7 +12,17 @@
 """
 
 from hourglass.evaluation.comparison import bootstrap_difference, compare_models, plot_curves, plot_per_keypoint
-from hourglass.evaluation.inference import Predictions, crop_sizes, eval_pipeline, forward, predict_dataset, to_image
+from hourglass.evaluation.inference import (
+    FP32_MODELS,
+    Predictions,
+    crop_sizes,
+    eval_pipeline,
+    forward,
+    inference_precision,
+    predict_dataset,
+    prepare_model,
+    to_image,
+)
 from hourglass.evaluation.model import Evaluation, evaluate_model
 from hourglass.evaluation.overlap import TrainingOverlap, check_overlap, training_overlap, training_subjects
 from hourglass.evaluation.reports import (
@@ -31,6 +41,7 @@ from hourglass.evaluation.sets import evaluation_set
 __all__ = [
     "BODY_THRESHOLD",
     "CURVE_MAX",
+    "FP32_MODELS",
     "FACE_THRESHOLD",
     "TILT_BINS",
     "TrainingOverlap",
@@ -47,11 +58,13 @@ __all__ = [
     "evaluation_set",
     "forward",
     "headline",
+    "inference_precision",
     "pck_by_tilt",
     "pckh_head_sizes",
     "plot_curves",
     "plot_per_keypoint",
     "predict_dataset",
+    "prepare_model",
     "to_image",
     "training_overlap",
     "training_subjects",

@@ -170,6 +170,7 @@ def compare_models(
     device: str = "cpu",
     threads: int | None = None,
     progress: bool = True,
+    precision: str = "auto",
     log: Callable[[str], None] = print,
     allow_overlap: bool = False,
     best: bool = False,
@@ -189,9 +190,9 @@ def compare_models(
         latency_runs: timed forward passes of :func:`measure_latency` per model (0: skip).
         threads: sets torch's CPU threads (also used for the latency); None keeps them.
         progress: progress bars while predicting.
+        precision: network precision of every model, as :func:`~hourglass.evaluation.evaluate_model`.
         log: called with each summary line (the headline table, the differences, the files).
-        allow_overlap: score models on subjects they trained on
-            (:mod:`hourglass.evaluation.overlap`); report.md and the log flag each such model.
+        allow_overlap: score models on subjects they trained on (flagged in report.md and the log).
         best: a run folder gives its best.pt instead of its last.pt.
 
     Returns:
@@ -199,9 +200,8 @@ def compare_models(
         "reports"}``: a row per model, the bootstrap per later model, each ``EvalReport.to_dict()``.
 
     Raises:
-        ValueError: fewer than two models, labels that do not match them, models of different
-            keypoint specs, or (without ``allow_overlap``) a model trained on some of the subjects;
-            and whatever loading the models or the data raises.
+        ValueError: fewer than two models, labels that do not match them, other keypoint specs,
+            or (without ``allow_overlap``) a model trained on some of the subjects.
     """
     if threads is not None:
         torch.set_num_threads(threads)
@@ -216,7 +216,7 @@ def compare_models(
     reports, rows = [], []
     for label, m, overlap in zip(labels, loaded, overlaps):
         ev = evaluate_model(m, subjects, flip=flip, decoder=decoder, batch_size=batch_size, progress=progress,
-                            allow_overlap=allow_overlap, overlap=overlap)  # fmt: skip
+                            allow_overlap=allow_overlap, overlap=overlap, precision=precision)  # fmt: skip
         reports.append((label, ev.report))
         rows.append(_model_row(label, m, latency_runs))
     base_label, base = reports[0]

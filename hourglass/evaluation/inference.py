@@ -10,11 +10,19 @@
   :class:`~hourglass.data.AnnotationSet`, from the un-augmented crops of
   :class:`~hourglass.data.TopDownPipeline` (``train=False``).
 
+Speed on the CPU (docs/performance.md): :func:`prepare_model` puts the network in channels-last
+memory, :func:`forward` gives it channels-last input and, for ``precision="bf16"``, runs it under
+bfloat16 autocast; its output, and all decoding, stay float32. :func:`inference_precision`
+resolves ``"auto"``: bf16 on a CPU with native bf16 (:func:`hourglass.runtime.resolve_precision`)
+unless the model is in :data:`FP32_MODELS`, whose held-out metrics move by more than the
+tolerance in bf16.
+
 Training validation, :class:`hourglass.Predictor` and ``tools/eval.py`` all go through these.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Sequence
@@ -28,32 +36,81 @@ from tqdm.auto import tqdm
 from hourglass.codec import decode_heatmaps, flat_heatmap_warning, flip_test, heatmap_peaks, heatmap_to_image
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
 from hourglass.geometry import crop_matrix, from_normalized, invert_affine, transform_points
+from hourglass.runtime import autocast, resolve_precision
 
-__all__ = ["Predictions", "crop_sizes", "eval_pipeline", "forward", "predict_dataset", "to_image"]
+__all__ = [
+    "FP32_MODELS",
+    "Predictions",
+    "crop_sizes",
+    "eval_pipeline",
+    "forward",
+    "inference_precision",
+    "predict_dataset",
+    "prepare_model",
+    "to_image",
+]
+
+FP32_MODELS: frozenset[str] = frozenset({"300w-hg2", "lspet-hg2"})
+"""Model names (:attr:`~hourglass.weights.LoadedModel.name`) that ``precision="auto"`` runs in float32.
+
+The rule for the shipped models: bf16 is the default only where it keeps the held-out metrics
+within 0.02 NME points (faces, 300-W holdout) or 0.1 PCK points (bodies, LSPET val) of float32.
+Measured (weights/README.md): ``300w-hg2`` NME io 4.82 -> 5.00 % and ``lspet-hg2`` PCK@0.2
+61.78 -> 61.55 % miss it; ``300w-vgg`` (+0.01) and ``lspet-hg4`` (-0.06) keep it."""
 
 logger = logging.getLogger("hourglass.evaluation")
 
 
 # --- model -> image coordinates --------------------------------------------------------------
-def forward(model: nn.Module, kind: str, images: Tensor, spec: Any, *, flip: bool = False) -> Tensor:
+def prepare_model(model: nn.Module, device: Any) -> nn.Module:
+    """Put ``model`` in channels-last memory when it runs on the CPU (faster convolutions,
+    max-pools and upsampling there); returns it. GPU models are left as they are."""
+    if torch.device(device).type == "cpu":
+        model.to(memory_format=torch.channels_last)
+    return model
+
+
+def inference_precision(loaded: Any, precision: str = "auto") -> str:
+    """``"fp32"`` or ``"bf16"`` for a :class:`~hourglass.weights.LoadedModel` (module docstring)."""
+    if precision == "auto" and loaded.name in FP32_MODELS:
+        return "fp32"
+    return resolve_precision(precision, loaded.device)
+
+
+def _channels_last(model: nn.Module) -> bool:
+    first = next((p for p in model.parameters() if p.ndim == 4), None)
+    return first is not None and first.is_contiguous(memory_format=torch.channels_last)
+
+
+def forward(
+    model: nn.Module, kind: str, images: Tensor, spec: Any, *, flip: bool = False, precision: str | None = None
+) -> Tensor:
     """Network output for a batch of normalised crops, optionally with the flip test.
 
     Args:
         model: a stacked hourglass (``kind="heatmap"``) or a regressor (``"regression"``).
-        images: (B, 3, H, W) normalised crops on the model's device.
+        images: (B, 3, H, W) normalised crops on the model's device; made channels-last when the
+            model's convolutions are (:func:`prepare_model`).
         spec: the keypoint spec (its ``flip_index`` un-mirrors the flipped prediction).
         flip: average with the prediction for the mirrored crops.
+        precision: ``"fp32"`` or ``"bf16"`` (autocast around the network), ``"auto"``
+            (:func:`hourglass.runtime.resolve_precision`), or None: the caller's autocast, if any.
 
     Returns:
         float32 (B, K, h, w) heatmaps of the last stack, or (B, K, 2) normalised coordinates.
     """
     if kind not in ("heatmap", "regression"):
         raise ValueError(f"kind must be 'heatmap' or 'regression', got {kind!r}")
-    out = model(images)
+    if _channels_last(model):
+        images = images.contiguous(memory_format=torch.channels_last)
+    device = images.device
+    context = autocast(resolve_precision(precision, device), device) if precision else contextlib.nullcontext()
+    with context:
+        out = model(images)
+        mirrored = model(torch.flip(images, dims=[-1])) if flip else None
     out = (out[:, -1] if kind == "heatmap" else out).float()
-    if not flip:
+    if mirrored is None:
         return out
-    mirrored = model(torch.flip(images, dims=[-1]))
     mirrored = (mirrored[:, -1] if kind == "heatmap" else mirrored).float()
     if kind == "heatmap":
         return flip_test(out, mirrored, spec)
@@ -142,6 +199,7 @@ def predict_dataset(
     batch_size: int = 32,
     workers: int = 0,
     progress: bool = True,
+    precision: str = "auto",
 ) -> Predictions:
     """Predict every subject of an annotation set from its un-augmented crop.
 
@@ -151,6 +209,7 @@ def predict_dataset(
         flip, decoder: as :func:`forward` and :func:`to_image`.
         batch_size, workers: DataLoader settings.
         progress: show a tqdm progress bar (only when stderr is a terminal).
+        precision: ``"auto"``, ``"fp32"`` or ``"bf16"`` (:func:`inference_precision`).
 
     Logs a warning when the heatmaps are flat (:func:`hourglass.codec.flat_heatmap_warning`).
 
@@ -164,6 +223,8 @@ def predict_dataset(
             "evaluate it on a dataset of its own keypoints"
         )
     size = loaded.input_size
+    precision = inference_precision(loaded, precision)
+    prepare_model(loaded.model, loaded.device)
     ds = KeypointDataset(annotations, eval_pipeline(loaded.model, loaded.spec, loaded.sigma))
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
     coords, scores, peaks = [], [], []
@@ -171,7 +232,9 @@ def predict_dataset(
         for batch in tqdm(
             loader, desc=f"predict {annotations.name}", unit="batch", disable=not (progress and sys.stderr.isatty())
         ):
-            out = forward(loaded.model, loaded.kind, batch.image.to(loaded.device), loaded.spec, flip=flip)
+            out = forward(
+                loaded.model, loaded.kind, batch.image.to(loaded.device), loaded.spec, flip=flip, precision=precision
+            )
             c, s = to_image(
                 loaded.kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
                 input_size=size, sigma=loaded.sigma, decoder=decoder,

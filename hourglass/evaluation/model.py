@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from hourglass.evaluation.inference import Predictions, predict_dataset
+from hourglass.evaluation.inference import Predictions, inference_precision, predict_dataset
 from hourglass.evaluation.overlap import TrainingOverlap, check_overlap, training_overlap
 from hourglass.evaluation.reports import EvalReport, evaluate
 from hourglass.evaluation.sets import evaluation_set
@@ -41,6 +41,7 @@ def evaluate_model(
     allow_overlap: bool = False,
     overlap: TrainingOverlap | None = None,
     best: bool = False,
+    precision: str = "auto",
 ) -> Evaluation:
     """Evaluate a model: load it, pick its subjects, predict them from their crops, report.
 
@@ -51,8 +52,8 @@ def evaluate_model(
         subjects: the annotation set to evaluate on; None picks it with
             :func:`~hourglass.evaluation.evaluation_set` (``data_root``, ``dataset``, ``split``,
             ``max_samples``, ``missing_images``), by default the model's own held-out subjects.
-        flip, decoder, batch_size, workers, progress: as
-            :func:`~hourglass.evaluation.predict_dataset`.
+        flip, decoder, batch_size, workers, progress, precision: as
+            :func:`~hourglass.evaluation.predict_dataset` (``precision`` ``"auto"``, ``"fp32"`` or ``"bf16"``).
         allow_overlap: score subjects the model trained on (:mod:`hourglass.evaluation.overlap`)
             instead of raising; the report's settings and text flag them.
         overlap: the :func:`~hourglass.evaluation.overlap.training_overlap` of these subjects,
@@ -78,14 +79,17 @@ def evaluate_model(
     if overlap is None:
         overlap = training_overlap(loaded.config, subjects, data_root=data_root, dataset=dataset)
     leak = check_overlap(overlap, str(loaded.path), allow_overlap=allow_overlap)
+    precision = inference_precision(loaded, precision)
     pred = predict_dataset(
-        loaded, subjects, flip=flip, decoder=decoder, batch_size=batch_size, workers=workers, progress=progress
-    )
+        loaded, subjects, flip=flip, decoder=decoder, batch_size=batch_size, workers=workers, progress=progress,
+        precision=precision,
+    )  # fmt: skip
     settings = {
         "model": str(loaded.path),
         "flip": bool(flip),
         "kind": loaded.kind,
         "decoder": decoder if loaded.kind == "heatmap" else None,
         "training_overlap": leak,
+        "precision": precision,
     }
     return Evaluation(evaluate(pred, subjects, settings=settings), pred, subjects)

@@ -22,6 +22,7 @@ import torch
 from hourglass._help import HelpFormatter
 from hourglass.export.files import check_opset, export_onnx, export_torchscript
 from hourglass.export.verify import onnx_max_difference, torchscript_max_difference
+from hourglass.runtime import add_runtime_flags, tune_cpu
 from hourglass.weights import LoadedModel, load_model
 
 __all__ = ["ExportOptions", "build_parser", "main", "output_paths", "run_export"]
@@ -43,6 +44,7 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--atol", type=float, default=1e-4, help="largest accepted difference for --verify (default: %(default)g)")
     a("--threads", type=int, help="torch CPU threads")
     a("--best", action="store_true", help="a run folder gives its best.pt (default: its last.pt)")
+    add_runtime_flags(p, precision=False)  # verification compares float32 with float32
     return p
 
 
@@ -59,6 +61,7 @@ class ExportOptions:
     atol: float = 1e-4
     threads: int | None = None
     best: bool = False
+    no_tune_cpu: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ExportOptions:
@@ -92,6 +95,7 @@ def run_export(options: ExportOptions) -> int:
     try:
         if options.threads is not None:
             torch.set_num_threads(options.threads)
+        tune_cpu(enable=not options.no_tune_cpu)
         if "onnx" in options.formats:
             check_opset(options.opset)
         loaded = load_model(options.model, "cpu", best=options.best)

@@ -121,10 +121,12 @@ class Residual(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x (B, C_in, H, W) -> (B, C_out, H, W)."""
-        y = self.conv1(F.relu(self.bn1(x)))
-        y = self.conv2(F.relu(self.bn2(y)))
-        y = self.conv3(F.relu(self.bn3(y)))
-        return y + self.skip(x)
+        # In place where autograd allows: BatchNorm saves its input, not its output, so the ReLU
+        # may overwrite it; a conv needs only its input, so its output may take the skip.
+        y = self.conv1(F.relu_(self.bn1(x)))
+        y = self.conv2(F.relu_(self.bn2(y)))
+        y = self.conv3(F.relu_(self.bn3(y)))
+        return y.add_(self.skip(x))
 
 
 class HourglassModule(nn.Module):
@@ -166,9 +168,9 @@ class HourglassModule(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """x (B, C, H, W) -> (B, C, H, W)."""
-        upper = self.upper(x)
+        upper = self.upper(x)  # a residual's own output: free to be added to in place
         lower = self.up(self.inner(self.down(F.max_pool2d(x, kernel_size=2, stride=2))))
-        return upper + F.interpolate(lower, scale_factor=2.0, mode="nearest")
+        return upper.add_(F.interpolate(lower, scale_factor=2.0, mode="nearest"))
 
 
 class StackedHourglass(nn.Module):
@@ -286,5 +288,7 @@ class StackedHourglass(nn.Module):
             heatmap = self.heads[i](features)  # (B, K, H, W)
             heatmaps.append(heatmap)
             if i < self.num_stacks - 1:
-                x = x + self.merge_features[i](features) + self.merge_heatmaps[i](heatmap)
+                # x itself is saved by this stack's first BatchNorm and max-pool: add into a conv output
+                merged = self.merge_features[i](features)
+                x = merged.add_(self.merge_heatmaps[i](heatmap)).add_(x)
         return torch.stack(heatmaps, dim=1)  # (B, S, K, H, W)
