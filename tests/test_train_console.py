@@ -40,8 +40,10 @@ def test_console_summary_epoch_lines_and_percent(shared_data, tmp_path):
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert "\r" not in r.stderr  # stderr is a pipe: no progress bar redrawn with carriage returns
+    # the CPU defaults: channels-last, with bf16 autocast where the CPU has native bf16
+    assert re.search(r"precision (bf16 autocast|float32), channels-last layout", r.stderr), r.stderr
     for part in ("5 training subjects (test_mpii), 5 validation subjects", "parameters", "device: cpu",
-                 "precision float32, NCHW layout", "2 epochs x 2 steps (batch 2)", f"output: {run}"):  # fmt: skip
+                 "2 epochs x 2 steps (batch 2)", f"output: {run}"):  # fmt: skip
         assert part in r.stderr, (part, r.stderr)
     lines = re.findall(r"^epoch (\d)/2 step \d+: loss [\d.e-]+, pck@0.2 [\d.]+ %", r.stderr, re.M)
     assert lines == ["1", "2"], r.stderr

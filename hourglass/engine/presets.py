@@ -60,7 +60,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     # 4x4), sigma 1.5, batch 8 at lr 3e-3 (140 steps an epoch), 5 epochs; 300-W fit / holdout, one
     # CPU thread (two ran 10-30x slower on the shared 2-core CPU). The old recipe (2 stacks at 128 px,
     # batch 8, lr 1e-3, 5 epochs) sat on the loss plateau (flat heatmaps) at 57 % NME. Measured:
-    # cpu-tiny reached 10.31 % held-out NME (inter-ocular, 87 holdout faces) in 62 s of training with
+    # cpu-tiny reached 10.31 % held-out NME (inter-ocular, 87 holdout faces) in 1.0 min of training with
     # the CPU defaults (bf16 autocast, channels-last; real 1m02s for tools/train.py --preset cpu-tiny
     # --data-root ../shared/data/300w --out runs/tiny, then tools/eval.py runs/tiny; ~100 img/s), and
     # 10.88 % in 3.2 min in float32 NCHW while the shared 2-core CPU was loaded (20-40 img/s).
