@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
-from hourglass.evaluation import forward, to_image
+from hourglass.evaluation import crop_to_image, forward, to_image
 
 
 class Fixed(nn.Module):
@@ -99,3 +99,27 @@ def test_auto_precision_keeps_the_listed_models_in_float32():
     other = SimpleNamespace(name="my-run", device=torch.device("cpu"))
     assert inference_precision(listed) == "fp32" and inference_precision(listed, "bf16") == "bf16"
     assert inference_precision(other) == resolve_precision("auto", "cpu")
+
+
+def test_the_samples_own_matrices_map_back_as_the_crop_parameters_do(holdout_faces):
+    """crop_to_image (evaluation, through each Sample's matrix) and to_image (from centre, scale and
+    rotation) are one mapping; on rotated, non-square crops too."""
+    from hourglass.data.pipeline import Augmentation
+    from hourglass.geometry import crop_matrix
+
+    pipe = TopDownPipeline(PipelineConfig(input_size=(96, 128), heatmap_size=(24, 32), sigma=1.5, train=False),
+                           holdout_faces.spec)  # fmt: skip
+    heat = torch.rand(len(holdout_faces), 68, 32, 24)
+    rotation = np.array([0.0, 30.0, -75.0, 120.0, 5.0, 180.0])
+    matrix = np.stack([
+        crop_matrix(a.center, a.scale, (96, 128), r) for a, r in zip(holdout_faces, rotation)
+    ])  # fmt: skip
+    center, scale = np.stack([a.center for a in holdout_faces]), np.array([a.scale for a in holdout_faces])
+    for kind, out in (("heatmap", heat), ("regression", torch.rand(len(holdout_faces), 68, 2))):
+        a, sa = to_image(kind, out, center, scale, rotation, input_size=(96, 128), sigma=1.5)
+        b, sb = crop_to_image(kind, out, matrix, input_size=(96, 128), sigma=1.5)
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-9)
+        np.testing.assert_array_equal(sa, sb)
+    sample = pipe.apply(np.zeros((300, 300, 3), np.uint8), np.zeros((68, 2)), np.zeros(68, bool),
+                        center[0], scale[0], Augmentation())  # fmt: skip
+    np.testing.assert_allclose(sample.matrix, matrix[0], rtol=0, atol=1e-12)  # what evaluation passes

@@ -33,9 +33,9 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from hourglass.codec import decode_heatmaps, flat_heatmap_warning, flip_test, heatmap_peaks, heatmap_to_image
+from hourglass.codec import decode_heatmaps, flat_heatmap_warning, flip_test, heatmap_peaks
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
-from hourglass.geometry import crop_matrix, from_normalized, invert_affine, transform_points
+from hourglass.geometry import crop_matrix, from_normalized, invert_affine, to_normalized, transform_points
 from hourglass.runtime import autocast, resolve_precision
 
 __all__ = [
@@ -136,26 +136,48 @@ def to_image(
         output: (B, K, h, w) heatmaps or (B, K, 2) normalised coordinates.
         center: (B, 2) crop centres; scale: (B,) crop scales (200-px units); rotation: (B,) or
             scalar degrees; all as used to cut the (unflipped) crops.
-        input_size: (W, H) of the network input (heatmaps are input / 4).
+        input_size: (W, H) of the network input.
         sigma: training heatmap sigma (DARK's blur sigma).
         decoder: one of :data:`hourglass.codec.DECODE_METHODS` (heatmaps only).
+
+    Returns:
+        as :func:`crop_to_image`, whose crop matrix this builds from the crop's parameters.
+    """
+    scale = np.asarray(scale, dtype=np.float64).reshape(-1)
+    rotation = np.broadcast_to(np.asarray(rotation, dtype=np.float64), scale.shape)
+    center = np.asarray(center, dtype=np.float64).reshape(-1, 2)
+    matrix = crop_matrix(center, scale, tuple(input_size), rotation)  # (B, 2, 3) image -> input
+    return crop_to_image(kind, output, matrix, input_size=input_size, sigma=sigma, decoder=decoder)
+
+
+def crop_to_image(
+    kind: str, output: Tensor, matrix: Any, *, input_size: Sequence[int], sigma: float = 2.0, decoder: str = "dark"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Decode :func:`forward`'s output and map it through the inverse of the crop's own matrix.
+
+    Args:
+        output: (B, K, h, w) heatmaps or (B, K, 2) normalised coordinates.
+        matrix: (B, 2, 3) affine from the original image to the network input, the one the crops
+            were cut with (a :class:`~hourglass.data.pipeline.Sample`'s ``matrix``).
+        input_size: (W, H) of the network input; heatmaps cover the same crop at (w, h).
+        sigma, decoder: as :func:`to_image`.
 
     Returns:
         coords (B, K, 2) float64 image coordinates, scores (B, K) float64: the decoded heatmap
         maximum for heatmap models; 1.0 for regression models, which give no confidence.
     """
     output = output.detach().float().cpu()
-    center = np.asarray(center, dtype=np.float64).reshape(-1, 2)
-    scale = np.asarray(scale, dtype=np.float64).reshape(-1)
-    rotation = np.broadcast_to(np.asarray(rotation, dtype=np.float64), scale.shape)
     if kind == "heatmap":
-        hm_size = (output.shape[-1], output.shape[-2])
         coords, scores = decode_heatmaps(output, decoder, blur_sigma=sigma)
-        image = heatmap_to_image(coords.numpy().astype(np.float64), center, scale, hm_size, rotation)
-        return np.asarray(image), scores.numpy().astype(np.float64)
-    crop = from_normalized(output.numpy().astype(np.float64), tuple(input_size))  # (B, K, 2)
-    image = transform_points(crop, invert_affine(crop_matrix(center, scale, tuple(input_size), rotation)))
-    return np.asarray(image), np.ones(crop.shape[:2])
+        hm_size = (output.shape[-1], output.shape[-2])
+        # heatmap and input are two samplings of one crop: equal normalised coordinates
+        crop = from_normalized(to_normalized(coords.numpy().astype(np.float64), hm_size), tuple(input_size))
+        scores = scores.numpy().astype(np.float64)
+    else:
+        crop = from_normalized(output.numpy().astype(np.float64), tuple(input_size))  # (B, K, 2)
+        scores = np.ones(crop.shape[:2])
+    matrix = np.asarray(matrix, dtype=np.float64).reshape(-1, 2, 3)
+    return np.asarray(transform_points(crop, invert_affine(matrix))), scores
 
 
 def crop_sizes(model: nn.Module) -> tuple[tuple[int, int], tuple[int, int]]:
@@ -235,10 +257,9 @@ def predict_dataset(
             out = forward(
                 loaded.model, loaded.kind, batch.image.to(loaded.device), loaded.spec, flip=flip, precision=precision
             )
-            c, s = to_image(
-                loaded.kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
-                input_size=size, sigma=loaded.sigma, decoder=decoder,
-            )  # fmt: skip
+            c, s = crop_to_image(  # through the crops' own matrices
+                loaded.kind, out, batch.matrix.numpy(), input_size=size, sigma=loaded.sigma, decoder=decoder
+            )
             coords.append(c)
             scores.append(s)
             if loaded.kind == "heatmap":
