@@ -214,3 +214,16 @@ def test_ctrl_c_outside_the_training_steps_is_a_clean_exit(monkeypatch, capsys, 
     err = capsys.readouterr().err
     assert "interrupted (Ctrl-C) before the training steps began or after they ended" in err
     assert "Traceback" not in err
+
+
+def test_resume_from_a_truncated_last_pt_says_so_in_one_line(tmp_path):
+    """The one checkpoint reader names the file and what went wrong, not the raw zip error."""
+    from conftest import make_checkpoint
+
+    run = tmp_path / "run"
+    last = make_checkpoint(run / "last.pt")
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])  # cut short
+    r = run_tool("--out", str(run), "--resume")
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.startswith(f"error: cannot read model file {last}") and "corrupt or truncated" in r.stderr
+    assert r.stderr.count("\n") == 1 and "zip" not in r.stderr.lower()
