@@ -116,3 +116,15 @@ def test_inputs_with_an_error_get_no_outputs(tmp_path):
     bad = Input("nothing*", error="no file matches 'nothing*'")
     plan_outputs([bad], **outputs(json=True))
     assert bad.drawing is None and bad.json is None
+
+
+def test_stale_files_are_only_tagged_outputs_in_output_folders(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (item,), _ = planned(tmp_path, ["photo.jpg"], out=tmp_path / "r" / "labels.png")
+    assert item.stale == ()  # --out FILE: result.json beside it may be the user's
+    out = Path("outputs")
+    (item,), _ = planned(tmp_path, ["photo.jpg"], json=str(tmp_path / "outputs"))
+    assert item.stale == (out / "photo.heatmaps.png",)  # the JSON it writes, named absolutely, is kept
+    inputs = [Input("photo.jpg", tmp_path / "photo.jpg"), Input("h", tmp_path / "outputs" / "photo.heatmaps.png")]
+    plan_outputs(inputs, **outputs())
+    assert inputs[0].stale == (out / "photo.keypoints.json",)  # an input is never removed

@@ -9,9 +9,10 @@
 - :func:`plan_outputs`: for ``photo.jpg`` the drawing ``photo.keypoints.png``, the JSON
   ``photo.keypoints.json`` and the overlay ``photo.heatmaps.png``, under :data:`DEFAULT_OUT`
   (``outputs/``, never into the data folder) or ``--out FOLDER`` (keeping the sub-folders of
-  a recursive folder); an earlier run's JSON or overlay of the same drawing that this run does
-  not write is marked stale and removed when the drawing is written; ``--out FILE`` for a
-  single input names the drawing and the others take its stem. ``--json PATH.json`` is one
+  a recursive folder); in those folders an earlier run's ``.keypoints.json`` or ``.heatmaps.png``
+  of the same drawing that this run does not write (nor reads) is marked stale and removed when
+  the drawing is written (never with ``--out FILE``, whose neighbours may be the user's);
+  ``--out FILE`` for a single input names the drawing and the others take its stem. ``--json PATH.json`` is one
   combined file, ``--json FOLDER`` one file per image there. Before anything runs it refuses
   a plan in which two inputs write the same file or an output overwrites an input.
 - :func:`json_target`: the path ``--json`` was given, refusing one that is clearly an input
@@ -163,9 +164,9 @@ def plan_outputs(
             item.heatmaps = folder / f"{stem}.heatmaps.png"
         if json is not None and combined is None:
             item.json = json_path / item.folder / f"{stem}.keypoints.json" if json_path else default_json
-        # an earlier run's files that would sit beside the new drawing and no longer match it
-        kept = {item.json, item.heatmaps if heatmaps else None}
-        item.stale = tuple(p for p in (default_json, item.heatmaps) if p not in kept)
+        if not out_file:  # an earlier run's tagged files beside the new drawing that no longer match it
+            kept = {p.resolve() for p in (item.json, item.heatmaps if heatmaps else None) if p is not None}
+            item.stale = tuple(p for p in (default_json, item.heatmaps) if p.resolve() not in kept)
         if not heatmaps:
             item.heatmaps = None
     written: dict[Path, str] = {}
@@ -183,4 +184,6 @@ def plan_outputs(
                     "or with separate --out folders"
                 )
             written[key] = item.label
+    for item in good:  # never remove an input, nor what this run writes
+        item.stale = tuple(p for p in item.stale if p.resolve() not in sources and p.resolve() not in written)
     return combined
