@@ -56,6 +56,18 @@ class OneEuroFilter:
         """Shape of the values being filtered; None before the first call or after :meth:`reset`."""
         return None if self._x is None else self._x.shape
 
+    def follow(self, order: np.ndarray) -> None:
+        """Reorder the remembered rows (first axis) so that row ``i`` continues old row ``order[i]``;
+        ``order[i] < 0`` restarts row ``i`` (a new subject). The rows that come next must be in the new order."""
+        if self._x is None:
+            return
+        order = np.asarray(order, dtype=np.int64)
+        new = order >= 0
+        x = np.full((len(order), *self._x.shape[1:]), np.nan)
+        dx = np.zeros_like(x)
+        x[new], dx[new] = self._x[order[new]], self._dx[order[new]]
+        self._x, self._dx = x, dx
+
     def reset(self) -> None:
         """Forget the past: the next call returns its input unchanged."""
         self._x: np.ndarray | None = None

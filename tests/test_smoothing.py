@@ -64,3 +64,24 @@ def test_errors_name_the_value():
         f(np.zeros((3, 2)), 2.0)
     f.reset()
     assert f(np.ones((3, 2)), 0.0).shape == (3, 2)
+
+
+def test_follow_keeps_each_subjects_row_when_the_order_changes():
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.0)
+    a, b = np.zeros((1, 2)), np.full((1, 2), 100.0)
+    f(np.stack([a, b]), 0.0)
+    f.follow(np.array([1, 0]))  # the detector now lists b first
+    out = f(np.stack([b + 1, a + 1]), 0.1)
+    assert 100 < out[0, 0, 0] < 101 and 0 < out[1, 0, 0] < 1  # each smoothed with its own past
+    f.follow(np.array([-1, 0]))  # a new subject in row 0, b continues in row 1
+    out = f(np.stack([a + 50, b + 2]), 0.2)
+    assert out[0, 0, 0] == 50 and 100 < out[1, 0, 0] < 102
+
+
+def test_video_subjects_are_matched_by_their_nearest_centre():
+    from hourglass.annotate.process import _match
+
+    before = np.array([[0.0, 0.0], [100.0, 0.0]])
+    now = np.array([[98.0, 1.0], [300.0, 0.0], [2.0, -1.0]])
+    np.testing.assert_array_equal(_match(before, now, np.full(3, 20.0)), [1, -1, 0])
+    assert _match(before, np.zeros((0, 2)), np.zeros(0)).shape == (0,)

@@ -200,24 +200,43 @@ class _VideoTally:
 class _VideoSmoother:
     """One :class:`~hourglass.smoothing.OneEuroFilter` per model, over its subjects' keypoints.
 
-    A filter restarts when the number of subjects its model found changes (a subject came or
-    went, so the rows no longer follow the same people).
+    Detectors list a frame's subjects in their own order, so each frame's subjects are matched
+    to the previous frame's by the nearest keypoint centre (one to one, within the larger side
+    of the subject's keypoint box); the filter's rows follow them, and a subject with no match
+    starts its own row afresh.
     """
 
     def __init__(self, options: AnnotateOptions) -> None:
         self.options = options
         self.filters: dict[str, OneEuroFilter] = {}
+        self.centers: dict[str, np.ndarray] = {}  # model name -> (N, 2) previous frame's keypoint centres
 
     def __call__(self, results: list[Result], time: float) -> None:
         """Replace each result's keypoints by their smoothed values at ``time`` (seconds)."""
         for res in results:
-            kp = res.prediction.keypoints
-            f = self.filters.setdefault(
-                res.model.name, OneEuroFilter(self.options.smooth_min_cutoff, self.options.smooth_beta)
-            )
-            if f.shape != kp.shape:
-                f.reset()
+            kp = res.prediction.keypoints  # (N, K, 2)
+            name = res.model.name
+            f = self.filters.setdefault(name, OneEuroFilter(self.options.smooth_min_cutoff, self.options.smooth_beta))
+            centers = np.nanmean(kp, axis=1) if len(kp) else np.zeros((0, 2))  # (N, 2)
+            reach = np.nanmax(np.nanmax(kp, axis=1) - np.nanmin(kp, axis=1), axis=1) if len(kp) else np.zeros(0)
+            if f.shape is not None:
+                f.follow(_match(self.centers[name], centers, reach))
+            self.centers[name] = centers
             res.prediction.keypoints = f(kp, time)
+
+
+def _match(before: np.ndarray, now: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """For each centre of ``now`` (N, 2), the index of its one-to-one nearest in ``before`` (M, 2),
+    or -1 when none is within its ``reach`` (N,) pixels."""
+    from scipy.optimize import linear_sum_assignment  # lazy: only videos with smoothing need it
+
+    order = np.full(len(now), -1, dtype=np.int64)
+    if len(now) and len(before):
+        dist = np.linalg.norm(now[:, None] - before[None], axis=-1)  # (N, M)
+        rows, cols = linear_sum_assignment(dist)
+        near = dist[rows, cols] <= reach[rows]
+        order[rows[near]] = cols[near]
+    return order
 
 
 def _draw_frames(
