@@ -90,9 +90,11 @@ def latency(model: str, runs: int) -> list[tuple[str, list[float]]]:
         x = torch.stack([predictor.crop(rgb, center[i], scale[i]) for i in range(len(center))])
         t3 = time.perf_counter()
         with torch.inference_mode():
-            out = forward(lm.model, lm.kind, x.to(lm.device), spec)
+            out = forward(lm.model, lm.output_kind, x.to(lm.device), spec)
         t4 = time.perf_counter()
-        to_image(lm.kind, out, center, scale, input_size=lm.input_size, sigma=lm.sigma, decoder=predictor.decoder)
+        to_image(
+            lm.output_kind, out, center, scale, input_size=lm.input_size, sigma=lm.sigma, decoder=predictor.decoder
+        )
         t5 = time.perf_counter()
         pred = predictor(path)
         t6 = time.perf_counter()

@@ -37,8 +37,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     loaded = load_model(args.model)
-    if loaded.kind != "heatmap":
-        parser.error(f"{args.model} is a {loaded.kind} model; only a stacked hourglass grows")
+    if loaded.output_kind != "heatmap":
+        parser.error(f"{args.model} is a {loaded.output_kind} model; only a stacked hourglass grows")
     config = loaded.config.replace(
         input_size=args.input_size,
         sigma=loaded.config.sigma if args.sigma is None else args.sigma,

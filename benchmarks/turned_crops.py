@@ -63,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                     read_image(r.image), np.nan_to_num(r.keypoints), r.labelled.copy(), r.center, r.scale,
                     Augmentation(rotation=float(turn)),
                 )  # fmt: skip
-                out = forward(loaded.model, loaded.kind, s.image[None].to(loaded.device), spec, flip=args.flip)
+                out = forward(loaded.model, loaded.output_kind, s.image[None].to(loaded.device), spec, flip=args.flip)
                 c, _ = to_image(
-                    loaded.kind, out, s.center[None], np.array([s.scale]), np.array([s.rotation]),
+                    loaded.output_kind, out, s.center[None], np.array([s.scale]), np.array([s.rotation]),
                     input_size=loaded.input_size, sigma=loaded.sigma,
                 )  # fmt: skip
                 coords[i] = c[0]

@@ -219,7 +219,7 @@ class Predictor:
 
     def __repr__(self) -> str:
         return (
-            f"Predictor({self.loaded.name!r}, {self.loaded.kind}, spec={self.spec.name!r}, "
+            f"Predictor({self.loaded.name!r}, {self.loaded.output_kind}, spec={self.spec.name!r}, "
             f"input={self.loaded.input_size}, flip={self.flip}, decoder={self.decoder!r}, precision={self.precision!r})"
         )
 
@@ -307,14 +307,22 @@ class Predictor:
             for start in range(0, n, self.batch_size):
                 sl = slice(start, min(n, start + self.batch_size))
                 x = torch.stack([self.crop(rgb, center[i], scale[i]) for i in range(sl.start, sl.stop)])
-                out = forward(lm.model, lm.kind, x.to(lm.device), self.spec, flip=self.flip, precision=self.precision)
-                coords[sl], scores[sl] = to_image(
-                    lm.kind, out, center[sl], scale[sl], input_size=lm.input_size, sigma=lm.sigma, decoder=self.decoder
+                out = forward(
+                    lm.model, lm.output_kind, x.to(lm.device), self.spec, flip=self.flip, precision=self.precision
                 )
-                if return_heatmaps and lm.kind == "heatmap":
+                coords[sl], scores[sl] = to_image(
+                    lm.output_kind,
+                    out,
+                    center[sl],
+                    scale[sl],
+                    input_size=lm.input_size,
+                    sigma=lm.sigma,
+                    decoder=self.decoder,
+                )
+                if return_heatmaps and lm.output_kind == "heatmap":
                     maps.append(out.cpu().numpy())
         heatmaps = matrices = None
-        if return_heatmaps and lm.kind == "heatmap":
+        if return_heatmaps and lm.output_kind == "heatmap":
             hm = lm.heatmap_size
             heatmaps = np.concatenate(maps) if maps else np.zeros((0, k, hm[1], hm[0]), np.float32)
             matrices = crop_matrix(center, scale, hm) if n else np.zeros((0, 2, 3))

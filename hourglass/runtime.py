@@ -138,11 +138,12 @@ def resolve_precision(precision: str, device: str | torch.device = "cpu") -> str
 
 
 def autocast(precision: str, device: str | torch.device = "cpu") -> contextlib.AbstractContextManager:
-    """bfloat16 autocast on ``device`` for ``"bf16"``, nothing for ``"fp32"`` (resolve ``"auto"`` first)."""
+    """bfloat16 autocast on ``device`` for ``"bf16"``; for ``"fp32"`` autocast switched off, so an
+    enclosing autocast does not reach the network either (resolve ``"auto"`` first)."""
     if precision == "bf16":
         return torch.autocast(torch.device(device).type, dtype=torch.bfloat16)
     if precision == "fp32":
-        return contextlib.nullcontext()
+        return torch.autocast(torch.device(device).type, enabled=False)
     raise ValueError(f"precision must be 'fp32' or 'bf16' here, got {precision!r}; resolve 'auto' first")
 
 

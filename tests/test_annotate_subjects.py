@@ -34,7 +34,7 @@ class FakePredictor:
 
     def __init__(self, spec, found: int = 1, kind: str = "heatmap", score: float = 0.5):
         self.spec, self.found, self.score = spec, found, score
-        self.loaded = SimpleNamespace(kind=kind)
+        self.loaded = SimpleNamespace(output_kind=kind)
         self.calls: list[str] = []
 
     def __call__(self, rgb, boxes=None, *, whole_image=False, return_heatmaps=False):

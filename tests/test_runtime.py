@@ -56,10 +56,26 @@ def test_tune_cpu_without_glibc_logs_and_does_nothing(monkeypatch, caplog):
 
 
 def test_usage_counts_faults_and_kernel_time():
+    import mmap
+
     before = runtime.usage()
-    torch.ones(1 << 22).sum()
+    pages = mmap.mmap(-1, 256 * mmap.PAGESIZE)  # fresh anonymous pages: touching each one faults it in
+    for i in range(0, len(pages), mmap.PAGESIZE):
+        pages[i] = 1
     delta = runtime.usage() - before
-    assert delta.minflt >= 0 and delta.stime >= 0 and delta.utime >= 0
+    pages.close()
+    assert delta.minflt >= 256 and delta.stime >= 0 and delta.utime > 0
+
+
+def test_fp32_switches_an_enclosing_autocast_off():
+    layer = torch.nn.Linear(4, 4)
+    x = torch.randn(2, 4)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert layer(x).dtype == torch.bfloat16
+        with runtime.autocast("fp32"):
+            assert layer(x).dtype == torch.float32
+        with runtime.autocast("bf16"):
+            assert layer(x).dtype == torch.bfloat16
 
 
 def test_importing_the_library_calls_no_mallopt():

@@ -180,7 +180,7 @@ class _VideoTally:
             self.counts.setdefault(key, [0, 0])
             self.counts[key][0] += len(res.prediction)
             self.counts[key][1] += bool(len(res.prediction))
-            if len(res.prediction) and res.model.predictor.loaded.kind == "heatmap":
+            if len(res.prediction) and res.model.predictor.loaded.output_kind == "heatmap":
                 self.scores.append(float(res.prediction.scores.mean()))
         if self.keep_frames:
             self.frames.append({"frame": self.index, "time": round(self.index / self.fps, 4),

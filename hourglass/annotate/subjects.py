@@ -228,7 +228,7 @@ def describe(results: list[Result]) -> str:
         pred, model = res.prediction, res.model
         n = len(pred)
         noun = NOUNS[model.kind][0 if n == 1 else 1]
-        if model.predictor.loaded.kind == "regression":
+        if model.predictor.loaded.output_kind == "regression":
             score = "regression, no scores"
         else:
             score = f"mean score {pred.scores.mean():.2f}" if n else "no scores"

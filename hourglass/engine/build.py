@@ -20,10 +20,10 @@ from torch import Tensor, nn
 
 import hourglass.engine.distributed as ddp
 from hourglass.checkpoint import check_architecture, load_checkpoint
-from hourglass.codec import flat_heatmap_warning, heatmap_peaks
+from hourglass.codec import flat_heatmap_warning
 from hourglass.config import TrainConfig
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline, drop_missing_images, hold_out, load_dataset
-from hourglass.evaluation import crop_sizes, eval_pipeline, evaluate, forward, to_image
+from hourglass.evaluation import crop_sizes, crop_to_image, eval_pipeline, evaluate, forward
 from hourglass.keypoints import KeypointSpec
 from hourglass.losses import heatmap_mse, l1_loss, wing_loss
 from hourglass.models import build_model, grow_depth, grow_stacks
@@ -328,13 +328,10 @@ def validate(config: TrainConfig, model: nn.Module, loader: Any, val_set: Any, d
                 image = image.contiguous(memory_format=torch.channels_last)
             with autocast(config, device):  # the network only; decoding stays float32
                 out = forward(model, kind, image, val_set.spec)
-            coords, _ = to_image(
-                kind, out, batch.center.numpy(), batch.scale.numpy(), batch.rotation.numpy(),
-                input_size=size, sigma=config.sigma,
-            )  # fmt: skip
+            coords, scores = crop_to_image(kind, out, batch.matrix.numpy(), input_size=size, sigma=config.sigma)
             preds.append(coords)
             if kind == "heatmap":
-                peaks.append(heatmap_peaks(out))
+                peaks.append(scores)  # each map's maximum (decode_heatmaps' score)
     model.train()
     flat = flat_heatmap_warning(ddp.all_gather_arrays(np.concatenate(peaks)), where="the network at this validation")
     if flat is not None and ddp.env_info().is_main:

@@ -237,7 +237,7 @@ def _model_row(label: str, m: Any, latency_runs: int) -> dict[str, Any]:
     """One model's row of the headline table: size, FLOPs and batch-1 latency (None when not timed)."""
     latency = measure_latency(m.model, runs=latency_runs) if latency_runs > 0 else None
     return {
-        "label": label, "model": str(m.path), "kind": m.kind, "arch": m.model.arch,
+        "label": label, "model": str(m.path), "kind": m.output_kind, "arch": m.model.arch,
         "parameters": count_parameters(m.model), "gflops": count_flops(m.model) / 1e9,
         "input_size": list(m.input_size), "latency": latency,
     }  # fmt: skip

@@ -33,7 +33,7 @@ import torch
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
-from hourglass.codec import decode_heatmaps, flat_heatmap_warning, flip_test, heatmap_peaks
+from hourglass.codec import decode_heatmaps, flat_heatmap_warning, flip_test
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline
 from hourglass.geometry import crop_matrix, from_normalized, invert_affine, to_normalized, transform_points
 from hourglass.runtime import autocast, resolve_precision
@@ -249,22 +249,26 @@ def predict_dataset(
     prepare_model(loaded.model, loaded.device)
     ds = KeypointDataset(annotations, eval_pipeline(loaded.model, loaded.spec, loaded.sigma))
     loader = torch.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=False, num_workers=workers)
-    coords, scores, peaks = [], [], []
+    coords, scores = [], []
     with torch.inference_mode():
         for batch in tqdm(
             loader, desc=f"predict {annotations.name}", unit="batch", disable=not (progress and sys.stderr.isatty())
         ):
             out = forward(
-                loaded.model, loaded.kind, batch.image.to(loaded.device), loaded.spec, flip=flip, precision=precision
+                loaded.model,
+                loaded.output_kind,
+                batch.image.to(loaded.device),
+                loaded.spec,
+                flip=flip,
+                precision=precision,
             )
             c, s = crop_to_image(  # through the crops' own matrices
-                loaded.kind, out, batch.matrix.numpy(), input_size=size, sigma=loaded.sigma, decoder=decoder
+                loaded.output_kind, out, batch.matrix.numpy(), input_size=size, sigma=loaded.sigma, decoder=decoder
             )
             coords.append(c)
-            scores.append(s)
-            if loaded.kind == "heatmap":
-                peaks.append(heatmap_peaks(out))
-    flat = flat_heatmap_warning(np.concatenate(peaks) if peaks else [], where=f"{loaded.path} on {annotations.name}")
+            scores.append(s)  # heatmaps: each map's maximum (decode_heatmaps' score)
+    peaks = np.concatenate(scores) if scores and loaded.output_kind == "heatmap" else []
+    flat = flat_heatmap_warning(peaks, where=f"{loaded.path} on {annotations.name}")
     if flat is not None:
         logger.warning(flat)
     k = loaded.spec.num_keypoints

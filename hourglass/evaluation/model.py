@@ -87,8 +87,8 @@ def evaluate_model(
     settings = {
         "model": str(loaded.path),
         "flip": bool(flip),
-        "kind": loaded.kind,
-        "decoder": decoder if loaded.kind == "heatmap" else None,
+        "kind": loaded.output_kind,
+        "decoder": decoder if loaded.output_kind == "heatmap" else None,
         "training_overlap": leak,
         "precision": precision,
     }

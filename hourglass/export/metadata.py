@@ -37,8 +37,6 @@ class _Target:
             self.model, self.spec = loaded.model, spec or loaded.spec
             self.name, self.sigma, self.source = loaded.name, loaded.sigma, loaded.path.name
             self.kind = _kind_of(self.model)
-            if loaded.kind != self.kind:
-                raise ValueError(f"{loaded.path}: stored kind {loaded.kind!r} but the network is a {self.kind} model")
         elif isinstance(model_or_loaded, nn.Module):
             self.model, self.spec = model_or_loaded, spec
             self.kind = _kind_of(self.model)
