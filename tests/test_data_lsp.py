@@ -88,6 +88,9 @@ def test_lspet_split_fixed_by_image_number():
         assert not set(train.tolist()) & set(val.tolist())  # disjoint by image number
         np.testing.assert_array_equal(np.sort(np.concatenate([train, val])), np.arange(n))
     assert lspet_split(9500)[0][-4500:].tolist() == list(range(5000, 9500))  # new images only train
+    # independent of the formula: 500 held out once the folder holds the first 5000, images 1, 4, 34 first
+    assert len(lspet_split(5000)[1]) == len(lspet_split(9500)[1]) == 500
+    assert (lspet_split(9500)[1][:3] + 1).tolist() == [1, 4, 34] and len(lspet_split(40)[1]) == 4
     np.testing.assert_array_equal(lspet_split(300, 0.3, seed=2)[1], (h := split_indices(5000, 0.3, 2)[1])[h < 300])
     with pytest.raises(ValueError, match="non-negative"):
         lspet_split(-1)

@@ -62,8 +62,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     # batch 8, lr 1e-3, 5 epochs) sat on the loss plateau (flat heatmaps) at 57 % NME. Measured:
     # cpu-tiny reached 10.31 % held-out NME (inter-ocular, 87 holdout faces) in 1.0 min of training with
     # the CPU defaults (bf16 autocast, channels-last; real 1m02s for tools/train.py --preset cpu-tiny
-    # --data-root ../shared/data/300w --out runs/tiny, then tools/eval.py runs/tiny; ~100 img/s), and
-    # 10.88 % in 3.2 min in float32 NCHW while the shared 2-core CPU was loaded (20-40 img/s).
+    # --data-root ../shared/data/300w --out runs/tiny, then tools/eval.py runs/tiny; ~100 img/s); an
+    # earlier float32 NCHW run on the loaded CPU reached 10.88 % in 3.2 min (not a speed comparison).
     "cpu-tiny": dict(
         model="hourglass", stacks=1, channels=64, input_size=64, sigma=1.5, dataset="300w",
         train_split="fit", val_split="holdout", epochs=5, batch_size=8, optimizer="adam",

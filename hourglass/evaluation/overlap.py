@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from hourglass.data import hold_out, load_dataset
+from hourglass.data import drop_missing_images, hold_out, load_dataset
 
 __all__ = [
     "TrainingOverlap",
@@ -89,6 +89,8 @@ def training_subjects(config: Any, data_root: str | Path | None = None) -> Any:
     if config.dataset in ("lsp", "lspet"):
         options["check_images"] = False  # as training: a missing image is dropped, not an error
     subjects = load_dataset(config.dataset, root, config.train_split, **options)
+    # as training (hourglass.engine.build.load_sets): subjects without images leave before the split
+    subjects = drop_missing_images(subjects, "warn", data_root=root, log=False)[0]
     if _holds_out(config):
         subjects = hold_out(subjects, config.val_fraction, config.seed)[0]
     if config.max_train_samples is not None:
