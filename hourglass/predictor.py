@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from hourglass._array import json_floats
 from hourglass.codec import DECODE_METHODS
 from hourglass.data.io import read_image
 from hourglass.detect import (
@@ -114,7 +115,8 @@ class Prediction:
     Attributes:
         keypoints: (N, K, 2) float64 (x, y) in the input image's pixels (0-based centres).
         scores: (N, K) float64: the heatmap maximum (about 1 at a confident, well-placed
-            peak) for heatmap models; 1.0 for regression models, which give no confidence.
+            peak) for heatmap models; NaN for regression models, which give no confidence
+            (drawn whatever ``min_score``; ``null`` in :meth:`to_coco`).
         boxes: (N, 4) float64 subject boxes (x, y, w, h) as detected or given.
         box_scores: (N,) detector scores (1.0 for given boxes and the whole image).
         center: (N, 2) crop centres; scale: (N,) crop scales (200-px units).
@@ -144,13 +146,15 @@ class Prediction:
         """COCO-style results: one dict per subject with ``keypoints`` [x, y, score] * K (image
         pixels, 0-based centres, as COCO keypoints), ``score`` (mean keypoint score), ``bbox``
         as given or detected, in this library's box convention (a COCO box has its corner 0.5 px
-        further: :func:`hourglass.data.coco.coco_box_to_box`), and ``box_score``."""
+        further: :func:`hourglass.data.coco.coco_box_to_box`), and ``box_score``. A regression
+        model gives no keypoint confidence: its keypoint scores and ``score`` are ``null``."""
         out = []
         for i in range(len(self)):
             kp = np.concatenate([self.keypoints[i], self.scores[i][:, None]], axis=1)
+            mean = float(self.scores[i].mean())
             out.append({
-                "image_id": image_id, "category_id": 1, "keypoints": np.round(kp, 3).ravel().tolist(),
-                "score": round(float(self.scores[i].mean()), 4), "bbox": np.round(self.boxes[i], 2).tolist(),
+                "image_id": image_id, "category_id": 1, "keypoints": json_floats(kp.ravel(), 3),
+                "score": round(mean, 4) if np.isfinite(mean) else None, "bbox": np.round(self.boxes[i], 2).tolist(),
                 "box_score": round(float(self.box_scores[i]), 4),
             })  # fmt: skip
         return out

@@ -55,7 +55,8 @@ def draw_keypoints(
         radius: disc radius in pixels (default: about 1 % of the image's smaller side, >= 2).
         thickness: skeleton line width in pixels (default: about half the radius, >= 1).
         scores: (K,) confidence per keypoint, needed with ``threshold``.
-        threshold: draw only keypoints whose score is >= threshold.
+        threshold: draw only keypoints whose score is >= threshold; a NaN score (a regression
+            model's: no confidence) is drawn whatever the threshold.
 
     Returns:
         (H, W, 3) uint8 RGB copy with the drawing.
@@ -80,7 +81,7 @@ def draw_keypoints(
         s = _numpy(scores).astype(np.float64)
         if s.shape != (k,):
             raise ValueError(f"scores must have shape ({k},), got {s.shape}")
-        show = show & (s >= threshold)
+        show = show & ((s >= threshold) | np.isnan(s))
     elif scores is not None and _numpy(scores).shape != (k,):
         raise ValueError(f"scores must have shape ({k},), got {_numpy(scores).shape}")
     bad = show & ~np.isfinite(pts).all(axis=1)
@@ -135,7 +136,8 @@ def draw_predictions(image: np.ndarray, predictions: Sequence[Any], min_score: f
     Args:
         image: the RGB image the predictions were made on.
         predictions: :class:`hourglass.predictor.Prediction` objects (one per model run).
-        min_score: keypoints scoring below it are not drawn (nor their skeleton lines).
+        min_score: keypoints scoring below it are not drawn (nor their skeleton lines); a
+            regression model's keypoints (NaN scores, no confidence) are always drawn.
 
     Sizes follow :func:`drawing_style`; the whole image as a subject gets no box.
     """

@@ -42,8 +42,12 @@ def test_eval_writes_tables_json_and_plots(checkpoints, tmp_path, capsys):
     assert "NME-io %" in printed and "helen/trainset" in printed
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["subjects"] == 6 and metrics["metric"] == "nme_interocular" and metrics["settings"]["flip"]
-    assert set(metrics["tables"]) >= {"nme_interocular", "nme_interpupil", "auc@0.08", "fr@0.08"}
-    assert len(metrics["per_keypoint"]["nme_interocular"]) == 68
+    assert set(metrics["tables_fraction"]) >= {"nme_interocular", "nme_interpupil", "auc@0.08", "fr@0.08"}
+    assert len(metrics["per_keypoint_fraction"]["nme_interocular"]) == 68
+    # one unit per name: the fractions say so, the headline also comes in percent
+    assert "tables" not in metrics and "value" not in metrics and "fraction" in metrics["unit"]
+    assert metrics["value_pct"] == pytest.approx(100 * metrics["value_fraction"])
+    assert metrics["tables_fraction"]["nme_interocular"]["all"] == metrics["value_fraction"] < 1
     preds = json.loads((out / "predictions.json").read_text())
     assert len(preds) == 6 and len(preds[0]["keypoints"]) == 68 * 3
     for png in ("ced.png", "per_keypoint.png"):
@@ -82,7 +86,8 @@ def test_compare_reports_side_by_side(checkpoints, tmp_path, capsys):
     assert report["models"][0]["parameters"] > 0 and report["models"][1]["gflops"] > 0
     assert report["models"][0]["latency"]["median_ms"] > 0
     d = report["differences_vs_first"]["vgg"]
-    a, b = (report["reports"][k]["value"] for k in ("hourglass", "vgg"))
+    a, b = (report["reports"][k]["value_fraction"] for k in ("hourglass", "vgg"))
+    assert "fractions" in report["unit"]
     assert d["difference"] == pytest.approx(b - a) and d["low"] <= d["difference"] <= d["high"]
     md = (out / "report.md").read_text()
     assert "| hourglass |" in md and "| vgg |" in md and "| Mouth |" in md and "paired bootstrap" in md
@@ -120,7 +125,7 @@ def test_eval_scores_a_coco_split_with_oks_ap(shared_data, tmp_path, capsys):
     out = tmp_path / "ev"
     assert _tool("eval").main([str(ckpt), "--split", "val", "--out", str(out), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    ap = json.loads((out / "metrics.json").read_text())["tables"]["coco_oks"]
+    ap = json.loads((out / "metrics.json").read_text())["tables_fraction"]["coco_oks"]
     assert set(ap) >= {"AP", "AP50", "AR"} and all(0.0 <= v <= 1.0 or v == -1.0 for v in ap.values())
     assert "Average Precision" in printed and "with ground-truth person boxes" in printed
     setup = json.loads((out / "metrics.json").read_text())["settings"]["coco_oks"]

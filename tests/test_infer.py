@@ -333,6 +333,23 @@ def test_heatmap_overlay_picture(photo, ckpt, tmp_path, capsys):
     assert (tmp_path / "v.png").is_file() and not (tmp_path / "v.heatmaps.png").exists()
 
 
+def test_a_regressor_has_no_keypoint_scores(photo, tmp_path, capsys):
+    """No made-up 1.0: the JSON says null, --min-score says it does not apply and draws everything."""
+    vgg = write_checkpoint(tmp_path / "vgg.pt", model_name="vgg16_gap")
+    status, out, err = cli(photo, "--model", vgg, "--box", FACE_BOX, "--json", tmp_path / "v.json",
+                           "--min-score", "0.5", "--out", tmp_path / "v.png", capsys=capsys)  # fmt: skip
+    assert status == 0, err
+    assert "note: vgg regresses coordinates and gives no keypoint confidence: --min-score does not apply" in err
+    text = (tmp_path / "v.json").read_text()
+    assert "NaN" not in text
+    (subject,) = json.loads(text)["subjects"]
+    assert subject["keypoints"][2::3] == [None] * 68 and subject["score"] is None
+    assert np.isfinite(subject["keypoints"][0::3]).all()
+    drawn = read_rgb(tmp_path / "v.png")
+    status, *_ = cli(photo, "--model", vgg, "--box", FACE_BOX, "--out", tmp_path / "all.png", capsys=capsys)
+    assert status == 0 and np.array_equal(drawn, read_rgb(tmp_path / "all.png"))
+
+
 def test_video(tmp_path, ckpt, capsys):
     src = tmp_path / "clip.mp4"
     writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))

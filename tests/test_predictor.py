@@ -8,6 +8,7 @@ without it.
 
 from __future__ import annotations
 
+import json
 import struct
 
 import cv2
@@ -144,9 +145,23 @@ def test_regression_model(tmp_path, portrait):
     for flip in (False, True):
         pred = Predictor.from_checkpoint(ckpt, flip=flip)(portrait, BOXES[:2], return_heatmaps=True)
         assert pred.keypoints.shape == (2, 68, 2) and np.isfinite(pred.keypoints).all()
-        assert (pred.scores == 1.0).all() and pred.heatmaps is None and pred.heatmap_matrix is None
+        # a regressor gives no confidence: NaN, not a made-up 1.0
+        assert np.isnan(pred.scores).all() and pred.heatmaps is None and pred.heatmap_matrix is None
     coco = pred.to_coco("portrait")
     assert len(coco) == 2 and len(coco[0]["keypoints"]) == 68 * 3 and coco[0]["image_id"] == "portrait"
+    assert coco[0]["keypoints"][2::3] == [None] * 68 and coco[0]["score"] is None
+    assert all(isinstance(v, float) for v in coco[0]["keypoints"][0::3])
+    json.loads(json.dumps(coco, allow_nan=False))  # strict JSON: no NaN token
+    # drawn whatever --min-score: no confidence is not low confidence
+    import dataclasses
+
+    from hourglass.visualize import draw_predictions
+
+    blank = np.zeros_like(portrait)
+    drawn = draw_predictions(blank, [pred], min_score=0.9)
+    assert np.array_equal(drawn, draw_predictions(blank, [pred], min_score=0.0))
+    low = dataclasses.replace(pred, scores=np.zeros_like(pred.scores))  # real low scores are left out
+    assert (drawn != draw_predictions(blank, [low], min_score=0.9)).any()
 
 
 def test_heatmaps_come_with_their_matrix(predictor, portrait):

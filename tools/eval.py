@@ -13,8 +13,9 @@ training split it held out). Without --data-root, the folder it was trained on. 
 model trained on are refused (exit 2, naming how many) unless --allow-overlap; the report then
 flags them.
 
-Writes to --out (default eval/<model>-<split>): metrics.json (every table, fractions),
-ced.png (faces) or pck.png (bodies), per_keypoint.png, and with --predictions
+Writes to --out (default eval/<model>-<split>): metrics.json (tables as fractions under
+*_fraction names, the headline also as value_pct), ced.png (faces) or pck.png (bodies),
+per_keypoint.png, and with --predictions
 predictions.json (one entry per subject: image, keypoints [x, y, score] * K in image pixels,
 0-based pixel centres). COCO splits also get OKS AP through pycocotools.
 

@@ -85,8 +85,17 @@ def load_models(options: AnnotateOptions) -> Models:
         FileNotFoundError: --model names nothing, or no shipped model exists and none was given.
         ValueError: a model file is unreadable or does not fit its stored architecture.
     """
-    if options.model:
-        return Models(fixed=_model(options.model, options))
+    models = Models(fixed=_model(options.model, options)) if options.model else _shipped(options)
+    if options.min_score > 0:
+        for m in models.all():
+            if m.predictor.loaded.output_kind == "regression":
+                models.notes.append(f"{m.name} regresses coordinates and gives no keypoint confidence: "
+                                    "--min-score does not apply to it, all its keypoints are drawn")  # fmt: skip
+    return models
+
+
+def _shipped(options: AnnotateOptions) -> Models:
+    """The shipped face and body models that exist (notes for the absent ones)."""
     models = Models()
     for kind in ("face", "person"):
         name = DEFAULT_MODELS[kind]

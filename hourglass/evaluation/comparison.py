@@ -197,7 +197,7 @@ def compare_models(
 
     Returns:
         ``{"dataset", "subjects", "metric", "higher_better", "models", "differences_vs_first",
-        "reports"}``: a row per model, the bootstrap per later model, each ``EvalReport.to_dict()``.
+        "reports"}``: a row per model, the bootstrap per later model (fractions), each ``EvalReport.to_json()``.
 
     Raises:
         ValueError: fewer than two models, labels that do not match them, other keypoint specs,
@@ -227,8 +227,9 @@ def compare_models(
              f"forward pass, {torch.get_num_threads()} CPU threads, {latency_runs} runs.")  # fmt: skip
     interval = f"{bootstrap} resamples, {100 * confidence:g}% interval"
     result = {"dataset": base.dataset, "subjects": base.num_subjects, "metric": base.metric,
+              "unit": "fractions (0.0482 means 4.82 %): differences_vs_first and every *_fraction value",
               "higher_better": base.higher_better, "models": rows, "differences_vs_first": diffs,
-              "reports": {label: r.to_dict() for label, r in reports}}  # fmt: skip
+              "reports": {label: r.to_json() for label, r in reports}}  # fmt: skip
     _write_report(Path(out), result, reports, rows, loaded[0].spec, setup, interval, log)
     return result
 

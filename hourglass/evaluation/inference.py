@@ -164,7 +164,7 @@ def crop_to_image(
 
     Returns:
         coords (B, K, 2) float64 image coordinates, scores (B, K) float64: the decoded heatmap
-        maximum for heatmap models; 1.0 for regression models, which give no confidence.
+        maximum for heatmap models; NaN for regression models, which give no confidence.
     """
     output = output.detach().float().cpu()
     if kind == "heatmap":
@@ -175,7 +175,7 @@ def crop_to_image(
         scores = scores.numpy().astype(np.float64)
     else:
         crop = from_normalized(output.numpy().astype(np.float64), tuple(input_size))  # (B, K, 2)
-        scores = np.ones(crop.shape[:2])
+        scores = np.full(crop.shape[:2], np.nan)  # no confidence: not a made-up 1.0
     matrix = np.asarray(matrix, dtype=np.float64).reshape(-1, 2, 3)
     return np.asarray(transform_points(crop, invert_affine(matrix))), scores
 

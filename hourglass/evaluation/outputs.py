@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from hourglass._array import json_floats
 from hourglass.data.coco_json import plain_id
 from hourglass.evaluation.comparison import plot_curves, plot_per_keypoint
 from hourglass.evaluation.model import Evaluation, evaluate_model
@@ -31,7 +32,8 @@ def evaluate_to_folder(
 ) -> dict[str, Any]:
     """Evaluate ``model`` (:func:`~hourglass.evaluation.evaluate_model`) and write the results.
 
-    Writes to ``out`` (default ``eval/<model>-<split>``): metrics.json (every table, fractions),
+    Writes to ``out`` (default ``eval/<model>-<split>``): metrics.json (every table, as fractions under
+    ``*_fraction`` names, the headline also as ``value_pct``: :meth:`EvalReport.to_json`),
     ced.png (faces) or pck.png (bodies), per_keypoint.png, and with ``predictions``
     predictions.json (one entry per subject: image, keypoints [x, y, score] * K in image
     pixels). COCO splits also get OKS AP through pycocotools. Prints the report.
@@ -50,7 +52,7 @@ def evaluate_to_folder(
     split_name = split or (loaded.config.val_split or "held-out")
     folder = Path(out) if out else Path("eval") / f"{loaded.name}-{split_name.replace('/', '_')}"
     folder.mkdir(parents=True, exist_ok=True)
-    result = ev.report.to_dict()
+    result = ev.report.to_json()
     if (dataset or loaded.config.dataset) == "coco":
         root = Path(data_root or loaded.config.data_root)
         # The held-out part of a training split lives in the training split's file.
@@ -70,10 +72,11 @@ def evaluate_to_folder(
 
 
 def _prediction_entries(ev: Evaluation) -> list[dict[str, Any]]:
-    """One JSON entry per subject: image, image id, subset, keypoints [x, y, score] * K."""
+    """One JSON entry per subject: image, image id, subset, keypoints [x, y, score] * K (score
+    ``null`` for a regression model, which gives none)."""
     return [
         {"image": str(r.image), "image_id": plain_id(r.image_id), "subset": r.subset,
-         "keypoints": np.round(np.concatenate([c, s[:, None]], 1), 4).ravel().tolist()}
+         "keypoints": json_floats(np.concatenate([c, s[:, None]], 1).ravel(), 4)}
         for r, c, s in zip(ev.subjects, ev.predictions.coords, ev.predictions.scores)
     ]  # fmt: skip
 
@@ -86,9 +89,12 @@ def _add_coco_oks(result: dict[str, Any], ev: Evaluation, annotations: Path) -> 
     # Only the people predicted on: a held-out part or max_samples is not the whole file.
     people = [r.extra["annotation_id"] for r in ev.subjects]
     pred = ev.predictions
-    ap = coco_keypoint_ap(annotations, coco_results(ids, pred.coords, pred.scores, pred.scores.mean(axis=1)),
-                          annotation_ids=people)  # fmt: skip
-    result["tables"]["coco_oks"] = dict(ap)
+    # A regressor gives no confidences (NaN): the triplets carry 0 (OKS ignores them) and every
+    # person ranks equal (score 1), which AP then treats as one tie.
+    scores = np.nan_to_num(pred.scores, nan=0.0)
+    ranks = np.ones(len(ids)) if np.isnan(pred.scores).all() else scores.mean(axis=1)
+    ap = coco_keypoint_ap(annotations, coco_results(ids, pred.coords, scores, ranks), annotation_ids=people)
+    result["tables_fraction"]["coco_oks"] = dict(ap)
     result["settings"]["coco_oks"] = {"boxes": "ground truth", "images": len(set(ids)), "annotations": str(annotations)}
     print(f"COCO OKS keypoint AP on {len(set(ids))} images, with ground-truth person boxes "
           "(published COCO AP uses a person detector's boxes):")  # fmt: skip

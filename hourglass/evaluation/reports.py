@@ -95,8 +95,24 @@ class EvalReport:
     def num_subjects(self) -> int:
         return int(self.per_image[0].shape[0])
 
+    def to_json(self) -> dict[str, Any]:
+        """The dict the files people read hold (``metrics.json``, ``report.json``): fractions
+        under names that say so (``value_fraction``, ``tables_fraction``,
+        ``per_keypoint_fraction``, the curve's ``values_fraction``), the headline also as
+        ``value_pct``, and a ``unit`` line. :meth:`to_dict` is the same data under the plain
+        names that weights files store."""
+        d = self.to_dict()
+        curve = d.pop("curve")
+        return {
+            "dataset": d["dataset"], "kind": d["kind"], "subjects": d["subjects"], "metric": d["metric"],
+            "unit": "fractions: *_fraction values are 0-1 (0.0482 means 4.82 %); value_pct is the headline in percent",
+            "value_pct": 100 * self.value, "value_fraction": self.value, "higher_better": self.higher_better,
+            "settings": d["settings"], "tables_fraction": d["tables"], "per_keypoint_fraction": d["per_keypoint"],
+            "curve": {"x": curve["x"], "thresholds": curve["thresholds"], "values_fraction": curve["values"]},
+        }  # fmt: skip
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict (fractions, not percentages)."""
+        """JSON-ready dict (fractions, not percentages), as weights files store it."""
         return {
             "dataset": self.dataset,
             "kind": self.kind,
