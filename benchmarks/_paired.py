@@ -58,6 +58,28 @@ def alternate(cases: Sequence[Case], *, rounds: int, warmup: int = 1) -> dict[st
     return out
 
 
+def in_a_row(case: Case, *, passes: int, warmup: int = 1) -> Result:
+    """``case`` alone, ``passes`` times in a row after ``warmup`` untimed runs: a loop's steady
+    state. (In :func:`alternate` a tuned case after a plain one finds the heap trimmed by glibc's
+    own settings and faults it in again; a program that runs one path has no such switch.)"""
+    runtime.tune_cpu(enable=case.tuned)
+    try:
+        for _ in range(warmup):
+            case.run()
+        times, used = [], []
+        for _ in range(passes):
+            before, start = runtime.usage(), time.perf_counter()
+            case.run()
+            times.append(time.perf_counter() - start)
+            used.append(runtime.usage() - before)
+    finally:
+        runtime.tune_cpu(enable=False)
+    stime = sum(x.stime for x in used) / len(used)
+    return Result(
+        statistics.median(times), sum(x.minflt for x in used) / len(used), stime, stime / (sum(times) / len(times))
+    )
+
+
 def plain_and_default(model: torch.nn.Module) -> tuple[torch.nn.Module, torch.nn.Module]:
     """Two copies of ``model`` with the same weights: contiguous (NCHW) and channels-last."""
     import copy

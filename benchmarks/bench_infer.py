@@ -87,6 +87,8 @@ def latency(model: str, runs: int) -> list[tuple[str, list[float]]]:
         det = predictor.detector(rgb)
         center, scale = center_scale(predictor.detector, det.boxes)
         t2 = time.perf_counter()
+        if not len(center):  # e.g. HOG finds no person in the portrait: nothing to time in stages
+            return []
         x = torch.stack([predictor.crop(rgb, center[i], scale[i]) for i in range(len(center))])
         t3 = time.perf_counter()
         with torch.inference_mode():
@@ -107,7 +109,8 @@ def latency(model: str, runs: int) -> list[tuple[str, list[float]]]:
     labels = {
         "read": "read file (+ EXIF)", "detect": f"detect (Haar, {n} face{'s' * (n != 1)})",
         "crop": "crop", "network": f"network ({lm.model.arch['name']}, {lm.input_size[0]} px)",
-        "decode": f"decode ({predictor.decoder}) + map back", "total": "end to end from the path",
+        "decode": f"decode ({predictor.decoder}) + map back",
+        "total": f"end to end from the path ({predictor.refine} refinement passes)",
         "flip": "end to end, flip test",
     }  # fmt: skip
     return [(labels[k], v) for k, v in stages.items()]
@@ -225,8 +228,11 @@ def main(argv: list[str] | None = None) -> int:
 
     print(f"\n(1) portrait 512x600, median of {args.runs} runs")
     print(f"{'stage':<38} {'ms':>9}   (min-max)")
-    for label, times in latency(model, args.runs):
+    rows = latency(model, args.runs)
+    for label, times in rows:
         print(f"{label:<38} {_median_ms(times)}")
+    if not rows:
+        print("(the model's detector finds no subject in the portrait: stages not timed)")
 
     print(f"\n(2) {BIG_SIZE[0]}x{BIG_SIZE[1]} JPEG from its path, fresh process each")
     threads = "default" if args.threads is None else str(args.threads)

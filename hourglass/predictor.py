@@ -19,6 +19,10 @@ around it is first area-averaged by the same power-of-two factor that training's
 decode used (:func:`hourglass.data.dataset.reduce_factor`), so a 6000x4000 photo is never
 resized as a whole and the crop is not aliased. The predictions are mapped back through the
 inverse of the crop, so they are in the input image's pixels (0-based pixel centres).
+
+Refinement (``refine``, default :data:`REFINE` passes): each subject is then cut again from the
+box of its own predicted keypoints by the same rule as a given box, which is how its training
+crops were framed, and predicted again. ``refine=0`` predicts once from the first crop.
 """
 
 from __future__ import annotations
@@ -56,7 +60,12 @@ from hourglass.geometry import (
 from hourglass.keypoints import KeypointSpec
 from hourglass.weights import DEFAULT_MODELS, load_model, resolve_weights
 
-__all__ = ["Prediction", "Predictor", "as_rgb_image"]
+__all__ = ["REFINE", "REFINE_MAX_ZOOM", "Prediction", "Predictor", "as_rgb_image"]
+
+REFINE = 2
+"""Default refinement passes of :class:`Predictor` (``tools/infer.py --refine``)."""
+REFINE_MAX_ZOOM = 3.0
+"""Most a refinement pass changes a crop's scale by (either way)."""
 
 
 def as_rgb_image(image: Any, *, channels: str = "rgb") -> np.ndarray:
@@ -174,6 +183,14 @@ class Predictor:
         precision: ``"auto"`` (bfloat16 autocast on a CPU with native bf16, unless the model is
             in :data:`hourglass.evaluation.FP32_MODELS`), ``"fp32"`` or ``"bf16"``; decoding is
             float32 either way. On the CPU the network also runs in channels-last memory.
+        refine: passes that re-crop each subject from the box of its own predicted keypoints,
+            by the training crop rule (the keypoint box as a given box: centre, larger side times
+            the training padding), and predict again (default :data:`REFINE`; 0 = off). A
+            detector's box frames a subject otherwise than training did (Haar the upper face,
+            HOG the upper body, the whole image a person at about half the trained scale); each
+            pass brings the crop closer to the trained framing. The scale changes by at most
+            :data:`REFINE_MAX_ZOOM` per pass, and a subject whose keypoints collapse to a point
+            keeps its crop.
     """
 
     def __init__(
@@ -185,7 +202,10 @@ class Predictor:
         batch_size: int = 16,
         detector: Any = None,
         precision: str = "auto",
+        refine: int = REFINE,
     ) -> None:
+        if isinstance(refine, bool) or not isinstance(refine, int) or refine < 0:
+            raise ValueError(f"refine must be a whole number of passes >= 0, got {refine!r}")
         if decoder not in DECODE_METHODS:
             raise ValueError(f"unknown decoder {decoder!r}; choose one of {list(DECODE_METHODS)}")
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
@@ -194,6 +214,7 @@ class Predictor:
         self.flip = bool(flip)
         self.decoder = decoder
         self.batch_size = batch_size
+        self.refine = refine
         self.kind = loaded.spec.subject
         self._detector = detector
         # People are framed by the padding the model was trained with (TrainConfig.crop_padding);
@@ -224,7 +245,8 @@ class Predictor:
     def __repr__(self) -> str:
         return (
             f"Predictor({self.loaded.name!r}, {self.loaded.output_kind}, spec={self.spec.name!r}, "
-            f"input={self.loaded.input_size}, flip={self.flip}, decoder={self.decoder!r}, precision={self.precision!r})"
+            f"input={self.loaded.input_size}, flip={self.flip}, decoder={self.decoder!r}, "
+            f"precision={self.precision!r}, refine={self.refine})"
         )
 
     # --- subjects ---------------------------------------------------------------------------
@@ -246,6 +268,16 @@ class Predictor:
             if b.ndim != 2 or b.shape[1] != 4 or not np.isfinite(b).all() or (b.shape[0] and (b[:, 2:] <= 0).any()):
                 raise ValueError(
                     f"boxes must be (N, 4) finite [x, y, w, h] with w, h > 0, got {np.asarray(boxes).tolist()!r}"
+                )
+            h, w = image.shape[:2]
+            outside = (
+                (b[:, 0] >= w - 0.5) | (b[:, 1] >= h - 0.5) | (b[:, 0] + b[:, 2] <= -0.5) | (b[:, 1] + b[:, 3] <= -0.5)
+            )
+            if outside.any():
+                x, y, bw, bh = b[np.flatnonzero(outside)[0]]
+                raise ValueError(
+                    f"box {x:g},{y:g},{bw:g},{bh:g} (x,y,w,h) lies outside the {w}x{h} image; give a box that "
+                    f"overlaps it (x from -0.5 to {w - 0.5:g}, y from -0.5 to {h - 0.5:g}, top-left origin)"
                 )
             c, s = user_box_to_center_scale(b, self.kind)
             return b, np.ones(len(b)), c, s * self._scale_factor, "boxes"
@@ -300,11 +332,52 @@ class Predictor:
 
         Returns:
             a :class:`Prediction` (N = 0 when the detector finds nobody).
+
+        Raises:
+            ValueError: a box that is malformed or lies wholly outside the image.
         """
         rgb = as_rgb_image(image, channels=channels)
         b, bs, center, scale, source = self.subjects(rgb, boxes, whole_image=whole_image)
+        center, scale = np.asarray(center, dtype=np.float64).reshape(-1, 2), np.asarray(scale, np.float64).reshape(-1)
+        for _ in range(self.refine):
+            coords, _, _ = self._predict(rgb, center, scale, heatmaps=False)
+            center, scale = self.reframe(coords, center, scale)
+        coords, scores, maps = self._predict(rgb, center, scale, heatmaps=return_heatmaps)
+        matrices = None
+        if maps is not None:
+            matrices = crop_matrix(center, scale, self.loaded.heatmap_size) if len(b) else np.zeros((0, 2, 3))
+        return Prediction(
+            keypoints=coords, scores=scores, boxes=np.asarray(b, dtype=np.float64).reshape(-1, 4),
+            box_scores=np.asarray(bs, dtype=np.float64), center=center, scale=scale, source=source, spec=self.spec,
+            image_size=(int(rgb.shape[1]), int(rgb.shape[0])), heatmaps=maps, heatmap_matrix=matrices,
+        )  # fmt: skip
+
+    def reframe(self, keypoints: np.ndarray, center: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The training crops (centre (N, 2), scale (N,)) of subjects whose keypoints are (N, K, 2):
+        the keypoint box as a given box (:func:`hourglass.detect.user_box_to_center_scale`) at the
+        model's padding. The scale changes by at most :data:`REFINE_MAX_ZOOM` from ``scale``; a
+        subject without a usable box (keypoints not finite or at one point) keeps its crop."""
+        pts = np.asarray(keypoints, dtype=np.float64)
+        center, scale = np.array(center, dtype=np.float64), np.array(scale, dtype=np.float64)
+        for i, p in enumerate(pts):
+            p = p[np.isfinite(p).all(axis=1)]
+            if len(p) < 2:
+                continue
+            lo, hi = p.min(axis=0), p.max(axis=0)
+            if (hi - lo).max() < 1.0:  # collapsed: nothing to frame
+                continue
+            box = np.concatenate([lo, np.maximum(hi - lo, 1.0)])
+            c, s = user_box_to_center_scale(box[None], self.kind)
+            center[i] = c[0]
+            scale[i] = np.clip(s[0] * self._scale_factor, scale[i] / REFINE_MAX_ZOOM, scale[i] * REFINE_MAX_ZOOM)
+        return center, scale
+
+    def _predict(
+        self, rgb: np.ndarray, center: np.ndarray, scale: np.ndarray, *, heatmaps: bool
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """(coords (N, K, 2), scores (N, K), last-stack heatmaps or None) of the crops at ``center``, ``scale``."""
         k = self.spec.num_keypoints
-        n = len(b)
+        n = len(center)
         coords, scores, maps = np.zeros((n, k, 2)), np.zeros((n, k)), []
         lm = self.loaded
         with torch.inference_mode():
@@ -323,19 +396,12 @@ class Predictor:
                     sigma=lm.sigma,
                     decoder=self.decoder,
                 )
-                if return_heatmaps and lm.output_kind == "heatmap":
+                if heatmaps and lm.output_kind == "heatmap":
                     maps.append(out.cpu().numpy())
-        heatmaps = matrices = None
-        if return_heatmaps and lm.output_kind == "heatmap":
-            hm = lm.heatmap_size
-            heatmaps = np.concatenate(maps) if maps else np.zeros((0, k, hm[1], hm[0]), np.float32)
-            matrices = crop_matrix(center, scale, hm) if n else np.zeros((0, 2, 3))
-        return Prediction(
-            keypoints=coords, scores=scores, boxes=np.asarray(b, dtype=np.float64).reshape(-1, 4),
-            box_scores=np.asarray(bs, dtype=np.float64), center=np.asarray(center).reshape(-1, 2),
-            scale=np.asarray(scale, dtype=np.float64).reshape(-1), source=source, spec=self.spec,
-            image_size=(int(rgb.shape[1]), int(rgb.shape[0])), heatmaps=heatmaps, heatmap_matrix=matrices,
-        )  # fmt: skip
+        if not (heatmaps and lm.output_kind == "heatmap"):
+            return coords, scores, None
+        hm = lm.heatmap_size
+        return coords, scores, np.concatenate(maps) if maps else np.zeros((0, k, hm[1], hm[0]), np.float32)
 
     @staticmethod
     def default_for(kind: str) -> Path:

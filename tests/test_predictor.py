@@ -63,7 +63,8 @@ def checkpoint(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def predictor(checkpoint):
-    return Predictor.from_checkpoint(checkpoint)
+    """One pass from the given crop: these tests check the crop mechanics (refinement: below)."""
+    return Predictor.from_checkpoint(checkpoint, refine=0)
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +116,40 @@ def test_whole_image_and_boxes(predictor, portrait):
     assert empty.keypoints.shape == (0, 68, 2) and empty.to_coco() == []
 
 
+def test_refinement_recrops_from_the_predicted_keypoints(checkpoint, predictor, portrait):
+    """A pass predicts on the crop a user box around the previous keypoints would give."""
+    from hourglass.predictor import REFINE
+
+    assert REFINE >= 1 and Predictor.from_checkpoint(checkpoint).refine == REFINE  # on by default
+    first = predictor(portrait, BOXES[:1])
+    kp = first.keypoints[0]
+    box = np.concatenate([kp.min(0), kp.max(0) - kp.min(0)])
+    again = predictor(portrait, box)  # the keypoint box as a given box
+    refined = Predictor.from_checkpoint(checkpoint, refine=1)(portrait, BOXES[:1])
+    assert first.scale[0] / 3 < again.scale[0] < first.scale[0] * 3  # within the zoom limit (1.44 -> 1.68)
+    np.testing.assert_allclose(refined.center, again.center, atol=1e-9)
+    np.testing.assert_allclose(refined.scale, again.scale, atol=1e-12)
+    np.testing.assert_allclose(refined.keypoints, again.keypoints, atol=1e-6)
+    np.testing.assert_array_equal(refined.boxes, BOXES[:1])  # the box as given is reported
+
+
+def test_reframe_limits_zoom_and_keeps_collapsed_subjects(predictor):
+    from hourglass.predictor import REFINE_MAX_ZOOM
+
+    centre, scale = np.array([[100.0, 100.0]] * 3), np.array([1.0, 1.0, 1.0])
+    kps = np.zeros((3, 68, 2))
+    kps[0] = np.random.default_rng(0).uniform(90, 110, (68, 2))  # a 20-px face: 0.125 at padding 1.25
+    kps[1] = 50.0  # every point in one place: nothing to frame
+    kps[2] = np.nan
+    c, s = predictor.reframe(kps, centre, scale)
+    assert s[0] == pytest.approx(1.0 / REFINE_MAX_ZOOM) and np.all(np.abs(c[0] - 100) < 10)
+    np.testing.assert_array_equal(c[1:], centre[1:])
+    np.testing.assert_array_equal(s[1:], scale[1:])
+    for bad in (-1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="refine must be a whole number"):
+            Predictor(predictor.loaded, refine=bad)
+
+
 def test_batch_size_does_not_change_the_result(checkpoint, portrait):
     for flip in (False, True):
         one = Predictor.from_checkpoint(checkpoint, batch_size=1, flip=flip)(portrait, BOXES)
@@ -126,8 +161,8 @@ def test_batch_size_does_not_change_the_result(checkpoint, portrait):
 
 def test_flip_test_is_mirror_symmetric(checkpoint, portrait):
     """With the flip test, the mirrored image gives the mirrored keypoints (left and right swapped)."""
-    flipped = Predictor.from_checkpoint(checkpoint, flip=True)
-    plain = Predictor.from_checkpoint(checkpoint)
+    flipped = Predictor.from_checkpoint(checkpoint, flip=True, refine=0)
+    plain = Predictor.from_checkpoint(checkpoint, refine=0)
     w = portrait.shape[1]
     pred = flipped(portrait, BOXES)
     mirrored_boxes = BOXES.copy()

@@ -27,6 +27,7 @@ from hourglass.annotate.process import process_image, process_video, write_json
 from hourglass.annotate.subjects import load_models, parse_subjects
 from hourglass.codec import DECODE_METHODS
 from hourglass.data import DataError
+from hourglass.predictor import REFINE
 from hourglass.runtime import add_runtime_flags, tune_cpu
 
 __all__ = ["build_parser", "options_from_args", "run", "main"]
@@ -47,6 +48,8 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--whole-image", action="store_true", help="treat each image as one subject (an image cropped to it)")
     a("--flip", action="store_true", help="flip test: average with the mirrored crop's prediction")
     a("--decoder", choices=list(DECODE_METHODS), default="dark", help="heatmap decoder (default dark)")
+    refine = f"re-crop each subject from its predicted keypoints, predict again; N passes (default {REFINE}, 0 off)"
+    a("--refine", type=int, default=REFINE, metavar="N", help=refine)
     a("--min-score", type=float, default=0.0, help="draw only keypoints with a score >= this (default 0: all)")
     a("--out", help="output file (one input) or folder (several inputs); for --video the output video")
     a("--json", nargs="?", const=True, metavar="PATH", help="also write the keypoints as JSON (after the inputs)")
@@ -78,10 +81,10 @@ def options_from_args(args: argparse.Namespace) -> AnnotateOptions:
     return AnnotateOptions(
         inputs=tuple(inputs), video=args.video, recursive=args.recursive, model=args.model, kind=args.kind,
         box=tuple(args.box), boxes=args.boxes, whole_image=args.whole_image, flip=args.flip, decoder=args.decoder,
-        min_score=args.min_score, out=out, json=args.json, heatmaps=args.heatmaps, device=args.device,
-        threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress, smooth=args.smooth,
-        smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta, precision=args.precision,
-        no_tune_cpu=args.no_tune_cpu,
+        min_score=args.min_score, refine=args.refine, out=out, json=args.json, heatmaps=args.heatmaps,
+        device=args.device, threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress,
+        smooth=args.smooth, smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
+        precision=args.precision, no_tune_cpu=args.no_tune_cpu,
     )  # fmt: skip
 
 

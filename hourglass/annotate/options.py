@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from hourglass.annotate.inputs import json_target
 from hourglass.codec import DECODE_METHODS
+from hourglass.predictor import REFINE
 from hourglass.runtime import PRECISIONS
 
 __all__ = ["KINDS", "AnnotateOptions"]
@@ -62,6 +63,8 @@ class AnnotateOptions:
     """Heatmap decoder, one of :data:`hourglass.codec.DECODE_METHODS`."""
     min_score: float = 0.0
     """Draw only keypoints with a score at least this (0: all)."""
+    refine: int = REFINE
+    """Passes that re-crop each subject from its own predicted keypoints (:class:`hourglass.Predictor`)."""
     out: str | None = None
     """Output file (one input) or folder (several); with ``video`` the output video.
     None: ``outputs/`` (a video: beside it)."""
@@ -93,6 +96,8 @@ class AnnotateOptions:
         object.__setattr__(self, "box", _strings(self.box, "box"))
         if self.threads is not None and self.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {self.threads}")
+        if isinstance(self.refine, bool) or not isinstance(self.refine, int) or self.refine < 0:
+            raise ValueError(f"--refine must be a whole number of passes >= 0, got {self.refine!r}")
         if not math.isfinite(self.min_score):
             raise ValueError(f"--min-score must be a finite number, got {self.min_score}")
         json_target(self.json, "video" if self.video else "inputs")  # --json swallowed an input?

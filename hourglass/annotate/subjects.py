@@ -73,7 +73,7 @@ class Models:
 def _model(path: Any, options: AnnotateOptions) -> Model:
     predictor = Predictor.from_checkpoint(
         path, device=options.device, flip=options.flip, decoder=options.decoder, batch_size=options.batch_size,
-        precision=options.precision,
+        precision=options.precision, refine=options.refine,
     )  # fmt: skip
     return Model(predictor, predictor.loaded.name, predictor.kind)
 
