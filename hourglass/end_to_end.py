@@ -1,0 +1,239 @@
+"""What a user gets on whole images: :func:`evaluate_end_to_end`.
+
+The ground-truth-crop figures of :func:`hourglass.evaluation.evaluate_model` are a property of
+the model: each subject is cut from its annotated keypoints, as in training. Here the model
+meets each annotated image as ``tools/infer.py`` does, with no ground truth used: the
+:class:`~hourglass.predictor.Predictor` finds the subjects with its detector (the whole image
+when it finds nobody, as the tool falls back), frames them and refines the crops. Then each
+annotated subject is matched to a predicted one:
+
+- a subject is **found** when a predicted skeleton's centre (the centre of its keypoints' box)
+  lies in the subject's annotated keypoint box; of several, the nearest to the box centre, and
+  each prediction serves one subject at most (nearest pairs first);
+- the metric is reported **on the found subjects** and **with misses counted as failures**:
+  for faces FR@0.08 with every missed face a failure, for bodies PCK with every labelled joint
+  of a missed person wrong;
+- beside the ground-truth-crop figures of the same model on the same subjects.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from hourglass.data.io import read_image
+from hourglass.data.records import AnnotationSet
+from hourglass.evaluation import EvalReport, evaluate, evaluate_model
+from hourglass.evaluation.reports import FACE_THRESHOLD
+from hourglass.predictor import REFINE, Predictor
+from hourglass.weights import LoadedModel, load_model
+
+__all__ = ["EndToEnd", "end_to_end_to_folder", "evaluate_end_to_end", "match_subjects"]
+
+
+@dataclass
+class EndToEnd:
+    """End-to-end results on N annotated subjects (module docstring).
+
+    Attributes:
+        found: (N,) bool, the subjects a prediction was matched to.
+        keypoints: (N, K, 2) the matched predictions (NaN for misses), image pixels.
+        on_found: the standard report on the found subjects (None when none was found).
+        ground_truth_crops: the report of the same model from ground-truth crops.
+        with_misses: faces: FR@0.08 with misses as failures; bodies: the PCK with every labelled
+            joint of a missed subject wrong (fractions).
+        sources: how many images' subjects came from the detector or the whole image.
+        predicted: subjects predicted over all images (matched or not).
+        settings: refine passes, flip, model.
+        subjects: the annotation set evaluated.
+    """
+
+    found: np.ndarray
+    keypoints: np.ndarray
+    on_found: EvalReport | None
+    ground_truth_crops: EvalReport
+    with_misses: float
+    sources: dict[str, int]
+    predicted: int
+    settings: dict[str, Any] = field(default_factory=dict)
+    subjects: Any = None
+
+    @property
+    def found_share(self) -> float:
+        return float(self.found.mean()) if self.found.size else math.nan
+
+    @property
+    def with_misses_name(self) -> str:
+        return f"fr@{FACE_THRESHOLD:g} with misses" if self.ground_truth_crops.kind == "face" else (
+            f"{self.ground_truth_crops.metric} with misses")  # fmt: skip
+
+    def format(self) -> str:
+        """A few lines in percent: found share, metric on found, with misses, from ground-truth crops."""
+        gt = self.ground_truth_crops
+        n, f = self.found.size, int(self.found.sum())
+        metric = gt.metric.upper() if gt.kind != "face" else "NME-io"
+        on_found = f"{100 * self.on_found.value:.2f} %" if self.on_found is not None else "n/a"
+        sources = ", ".join(f"{k} {v}" for k, v in sorted(self.sources.items()))
+        lines = [
+            f"end to end on {gt.dataset}: {n} subjects in {sum(self.sources.values())} images "
+            f"(refine {self.settings.get('refine')}, flip {'on' if self.settings.get('flip') else 'off'}); "
+            f"subjects from: {sources}",
+            f"found: {f} of {n} ({100 * self.found_share:.1f} %); {self.predicted} subjects predicted in all",
+            f"{metric} on the found: {on_found}   {self.with_misses_name}: {100 * self.with_misses:.2f} %",
+            f"{metric} from ground-truth crops (same model, same subjects): {100 * gt.value:.2f} %",
+        ]
+        if gt.kind == "face":
+            lines.append(f"FR@{FACE_THRESHOLD:g} from ground-truth crops: {100 * gt.tables['fr@0.08']['all']:.2f} %")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        """Fractions under names that say so, as ``metrics.json``."""
+        gt = self.ground_truth_crops
+        return {
+            "dataset": gt.dataset, "metric": gt.metric, "subjects": int(self.found.size),
+            "unit": "fractions: *_fraction values are 0-1 (0.0482 means 4.82 %)",
+            "found": int(self.found.sum()), "found_fraction": self.found_share, "predicted": self.predicted,
+            "sources": dict(self.sources), "settings": self.settings,
+            "on_found_fraction": None if self.on_found is None else self.on_found.value,
+            "with_misses": self.with_misses_name, "with_misses_fraction": self.with_misses,
+            "ground_truth_crops_fraction": gt.value,
+            "on_found": None if self.on_found is None else self.on_found.to_json(),
+            "ground_truth_crops": gt.to_json(),
+        }  # fmt: skip
+
+
+def match_subjects(truth_boxes: np.ndarray, predicted: np.ndarray) -> np.ndarray:
+    """For each annotated keypoint box (M, 4) as (x0, y0, x1, y1), the index of the predicted
+    subject (P, K, 2) matched to it, or -1 (module docstring's rule)."""
+    m = len(truth_boxes)
+    out = np.full(m, -1)
+    if m == 0 or len(predicted) == 0:
+        return out
+    pts = np.asarray(predicted, dtype=np.float64)
+    finite = np.isfinite(pts).all(-1, keepdims=True)
+    lo = np.where(finite, pts, np.inf).min(1)
+    hi = np.where(finite, pts, -np.inf).max(1)
+    with np.errstate(invalid="ignore"):
+        centres = (lo + hi) / 2  # (P, 2); a row without finite points is NaN and never matches
+    b = np.asarray(truth_boxes, dtype=np.float64)
+    inside = (
+        (centres[None, :, 0] >= b[:, None, 0]) & (centres[None, :, 0] <= b[:, None, 2])
+        & (centres[None, :, 1] >= b[:, None, 1]) & (centres[None, :, 1] <= b[:, None, 3])
+    )  # fmt: skip
+    dist = np.linalg.norm(centres[None] - (b[:, None, :2] + b[:, None, 2:]) / 2, axis=-1)
+    dist = np.where(inside, dist, np.inf)
+    used = np.zeros(len(pts), bool)
+    for flat in np.argsort(dist, axis=None):
+        i, j = np.unravel_index(flat, dist.shape)
+        if not np.isfinite(dist[i, j]):
+            break
+        if out[i] < 0 and not used[j]:
+            out[i], used[j] = j, True
+    return out
+
+
+def evaluate_end_to_end(
+    model: LoadedModel | str | os.PathLike,
+    subjects: Any = None,
+    *,
+    refine: int = REFINE,
+    flip: bool = False,
+    progress: bool = True,
+    precision: str = "auto",
+    **options: Any,
+) -> EndToEnd:
+    """Evaluate ``model`` on the whole images of its evaluation subjects, as a user meets it.
+
+    Args:
+        model: a loaded model, or a checkpoint, run folder, weights file or shipped name.
+        subjects: the annotation set; None: :func:`~hourglass.evaluation.evaluation_set` by
+            ``options`` (``data_root``, ``dataset``, ``split``, ``max_samples``,
+            ``missing_images``), the model's held-out subjects by default.
+        refine: :class:`~hourglass.predictor.Predictor` refinement passes.
+        options: also ``allow_overlap``, ``decoder``, ``batch_size``, ``device``, ``best``
+            (as :func:`~hourglass.evaluation.evaluate_model`).
+
+    Raises:
+        ValueError: as :func:`~hourglass.evaluation.evaluate_model` (e.g. subjects the model
+            trained on without ``allow_overlap``).
+    """
+    loaded = model if isinstance(model, LoadedModel) else load_model(
+        model, device=options.pop("device", "cpu"), best=options.pop("best", False))  # fmt: skip
+    options.pop("device", None), options.pop("best", None)
+    decoder = options.pop("decoder", "dark")
+    crops = evaluate_model(loaded, subjects, flip=flip, progress=progress, precision=precision, decoder=decoder,
+                           **options)  # fmt: skip
+    subjects = crops.subjects
+    predictor = Predictor(loaded, flip=flip, decoder=decoder, refine=refine, precision=precision)
+    by_image: dict[Path, list[int]] = {}
+    for i, r in enumerate(subjects):
+        by_image.setdefault(Path(r.image), []).append(i)
+    k = subjects.spec.num_keypoints
+    keypoints = np.full((len(subjects), k, 2), np.nan)
+    sources: Counter[str] = Counter()
+    predicted = 0
+    bar = tqdm(by_image.items(), desc="end to end", unit="image", disable=not (progress and sys.stderr.isatty()))
+    for image, rows in bar:
+        rgb = read_image(image, orient=False)  # annotations are in the stored pixel grid
+        pred = predictor(rgb)
+        if len(pred) == 0:  # what tools/infer.py does when the detector finds nobody
+            pred = predictor(rgb, whole_image=True)
+        sources[pred.source.split(":")[0]] += 1
+        predicted += len(pred)
+        gt = subjects.keypoints()[rows]
+        lab = subjects.labelled()[rows]
+        lo = np.where(lab[..., None], gt, np.inf).min(1)
+        hi = np.where(lab[..., None], gt, -np.inf).max(1)
+        match = match_subjects(np.concatenate([lo, hi], 1), pred.keypoints)
+        for row, j in zip(rows, match):
+            if j >= 0:
+                keypoints[row] = pred.keypoints[j]
+    found = np.isfinite(keypoints).all(axis=(1, 2))
+    on_found = None
+    if found.any():
+        kept = AnnotationSet([subjects[i] for i in np.flatnonzero(found)], subjects.spec, subjects.name)
+        on_found = evaluate(keypoints[found], kept, settings=dict(crops.report.settings))
+    gt = crops.report
+    if gt.kind == "face":
+        errors = on_found.per_image[0][on_found.per_image[1] > 0] if on_found is not None else np.zeros(0)
+        with_misses = (int((errors > FACE_THRESHOLD).sum()) + int((~found).sum())) / max(
+            1, errors.size + (~found).sum()
+        )
+    else:
+        num = on_found.per_image[0].sum() if on_found is not None else 0.0
+        with_misses = float(num / gt.per_image[1].sum())
+    settings = {"model": str(loaded.path), "refine": refine, "flip": bool(flip), "decoder": decoder,
+                "precision": predictor.precision, "fallback": "whole image when the detector finds nobody"}  # fmt: skip
+    return EndToEnd(found, keypoints, on_found, gt, float(with_misses), dict(sources), predicted, settings, subjects)
+
+
+def end_to_end_to_folder(model: str | os.PathLike, *, out: str | os.PathLike | None = None, **options: Any) -> dict:
+    """:func:`evaluate_end_to_end` written to ``out`` (default ``eval/<model>-<split>-end-to-end``):
+    ``end_to_end.json`` (:meth:`EndToEnd.to_json`) and ``predictions.json`` (per subject: image,
+    found, keypoints or null); prints :meth:`EndToEnd.format`. Returns the JSON written."""
+    import json
+
+    from hourglass._array import json_floats
+
+    loaded = load_model(model, device=options.pop("device", "cpu"), best=options.pop("best", False))
+    print(f"model: {loaded.path}")
+    result = evaluate_end_to_end(loaded, **options)
+    split = options.get("split") or loaded.config.val_split or "held-out"
+    folder = Path(out) if out else Path("eval") / f"{loaded.name}-{split.replace('/', '_')}-end-to-end"
+    folder.mkdir(parents=True, exist_ok=True)
+    data = result.to_json()
+    (folder / "end_to_end.json").write_text(json.dumps(data, indent=2) + "\n")
+    entries = [{"image": str(r.image), "found": bool(f), "keypoints": json_floats(kp, 2) if f else None}
+               for r, f, kp in zip(result.subjects, result.found, result.keypoints)]  # fmt: skip
+    (folder / "predictions.json").write_text(json.dumps(entries) + "\n")
+    print(result.format())
+    print(f"wrote {folder / 'end_to_end.json'}, {folder / 'predictions.json'}")
+    return data
