@@ -330,17 +330,19 @@ def cache_geometry(
     min_scale_factor: float,
     max_scale_factor: float,
     max_rotation: float,
+    max_shift: float = 0.0,
 ) -> tuple[np.ndarray, int]:
     """Affine (2, 3) from the original image to its cache crop, and the crop's side in pixels.
 
     The square crop, centred at ``center``, contains every crop of ``input_size`` (W, H) that
     an augmentation can draw for a subject of ``scale`` (scale factors in
-    ``[min_scale_factor, max_scale_factor]``, rotation up to ``max_rotation`` degrees), at
+    ``[min_scale_factor, max_scale_factor]``, rotation up to ``max_rotation`` degrees, centre
+    shifted by up to ``max_shift`` of the crop side along each axis), at
     ``min(1, max(input_size) / (200 * scale * min_scale_factor))`` crop pixels per image
     pixel. At full resolution the crop is aligned to the image's pixel grid.
     """
     theta = math.radians(min(max_rotation, 45.0))
-    side = PIXEL_STD * scale * max_scale_factor * (math.cos(theta) + math.sin(theta))  # image pixels
+    side = PIXEL_STD * scale * max_scale_factor * (math.cos(theta) + math.sin(theta) + 2 * max_shift)  # image px
     density = min(1.0, max(input_size) / (PIXEL_STD * scale * min_scale_factor))
     size = math.ceil(side * density) + 2 * CACHE_MARGIN
     if density == 1.0:  # integer translation: the crop holds the image's own pixels

@@ -59,3 +59,13 @@ def test_flags_a_run_would_ignore(tmp_path):
     assert TrainConfig.from_dict(old).val_fraction == 0.1
     resumed = resolve_config(base=old)
     assert (resumed.val_fraction, resumed.lr_milestones) == (0.0, ())
+
+
+def test_crop_shift_is_checked_and_older_configs_load_without_it():
+    assert TrainConfig().crop_shift == 0.0
+    old = {k: v for k, v in TrainConfig(dataset="lspet").to_dict().items() if k != "crop_shift"}
+    assert TrainConfig.from_dict(old).crop_shift == 0.0
+    assert TrainConfig(crop_shift=0.25).crop_shift == 0.25
+    for bad in (-0.1, 0.6, float("nan")):
+        with pytest.raises(ValueError, match="crop_shift"):
+            TrainConfig(crop_shift=bad)

@@ -18,7 +18,13 @@ def test_augmentation_geometry_reaches_the_training_pipeline_only(shared_data, t
     from hourglass.engine.build import build_datasets, build_model_from_config, load_sets
 
     config = tiny_mpii_config(
-        shared_data("mpii"), tmp_path, val_split="test_mpii", rotation=40, rotation_prob=0.6, scale_factor=[0.65, 1.35]
+        shared_data("mpii"),
+        tmp_path,
+        val_split="test_mpii",
+        rotation=40,
+        rotation_prob=0.6,
+        scale_factor=[0.65, 1.35],
+        crop_shift=0.2,
     )
     assert config.scale_factor == (0.65, 1.35)  # a JSON list comes back as the tuple
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
@@ -26,8 +32,8 @@ def test_augmentation_geometry_reaches_the_training_pipeline_only(shared_data, t
     model = build_model_from_config(config, train_set.spec.num_keypoints)
     train_ds, val_ds = build_datasets(config, train_set, val_set, model=model)
     got = train_ds.pipeline.config
-    assert (got.rotation, got.rotation_prob, got.scale_factor) == (40.0, 0.6, (0.65, 1.35))
-    assert not val_ds.pipeline.config.train  # validation crops stay plain
+    assert (got.rotation, got.rotation_prob, got.scale_factor, got.shift) == (40.0, 0.6, (0.65, 1.35), 0.2)
+    assert not val_ds.pipeline.config.train and val_ds.pipeline.config.max_shift == 0  # validation crops stay plain
     # Defaults are Newell et al.'s, which every run before these fields trained with.
     old = {k: v for k, v in config.to_dict().items() if k not in ("rotation", "rotation_prob", "scale_factor")}
     default = TrainConfig.from_dict(old)

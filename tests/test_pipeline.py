@@ -277,12 +277,15 @@ def test_reduced_jpeg_decode_keeps_dot_centroids(tmp_path, reduce):
     assert errors.max() < 0.15 and errors.mean() < 0.03, errors
 
 
-def dot_dataset(tmp_path, name="dots.jpg", **kwargs):
+def dot_dataset(tmp_path, name="dots.jpg", shift=0.0, textured=False, **kwargs):
     image, keypoints, peaks, center, scale = dot_scene(width=1200, height=900, sigma=6.0, spacing=110.0)
+    if textured:  # a background that differs from the black a crop gets beyond the cache region
+        yy, xx = np.mgrid[: image.shape[0], : image.shape[1]]
+        image = np.maximum(image, (40 + 30 * np.sin(xx / 23.0) + 30 * np.cos(yy / 17.0))[..., None].astype(np.uint8))
     path = tmp_path / name
     cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
     records = AnnotationSet([annotation(path, keypoints, center, 3.2)], MPII, "dots")
-    config = PipelineConfig(rotation_prob=1.0, **NO_PHOTO)
+    config = PipelineConfig(rotation_prob=1.0, shift=shift, **NO_PHOTO)
     return KeypointDataset(records, TopDownPipeline(config, MPII), progress=False, **kwargs), config
 
 
@@ -313,6 +316,47 @@ def test_dataset_reduced_decode_composes_into_the_warp(tmp_path, name, monkeypat
             if measured is not None:
                 assert np.abs(measured[0] - a.coords[k].numpy()).max() < 0.1, (epoch, k)
     assert 2 in used and 2 in reads  # the dataset did read the image reduced
+
+
+def test_shifted_crops_move_the_frame_not_the_keypoints():
+    """A crop shift moves the crop centre by shift x crop side; keypoints still land on their dots;
+    without shift, a seed draws exactly what it drew before the option existed."""
+    image, keypoints, _, center, scale = dot_scene()
+    plain = TopDownPipeline(PipelineConfig(**FULL_GEOMETRY), MPII)
+    shifted = TopDownPipeline(PipelineConfig(shift=0.25, **FULL_GEOMETRY), MPII)
+    for seed in range(6):
+        a, b = plain.draw(np.random.default_rng(seed)), shifted.draw(np.random.default_rng(seed))
+        assert a.shift == (0.0, 0.0) and 0 < max(abs(v) for v in b.shift) <= 0.25
+        assert (a.scale_factor, a.rotation, a.flip, a.seed) == (b.scale_factor, b.rotation, b.flip, b.seed)
+        s = shifted(image, keypoints, np.ones(K, bool), center, scale, np.random.default_rng(seed))
+        side = 200 * s.scale
+        np.testing.assert_allclose(s.center, center + np.array(b.shift) * side, atol=1e-9)
+        img = intensity(s, shifted.config)
+        found = 0
+        for k in range(K):
+            measured = dot_at(img, *s.coords[k].tolist())
+            if measured is not None:
+                assert np.abs(measured[0] - s.coords[k].numpy()).max() < 0.1, (seed, k)
+                found += 1
+        assert found >= 8
+    with pytest.raises(ValueError, match="shift must be in"):
+        PipelineConfig(shift=0.6)
+    assert PipelineConfig(shift=0.3, train=False).max_shift == 0.0
+
+
+def test_cache_holds_shifted_crops(tmp_path):
+    """The cache crop grows by the shift: cached and uncached shifted samples agree."""
+    cached, config = dot_dataset(tmp_path, shift=0.3, textured=True, cache_dir=tmp_path / "cache")
+    plain, _ = dot_dataset(tmp_path, shift=0.3, textured=True)
+    for epoch in range(8):
+        cached.set_epoch(epoch)
+        plain.set_epoch(epoch)
+        a, b = cached[0], plain[0]
+        assert_same_geometry(a, b)
+        assert (a.image - b.image).abs().mean() < 0.03
+    c = config
+    args = (plain.annotations[0].center, 3.2, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation)
+    assert cache_geometry(*args, 0.3)[1] > cache_geometry(*args)[1]
 
 
 def test_cache_matches_the_uncached_sample_and_follows_the_source(tmp_path):

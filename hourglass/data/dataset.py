@@ -100,7 +100,7 @@ def __getattr__(name: str) -> Any:
     def cache_geometry(center: Any, scale: float, config: PipelineConfig) -> tuple[np.ndarray, int]:
         c = config
         return geometry.cache_geometry(
-            center, scale, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation
+            center, scale, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation, c.max_shift
         )
 
     return cache_geometry
@@ -230,7 +230,13 @@ class KeypointDataset(torch.utils.data.Dataset):
     def _key(self, record: Annotation) -> tuple[str, np.ndarray, int]:
         c = self.pipeline.config
         matrix, size = _cache_geometry(
-            record.center, record.scale, c.input_size, c.min_scale_factor, c.max_scale_factor, c.max_rotation
+            record.center,
+            record.scale,
+            c.input_size,
+            c.min_scale_factor,
+            c.max_scale_factor,
+            c.max_rotation,
+            c.max_shift,
         )
         ident = json.dumps(
             [str(Path(record.image).resolve()), record.center.tolist(), float(record.scale), size, matrix.tolist()]

@@ -42,6 +42,8 @@ Defaults and where they come from (see also REFERENCE.md):
   draws ``clip(30 N, -60, 60)`` and then sets it to 0 with probability 0.6; here the same
   normal draw is clipped at the configured bound (+-30, the range the papers quote).
   The PyTorch re-implementation and HRNet rotate with probability 0.6 instead;
+- no centre shift (``shift``, off by default as in every published recipe; on, it frames
+  crops the way a detector's box does at inference);
 - flip with probability 0.5 (all implementations);
 - colour: each RGB channel multiplied by U(0.6, 1.4), always (original Torch code);
 - blur 0.1 (RTMPose's MMPose configs use blur 0.1), noise 0.1 and one occluding hole of
@@ -67,7 +69,15 @@ import torch
 
 from hourglass.codec import encode_heatmaps
 from hourglass.data.pipeline_config import IMAGENET_MEAN, IMAGENET_STD, PipelineConfig
-from hourglass.geometry import compose_affine, crop_matrix, invert_affine, to_normalized, transform_points, warp_image
+from hourglass.geometry import (
+    PIXEL_STD,
+    compose_affine,
+    crop_matrix,
+    invert_affine,
+    to_normalized,
+    transform_points,
+    warp_image,
+)
 from hourglass.keypoints import KeypointSpec
 
 __all__ = [
@@ -89,12 +99,14 @@ class Augmentation:
         rotation: degrees, positive turns the content counter-clockwise.
         flip: horizontal mirror.
         seed: seed of the photometric stage, or None for no photometric augmentation.
+        shift: (dx, dy) move of the crop centre along the image axes, as fractions of the crop side.
     """
 
     scale_factor: float = 1.0
     rotation: float = 0.0
     flip: bool = False
     seed: int | None = None
+    shift: tuple[float, float] = (0.0, 0.0)
 
 
 class Sample(NamedTuple):
@@ -227,7 +239,9 @@ class TopDownPipeline:
             s = lo + (hi - lo) * u[0]
             r = c.rotation * (2 * u[1] - 1)
         r = r if u[2] < c.rotation_prob else 0.0
-        return Augmentation(scale_factor=float(s), rotation=float(r), flip=bool(u[3] < c.flip_prob), seed=seed)
+        # drawn last and only when asked for: a recipe without shift draws what it always drew
+        d = tuple(float(v) for v in rng.uniform(-c.shift, c.shift, 2)) if c.shift > 0 else (0.0, 0.0)
+        return Augmentation(scale_factor=float(s), rotation=float(r), flip=bool(u[3] < c.flip_prob), seed=seed, shift=d)
 
     # --- one sample -----------------------------------------------------------------------
     def __call__(
@@ -322,6 +336,8 @@ class TopDownPipeline:
 
         a = augmentation
         crop_scale = scale * a.scale_factor
+        if a.shift != (0.0, 0.0):  # the crop, not the subject, moves: a detector's framing error
+            center = center + np.asarray(a.shift, dtype=np.float64) * PIXEL_STD * crop_scale
         matrix = crop_matrix(center, crop_scale, c.input_size, a.rotation, a.flip)  # image -> input
         heat_matrix = crop_matrix(center, crop_scale, c.heatmap_size, a.rotation, a.flip)  # image -> heatmap
         warp = matrix if source_matrix is None else compose_affine(matrix, invert_affine(source_matrix))

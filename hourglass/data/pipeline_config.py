@@ -56,6 +56,10 @@ class PipelineConfig:
         sampling: ``"normal"``: scale and angle drawn as ``clip(mid + half N(0, 1))`` over
             their ranges (mid and half-width of the range; the hourglass recipes' truncated
             normal), or ``"uniform"`` over the ranges.
+        shift: largest shift of the crop centre along each image axis, as a fraction of the crop
+            side (uniform in [-shift, shift]; 0 to 0.5): the framing error of a detector's box,
+            which training crops centred on the annotation never show (0: no shift, and no
+            random numbers drawn for it, so older recipes draw exactly what they drew).
         flip_prob: probability of a horizontal flip.
         color_scale: (low, high) range of the per-channel colour multiplier.
         color_prob: probability of the colour augmentation.
@@ -78,6 +82,7 @@ class PipelineConfig:
     rotation: float = 30.0
     rotation_prob: float = 0.4
     sampling: str = "normal"
+    shift: float = 0.0
     flip_prob: float = 0.5
     color_scale: tuple[float, float] = (0.6, 1.4)
     color_prob: float = 1.0
@@ -122,6 +127,15 @@ class PipelineConfig:
                 raise ValueError(f"PipelineConfig.{name} must be {need}, got {value!r}")
             object.__setattr__(self, name, v)
         _pair(self, "scale_factor", float, positive=True)
+        try:
+            shift = float(self.shift)
+        except (TypeError, ValueError):
+            shift = math.nan
+        if isinstance(self.shift, bool) or not 0 <= shift <= 0.5:
+            raise ValueError(
+                f"PipelineConfig.shift must be in [0, 0.5] (fraction of the crop side), got {self.shift!r}"
+            )
+        object.__setattr__(self, "shift", shift)
         _pair(self, "color_scale", float)
         _pair(self, "blur_sigma", float, positive=True)
         _pair(self, "noise_std", float)
@@ -158,6 +172,11 @@ class PipelineConfig:
     def min_scale_factor(self) -> float:
         """Smallest crop-scale multiplier a sample can get (1 when ``train`` is False)."""
         return self.scale_factor[0] if self.train else 1.0
+
+    @property
+    def max_shift(self) -> float:
+        """Largest centre shift a sample can get, as a fraction of the crop side (0 when ``train`` is False)."""
+        return self.shift if self.train else 0.0
 
     @property
     def max_rotation(self) -> float:

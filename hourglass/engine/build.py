@@ -237,7 +237,10 @@ def build_datasets(
         ddp.barrier()  # rank 0 is building the cache
 
     size, hm = crop_sizes(model)
-    geometry = dict(rotation=config.rotation, rotation_prob=config.rotation_prob, scale_factor=config.scale_factor)
+    geometry = dict(
+        rotation=config.rotation, rotation_prob=config.rotation_prob, scale_factor=config.scale_factor,
+        shift=config.crop_shift,
+    )  # fmt: skip
     train_pipe = TopDownPipeline(
         PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, **geometry), train_set.spec
     )

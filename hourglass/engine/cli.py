@@ -88,6 +88,10 @@ def _add_model_and_data_flags(add: Callable[..., Any]) -> None:
         "--scale-factor", type=float, nargs=2, metavar=("LOW", "HIGH"),
         help="augmentation: range of the crop-scale multiplier (default 0.75 1.25)",
     )  # fmt: skip
+    add(
+        "--crop-shift", type=float, metavar="F",
+        help="augmentation: largest shift of the crop centre, fraction of the crop side (default 0)",
+    )  # fmt: skip
     add("--max-train-samples", type=int, help="use only the first N training subjects")
     add("--max-val-samples", type=int, help="use only the first N validation subjects")
     add(
