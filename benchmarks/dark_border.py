@@ -11,13 +11,16 @@ to 3 sigma: "ok" or the failing means and maxima), then the shipped models' held
 - ``none:3``: the library's zero-padded blur everywhere (today's rule);
 - ``raw:3``: the Taylor step on the unblurred map near the border;
 - ``q:3``: the quarter rule near the border; ``norm:d``: normalised convolution; ``mix:3``: the
-  mean of the raw and blurred logs.
+  mean of the raw and blurred logs; ``fitT:3``: the raw map where its 3x3 log patch is a
+  quadratic to within T (an exact Gaussian), the blur elsewhere.
 
     python benchmarks/dark_border.py 300w-hg2,lspet-hg2,lspet-hg4 none:3 raw:3 q:3 mix:3
 
 Measured (2026-12-07, 2-core EPYC): ``raw:3`` and ``q:3`` meet all 8 synthetic cases but move
-300w-hg2 NME 4.8159 -> 4.8220 / 4.8269 % and lspet-hg4 PCK@0.2 65.78 -> 65.57 / 65.51 %; no rule
-tried keeps the real figures. The library keeps the zero-padded blur (docs/evaluation.md).
+300w-hg2 NME 4.8159 -> 4.8220 / 4.8269 % and lspet-hg4 PCK@0.2 65.78 -> 65.57 / 65.51 %;
+``fit0.01:3`` meets the noise-free cases (not the noisy ones) and moves them to 4.8175 % and
+65.72 %. No rule tried keeps the real figures; the library keeps the zero-padded blur
+(docs/evaluation.md).
 """
 
 import sys
@@ -65,6 +68,29 @@ def dark(flat, x, y, h, w, blur_sigma):
         lg = torch.where(cut[..., None, None], (bl / nm).clamp_min(1e-10).log(), lg)
     elif v == "q":
         pass
+    elif v.startswith("fit"):
+        # least-squares quadratic through the 9 raw log values; exact Gaussians fit to ~0
+        xs, ys = torch.meshgrid(
+            torch.tensor([-1.0, 0, 1], dtype=torch.float64),
+            torch.tensor([-1.0, 0, 1], dtype=torch.float64),
+            indexing="xy",
+        )
+        basis = torch.stack(
+            [
+                torch.ones(9, dtype=torch.float64),
+                xs.flatten(),
+                ys.flatten(),
+                xs.flatten() ** 2,
+                ys.flatten() ** 2,
+                (xs * ys).flatten(),
+            ],
+            1,
+        )
+        proj = basis @ torch.linalg.pinv(basis)
+        flat9 = raw.reshape(*raw.shape[:-2], 9)
+        resid = (flat9 - flat9 @ proj.T).abs().amax(-1)
+        tol = float(v[3:] or 0.01)
+        lg = torch.where((cut & (resid < tol))[..., None, None], raw, lg)
     elif v == "mix":
         lg = torch.where(cut[..., None, None], 0.5 * (raw + lg), lg)
     gx = (lg[..., 1, 2] - lg[..., 1, 0]) * 0.5
