@@ -76,6 +76,9 @@ class TrainConfig:
             a detector frames subjects at inference (``benchmarks/calibrate_detectors.py``: the
             calibrated Haar face crop's centre is off by a median 0.063 of its side, p95 0.15; the
             HOG person crop's by 0.11, p95 0.30, its scale 0.63-1.63 of the true one).
+        negative_fraction: share of the training samples that are background crops with empty
+            target heatmaps (:class:`hourglass.data.negatives.WithNegatives`; 0 to 0.5, default
+            0): heatmap models then learn to say "nobody here", which the presence score reads.
         max_train_samples, max_val_samples: use only the first N subjects (tiny runs); None = all.
         epochs, batch_size: as usual; the last incomplete batch of an epoch is dropped when the
             training set has more than one batch. ``batch_size`` is the global batch: under
@@ -150,6 +153,7 @@ class TrainConfig:
     rotation_prob: float = 0.4
     scale_factor: tuple[float, float] = (0.75, 1.25)
     crop_shift: float = 0.0
+    negative_fraction: float = 0.0
     missing_images: str = "warn"
     epochs: int = 100
     batch_size: int = 6
@@ -265,6 +269,9 @@ class TrainConfig:
         self._number("crop_shift", positive=False)
         if self.crop_shift > 0.5:
             raise self._bad("crop_shift", "a fraction of the crop side in [0, 0.5]")
+        self._number("negative_fraction", positive=False)
+        if self.negative_fraction > 0.5:
+            raise self._bad("negative_fraction", "a share of the training samples in [0, 0.5]")
 
     def _check_split_and_schedule(self) -> None:
         if not (isinstance(self.val_fraction, (int, float)) and 0 <= self.val_fraction < 1):

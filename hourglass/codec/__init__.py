@@ -38,7 +38,7 @@ from __future__ import annotations
 from hourglass.codec.decode import DECODE_METHODS, decode_heatmaps, heatmap_to_image
 from hourglass.codec.encode import encode_heatmaps
 from hourglass.codec.flip import flip_heatmaps, flip_test
-from hourglass.codec.peaks import FLAT_PEAK_FRACTION, flat_heatmap_warning, heatmap_peaks
+from hourglass.codec.peaks import FLAT_PEAK_FRACTION, flat_heatmap_warning, heatmap_peaks, presence_score
 
 __all__ = [
     "DECODE_METHODS",
@@ -50,4 +50,5 @@ __all__ = [
     "FLAT_PEAK_FRACTION",
     "flat_heatmap_warning",
     "heatmap_peaks",
+    "presence_score",
 ]

@@ -7,6 +7,11 @@ noise. The targets are unnormalised Gaussians with a peak of about 1.0
 of that. :func:`flat_heatmap_warning` compares the median over subjects and keypoints of the
 last stack's heatmap maxima with :data:`FLAT_PEAK_FRACTION` of the target peak; training
 validation and :func:`hourglass.evaluation.predict_dataset` both call it.
+
+:func:`presence_score` reads the same maxima as a per-subject score: the mean of the larger
+half of a crop's keypoint maxima. A model trained with background crops whose targets are
+empty (:class:`hourglass.data.negatives.WithNegatives`) keeps them low where no subject is;
+the larger half leaves out the joints a truncated or occluded subject lacks.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import torch
 
 from hourglass._array import ArrayLike
 
-__all__ = ["FLAT_PEAK_FRACTION", "flat_heatmap_warning", "heatmap_peaks"]
+__all__ = ["FLAT_PEAK_FRACTION", "flat_heatmap_warning", "heatmap_peaks", "presence_score"]
 
 FLAT_PEAK_FRACTION = 0.1
 """Heatmaps count as flat when the median of their maxima is below this share of the target peak."""
@@ -68,3 +73,21 @@ def flat_heatmap_warning(
         "the loss plateau or a collapsed one does this: train longer, check the learning rate and warm-up, "
         "or check that the model matches the data (sigma, keypoints)"
     )
+
+
+def presence_score(peaks: ArrayLike) -> np.ndarray:
+    """Per-subject presence: the mean of the larger half (rounded up) of its keypoint maxima.
+
+    Args:
+        peaks: (N, K) heatmap maxima (the decoders' scores, :func:`heatmap_peaks`).
+
+    Returns:
+        (N,) float64; NaN for a subject whose maxima are NaN (a regression model's).
+    """
+    p = np.asarray(peaks, dtype=np.float64)
+    if p.ndim != 2:
+        raise ValueError(f"peaks must be (N, K) keypoint maxima, got shape {p.shape}")
+    if p.shape[1] == 0:
+        return np.full(p.shape[0], np.nan)
+    half = -(-p.shape[1] // 2)
+    return np.sort(p, axis=1)[:, -half:].mean(axis=1)

@@ -23,6 +23,7 @@ from hourglass.checkpoint import check_architecture, load_checkpoint
 from hourglass.codec import flat_heatmap_warning
 from hourglass.config import TrainConfig
 from hourglass.data import KeypointDataset, PipelineConfig, TopDownPipeline, drop_missing_images, hold_out, load_dataset
+from hourglass.data.negatives import WithNegatives
 from hourglass.evaluation import crop_sizes, crop_to_image, eval_pipeline, evaluate, forward
 from hourglass.keypoints import KeypointSpec
 from hourglass.losses import heatmap_mse, l1_loss, wing_loss
@@ -247,6 +248,8 @@ def build_datasets(
     val_pipe = eval_pipeline(model, train_set.spec, config.sigma)
     kw: dict[str, Any] = dict(seed=config.seed, cache_dir=config.cache_dir, progress=progress)
     train_ds = KeypointDataset(train_set, train_pipe, **kw)
+    if config.negative_fraction > 0:
+        train_ds = WithNegatives(train_ds, config.negative_fraction, seed=config.seed)
     val_ds = None if val_set is None else KeypointDataset(val_set, val_pipe, **kw)
     if first and info.is_main:
         ddp.barrier()  # built: the other ranks go on

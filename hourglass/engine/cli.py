@@ -92,6 +92,10 @@ def _add_model_and_data_flags(add: Callable[..., Any]) -> None:
         "--crop-shift", type=float, metavar="F",
         help="augmentation: largest shift of the crop centre, fraction of the crop side (default 0)",
     )  # fmt: skip
+    add(
+        "--negative-fraction", type=float, metavar="F",
+        help="share of training samples that are background crops with empty targets (default 0)",
+    )  # fmt: skip
     add("--max-train-samples", type=int, help="use only the first N training subjects")
     add("--max-val-samples", type=int, help="use only the first N validation subjects")
     add(

@@ -59,7 +59,9 @@ def start_summary(run: RunState) -> str:
     steps = len(_epoch_order(config, len(run.train_ds), 0))
     return "\n".join([
         f"training {config.model} ({size}, {config.input_size} px, {params / 1e6:.2f} M parameters)",
-        f"  data: {config.dataset} {len(run.train_set)} training subjects ({config.train_split}), {val}"
+        f"  data: {config.dataset} {len(run.train_set)} training subjects ({config.train_split})"
+        + (f" + {len(run.train_ds) - len(run.train_set)} background crops" if config.negative_fraction else "")
+        + f", {val}"
         + ("" if run.val_set is None else f" ({val_from}); metric {run.metric_name} in %"),
         f"  device: {run.device}{threads}; precision {precision}, "
         f"{'channels-last' if config.channels_last else 'NCHW'} layout",
