@@ -172,6 +172,13 @@ class LoadedModel:
         return float(self.config.sigma)
 
     @property
+    def presence_threshold(self) -> float | None:
+        """The calibrated presence threshold stored with a weights file
+        (:func:`hourglass.evaluation.calibrate_presence`), None where there is none."""
+        presence = self.metrics.get("presence") if isinstance(self.metrics, dict) else None
+        return None if not presence else float(presence["threshold"])
+
+    @property
     def name(self) -> str:
         """Short name: the file name without ``.pt`` (the run folder's name for checkpoints)."""
         return self.path.parent.name if self.path.name in ("best.pt", "last.pt") else self.path.stem
@@ -289,7 +296,9 @@ def export_weights(
         "spec": blob["spec"],
         "config": blob["config"],
         "metrics": dict(metrics if metrics is not None else blob.get("metrics") or {}),
-        "source": {
+        "source": dict(blob["source"])
+        if isinstance(blob.get("source"), dict)
+        else {  # a weights file keeps its own
             "file": src.name,
             "step": int(blob.get("step", -1)),
             "epoch": int(blob.get("epoch", -1)),

@@ -70,3 +70,13 @@ def test_training_validation_warns_on_flat_heatmaps(shared_data, tmp_path, caplo
     with caplog.at_level(logging.WARNING, logger="hourglass.engine"):
         build.validate(config, model, loader, val_set, torch.device("cpu"))
     assert "flat heatmaps" in caplog.text and "at this validation" in caplog.text
+
+
+def test_presence_is_the_mean_of_the_larger_half_of_the_maxima():
+    from hourglass.codec import presence_score
+
+    peaks = np.array([[0.9, 0.1, 0.8, 0.2, 0.7], [0.0, 0.0, 0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(presence_score(peaks), [(0.9 + 0.8 + 0.7) / 3, 0.0])  # 3 of 5: half rounded up
+    assert np.isnan(presence_score(np.full((2, 4), np.nan))).all()  # a regressor's NaN scores
+    with pytest.raises(ValueError, match="peaks must be"):
+        presence_score(np.zeros(3))

@@ -83,3 +83,23 @@ def test_file_reproduces_its_held_out_metrics_in_float32(shipped):
         np.testing.assert_allclose(  # the same file on the same data: equal up to float summation order
             headline({key: measured}, key), headline(loaded.metrics, key), atol=1e-6, rtol=0, err_msg=key
         )
+
+
+def test_file_reproduces_its_presence_calibration(shipped):
+    """A heatmap model's stored presence threshold is what calibrate_presence measures again."""
+    from hourglass.evaluation import evaluation_set
+    from hourglass.evaluation.presence import calibrate_presence
+
+    name, loaded = shipped
+    stored = loaded.metrics.get("presence")
+    if loaded.output_kind != "heatmap":
+        assert stored is None and loaded.presence_threshold is None  # a regressor has no presence score
+        return
+    assert stored and loaded.presence_threshold == stored["threshold"], f"{name}.pt carries no presence calibration"
+    root = data_root() / loaded.config.dataset
+    if not root.is_dir():
+        pytest.skip(f"real data {root} is not present (set HOURGLASS_DATA to the shared data folder)")
+    again = calibrate_presence(loaded, evaluation_set(loaded.config, data_root=root))
+    for key in ("threshold", "positives_kept", "negatives_passed", "auc"):
+        assert again[key] == pytest.approx(stored[key], abs=1e-6), key
+    assert (again["positives"], again["negatives"]) == (stored["positives"], stored["negatives"])

@@ -9,8 +9,10 @@ Writes ``weights/<name>.pt`` (``--out-dir``): the state dict in float16 (a tenso
 beyond float16's range stays float32) plus the frozen config and keypoint spec
 (:func:`hourglass.weights.export_weights`). The packed file itself (not the checkpoint) is then
 evaluated on the model's validation subjects, without and with the flip test, and those
-metrics are stored in the file. Prints the size, the SHA-256 and the metrics for the model
-card. Exit status: 0 done, 2 a user error.
+metrics are stored in the file, with a heatmap model's calibrated presence threshold
+(hourglass.evaluation.presence). A weights file repacks too (it keeps its recorded source).
+Prints the size, the SHA-256 and the metrics for the model card. Exit status: 0 done, 2 a
+user error.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
     from hourglass.evaluation import evaluate_model, evaluation_set
     from hourglass.evaluation.overlap import check_overlap, training_overlap
+    from hourglass.evaluation.presence import calibrate_presence
     from hourglass.runtime import tune_cpu
     from hourglass.weights import export_weights, file_sha256, load_model, resolve_weights
 
@@ -76,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
             metrics[key] = {"metric": report.metric, "value": report.value, "tables": {
                 k: v for k, v in report.tables.items() if not k.endswith("_text")}}  # fmt: skip
             print(f"{'with flip test' if flip else 'without flip'}:\n{report.format()}")
+        if presence := calibrate_presence(loaded, subjects):
+            metrics["presence"] = presence
+            print(f"presence threshold {presence['threshold']:.4f}: keeps {100 * presence['positives_kept']:.1f} % of "
+                  f"{presence['positives']} held-out subjects, passes {100 * presence['negatives_passed']:.1f} % of "
+                  f"{presence['negatives']} background crops (AUC {presence['auc']:.3f})")  # fmt: skip
         path = export_weights(source, out, metrics=metrics)
         size_mb = path.stat().st_size / 2**20
         if size_mb > args.max_mb:
