@@ -9,6 +9,7 @@ the JSON file) are read in this same convention; COCO files put pixel i on ``[i,
 are half a pixel off (convert with :func:`hourglass.data.coco.coco_box_to_box`).
 
 - :func:`box_iou`, :func:`nms`, :func:`boxes_inside`: overlap, greedy suppression, clipping.
+- :func:`keypoint_boxes`: the tight box of each subject's (finite) keypoints.
 - :func:`parse_box` (``--box x,y,w,h``), :func:`load_boxes_json` (a file of boxes per image)
   and :func:`lookup_boxes` (an image's entry in that file).
 """
@@ -22,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["box_iou", "nms", "boxes_inside", "parse_box", "load_boxes_json", "lookup_boxes"]
+__all__ = ["box_iou", "nms", "boxes_inside", "keypoint_boxes", "parse_box", "load_boxes_json", "lookup_boxes"]
 
 
 # ----------------------------------------------------------------------------- box helpers
@@ -84,6 +85,28 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_threshold: float = 0.3) -> np
             keep.append(i)
             suppressed |= over[i]
     return order[np.asarray(keep, dtype=np.int64)]
+
+
+def keypoint_boxes(points: Any) -> np.ndarray:
+    """The box (x0, y0, w, h) spanning each subject's finite keypoints, corner to corner.
+
+    Args:
+        points: (N, K, 2) keypoints (x, y); NaN rows (unlabelled or missing) are left out.
+
+    Returns:
+        (N, 4) float64: ``(min x, min y, max x - min x, max y - min y)``; NaN for a subject
+        without a finite keypoint. (This is the keypoint box that training crops are framed on:
+        as a given box, :func:`hourglass.detect.user_box_to_center_scale` frames it so.)
+    """
+    p = np.asarray(points, dtype=np.float64)
+    if p.ndim != 3 or p.shape[-1] != 2:
+        raise ValueError(f"points must have shape (N, K, 2), got {p.shape}")
+    finite = np.isfinite(p).all(axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        lo = np.where(finite, p, np.inf).min(axis=1)
+        hi = np.where(finite, p, -np.inf).max(axis=1)
+        out = np.concatenate([lo, hi - lo], axis=1)
+    return np.where(np.isfinite(out).all(axis=1, keepdims=True), out, np.nan)
 
 
 def boxes_inside(boxes: np.ndarray, image_size: Sequence[int]) -> np.ndarray:

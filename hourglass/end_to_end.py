@@ -3,8 +3,10 @@
 The ground-truth-crop figures of :func:`hourglass.evaluation.evaluate_model` are a property of
 the model: each subject is cut from its annotated keypoints, as in training. Here the model
 meets each annotated image as ``tools/infer.py`` does, with no ground truth used: the
-:class:`~hourglass.predictor.Predictor` finds the subjects with its detector (the whole image
-when it finds nobody, as the tool falls back), frames them and refines the crops. Then each
+:class:`~hourglass.predictor.Predictor` finds the subjects among its candidates (the
+detector's and the whole image's crops, refined, kept by the calibrated presence score; a model
+without a calibrated threshold takes its detector's, else the whole image, as the tool falls
+back). Then each
 annotated subject is matched to a predicted one:
 
 - a subject is **found** when a predicted skeleton's centre (the centre of its keypoints' box)
@@ -50,10 +52,10 @@ class EndToEnd:
         ground_truth_crops: the report of the same model from ground-truth crops.
         with_misses: faces: FR@0.08 with misses as failures; bodies: the PCK with every labelled
             joint of a missed subject wrong (fractions).
-        sources: how many images' subjects came from the detector or the whole image.
+        sources: per origin of the subjects (detector, whole-image, nobody), how many images had one.
         predicted: subjects predicted over all images (matched or not).
         settings: refine passes, flip, model.
-        subjects: the annotation set evaluated.
+        subjects: the annotation set evaluated; images: how many images it spans.
     """
 
     found: np.ndarray
@@ -65,6 +67,7 @@ class EndToEnd:
     predicted: int
     settings: dict[str, Any] = field(default_factory=dict)
     subjects: Any = None
+    images: int = 0
 
     @property
     def found_share(self) -> float:
@@ -83,9 +86,9 @@ class EndToEnd:
         on_found = f"{100 * self.on_found.value:.2f} %" if self.on_found is not None else "n/a"
         sources = ", ".join(f"{k} {v}" for k, v in sorted(self.sources.items()))
         lines = [
-            f"end to end on {gt.dataset}: {n} subjects in {sum(self.sources.values())} images "
+            f"end to end on {gt.dataset}: {n} subjects in {self.images} images "
             f"(refine {self.settings.get('refine')}, flip {'on' if self.settings.get('flip') else 'off'}); "
-            f"subjects from: {sources}",
+            f"images with subjects from: {sources}",
             f"found: {f} of {n} ({100 * self.found_share:.1f} %); {self.predicted} subjects predicted in all",
             f"{metric} on the found: {on_found}   {self.with_misses_name}: {100 * self.with_misses:.2f} %",
             f"{metric} from ground-truth crops (same model, same subjects): {100 * gt.value:.2f} %",
@@ -100,7 +103,8 @@ class EndToEnd:
         return {
             "dataset": gt.dataset, "metric": gt.metric, "subjects": int(self.found.size),
             "unit": "fractions: *_fraction values are 0-1 (0.0482 means 4.82 %)",
-            "found": int(self.found.sum()), "found_fraction": self.found_share, "predicted": self.predicted,
+            "images": self.images, "found": int(self.found.sum()), "found_fraction": self.found_share,
+            "predicted": self.predicted,
             "sources": dict(self.sources), "settings": self.settings,
             "on_found_fraction": None if self.on_found is None else self.on_found.value,
             "with_misses": self.with_misses_name, "with_misses_fraction": self.with_misses,
@@ -184,9 +188,10 @@ def evaluate_end_to_end(
     for image, rows in bar:
         rgb = read_image(image, orient=False)  # annotations are in the stored pixel grid
         pred = predictor(rgb)
-        if len(pred) == 0:  # what tools/infer.py does when the detector finds nobody
+        if len(pred) == 0 and predictor.presence_threshold is None:  # tools/infer.py's fallback, uncalibrated
             pred = predictor(rgb, whole_image=True)
-        sources[pred.source.split(":")[0]] += 1
+        for origin in dict.fromkeys(pred.origins) if len(pred) else ["nobody"]:
+            sources[origin.split(":")[0]] += 1
         predicted += len(pred)
         gt = subjects.keypoints()[rows]
         lab = subjects.labelled()[rows]
@@ -212,7 +217,9 @@ def evaluate_end_to_end(
         with_misses = float(num / gt.per_image[1].sum())
     settings = {"model": str(loaded.path), "refine": refine, "flip": bool(flip), "decoder": decoder,
                 "precision": predictor.precision, "fallback": "whole image when the detector finds nobody"}  # fmt: skip
-    return EndToEnd(found, keypoints, on_found, gt, float(with_misses), dict(sources), predicted, settings, subjects)
+    return EndToEnd(
+        found, keypoints, on_found, gt, float(with_misses), dict(sources), predicted, settings, subjects, len(by_image)
+    )
 
 
 def end_to_end_to_folder(model: str | os.PathLike, *, out: str | os.PathLike | None = None, **options: Any) -> dict:

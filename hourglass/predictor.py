@@ -37,7 +37,8 @@ import numpy as np
 import torch
 
 from hourglass._array import json_floats
-from hourglass.codec import DECODE_METHODS
+from hourglass.boxes import box_iou, keypoint_boxes
+from hourglass.codec import DECODE_METHODS, presence_score
 from hourglass.data.io import read_image
 from hourglass.detect import (
     PERSON_PADDING,
@@ -60,12 +61,17 @@ from hourglass.geometry import (
 from hourglass.keypoints import KeypointSpec
 from hourglass.weights import DEFAULT_MODELS, load_model, resolve_weights
 
-__all__ = ["REFINE", "REFINE_MAX_ZOOM", "Prediction", "Predictor", "as_rgb_image"]
+__all__ = ["NMS_IOU", "REFINE", "REFINE_MAX_ZOOM", "WHOLE_IMAGE_SCALES", "Prediction", "Predictor", "as_rgb_image"]
 
 REFINE = 2
 """Default refinement passes of :class:`Predictor` (``tools/infer.py --refine``)."""
 REFINE_MAX_ZOOM = 3.0
 """Most a refinement pass changes a crop's scale by (either way)."""
+WHOLE_IMAGE_SCALES = {"face": (1.0,), "person": (1.0, 0.6, 0.4)}
+"""Candidate crops from the whole image (scale factors of the whole-image crop, centred), beside
+the detector's, for a model with a calibrated presence threshold."""
+NMS_IOU = 0.4
+"""Two refined subjects whose keypoint boxes overlap by more than this IoU are one subject."""
 
 
 def as_rgb_image(image: Any, *, channels: str = "rgb") -> np.ndarray:
@@ -134,6 +140,10 @@ class Prediction:
         image_size: (W, H) of the image.
         heatmaps: (N, K, h, w) float32 last-stack heatmaps when asked for (heatmap models).
         heatmap_matrix: (N, 2, 3) affine from image to heatmap pixels, with ``heatmaps``.
+        presence: (N,) presence score of each subject (:func:`hourglass.codec.presence_score`;
+            NaN for regression models): how surely its crop holds a subject of the model's kind.
+        origins: per subject, where its first crop came from (``"detector:<kind>"``,
+            ``"boxes"``, ``"whole-image"``).
     """
 
     keypoints: np.ndarray
@@ -147,6 +157,8 @@ class Prediction:
     image_size: tuple[int, int]
     heatmaps: np.ndarray | None = None
     heatmap_matrix: np.ndarray | None = None
+    presence: np.ndarray | None = None
+    origins: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])
@@ -165,8 +177,16 @@ class Prediction:
                 "image_id": image_id, "category_id": 1, "keypoints": json_floats(kp.ravel(), 3),
                 "score": round(mean, 4) if np.isfinite(mean) else None, "bbox": np.round(self.boxes[i], 2).tolist(),
                 "box_score": round(float(self.box_scores[i]), 4),
+                "presence": _rounded(self.presence, i), "origin": self.origins[i] if self.origins else self.source,
             })  # fmt: skip
         return out
+
+
+def _rounded(values: np.ndarray | None, i: int) -> float | None:
+    """``values[i]`` rounded to 4 digits for JSON, None where absent or not finite."""
+    if values is None or not np.isfinite(values[i]):
+        return None
+    return round(float(values[i]), 4)
 
 
 class Predictor:
@@ -337,36 +357,80 @@ class Predictor:
             ValueError: a box that is malformed or lies wholly outside the image.
         """
         rgb = as_rgb_image(image, channels=channels)
-        b, bs, center, scale, source = self.subjects(rgb, boxes, whole_image=whole_image)
+        select = boxes is None and not whole_image and self.presence_threshold is not None
+        if select:
+            b, bs, center, scale, origins = self.candidates(rgb)
+        else:
+            b, bs, center, scale, source = self.subjects(rgb, boxes, whole_image=whole_image)
+            origins = [source] * len(b)
+        b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
         center, scale = np.asarray(center, dtype=np.float64).reshape(-1, 2), np.asarray(scale, np.float64).reshape(-1)
         for _ in range(self.refine):
             coords, _, _ = self._predict(rgb, center, scale, heatmaps=False)
             center, scale = self.reframe(coords, center, scale)
         coords, scores, maps = self._predict(rgb, center, scale, heatmaps=return_heatmaps)
+        presence = presence_score(scores)
+        keep = self.select(coords, presence, origins) if select else np.arange(len(b))
+        origins = [origins[i] for i in keep]
+        coords, scores, presence, b, bs = coords[keep], scores[keep], presence[keep], b[keep], np.asarray(bs)[keep]
+        center, scale = center[keep], scale[keep]
         matrices = None
         if maps is not None:
-            matrices = crop_matrix(center, scale, self.loaded.heatmap_size) if len(b) else np.zeros((0, 2, 3))
+            maps = maps[keep]
+            matrices = crop_matrix(center, scale, self.loaded.heatmap_size) if len(keep) else np.zeros((0, 2, 3))
+        source = "+".join(dict.fromkeys(origins)) if select else source
         return Prediction(
-            keypoints=coords, scores=scores, boxes=np.asarray(b, dtype=np.float64).reshape(-1, 4),
-            box_scores=np.asarray(bs, dtype=np.float64), center=center, scale=scale, source=source, spec=self.spec,
-            image_size=(int(rgb.shape[1]), int(rgb.shape[0])), heatmaps=maps, heatmap_matrix=matrices,
+            keypoints=coords, scores=scores, boxes=b, box_scores=np.asarray(bs, dtype=np.float64), center=center,
+            scale=scale, source=source or "nobody", spec=self.spec, image_size=(int(rgb.shape[1]), int(rgb.shape[0])),
+            heatmaps=maps, heatmap_matrix=matrices, presence=presence, origins=tuple(origins),
         )  # fmt: skip
+
+    @property
+    def presence_threshold(self) -> float | None:
+        """The model's calibrated presence threshold (None: uncalibrated or a regression model).
+        With one, :meth:`__call__` without boxes looks at :meth:`candidates` and keeps the
+        subjects that pass it (:meth:`select`); without, it keeps the detector's subjects."""
+        return self.loaded.presence_threshold if self.loaded.output_kind == "heatmap" else None
+
+    def candidates(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
+        """(boxes, box_scores, center, scale, origins) of the candidate crops of an RGB image:
+        the detector's subjects and the whole image at :data:`WHOLE_IMAGE_SCALES`."""
+        b, bs, c, s, source = self.subjects(image)
+        wb, _, wc, ws, _ = self.subjects(image, whole_image=True)
+        factors = np.asarray(WHOLE_IMAGE_SCALES[self.kind])
+        n = len(factors)
+        boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4), np.repeat(wb, n, axis=0)])
+        center = np.concatenate([np.asarray(c, np.float64).reshape(-1, 2), np.repeat(wc, n, axis=0)])
+        scale = np.concatenate([np.asarray(s, np.float64).reshape(-1), ws[0] * factors])
+        scores = np.concatenate([np.asarray(bs, np.float64).reshape(-1), np.ones(n)])
+        return boxes, scores, center, scale, [source] * len(b) + ["whole-image"] * n
+
+    def select(self, keypoints: np.ndarray, presence: np.ndarray, origins: list[str]) -> np.ndarray:
+        """Indices of the subjects to keep: presence at least the calibrated threshold, and no
+        keypoint box overlapping a kept one's by more than :data:`NMS_IOU`. The detector's
+        subjects go first (by falling presence), then the whole image's: a whole-image crop
+        adds a subject the detector missed, it does not replace one it found (on the 300-W
+        held-out faces, letting presence alone choose raised FR@0.08 end to end from 8 % to 23 %)."""
+        boxes = keypoint_boxes(keypoints)
+        passing = np.flatnonzero((presence >= self.presence_threshold) & np.isfinite(boxes).all(1))
+        whole = np.array([origins[i] == "whole-image" for i in passing], dtype=bool)
+        order = passing[np.lexsort((-presence[passing], whole))]  # detector first, then by falling presence
+        kept: list[int] = []
+        for i in order:
+            if not kept or box_iou(boxes[i], boxes[kept]).max() <= NMS_IOU:
+                kept.append(int(i))
+        return np.array(kept, dtype=np.intp)
 
     def reframe(self, keypoints: np.ndarray, center: np.ndarray, scale: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The training crops (centre (N, 2), scale (N,)) of subjects whose keypoints are (N, K, 2):
         the keypoint box as a given box (:func:`hourglass.detect.user_box_to_center_scale`) at the
         model's padding. The scale changes by at most :data:`REFINE_MAX_ZOOM` from ``scale``; a
         subject without a usable box (keypoints not finite or at one point) keeps its crop."""
-        pts = np.asarray(keypoints, dtype=np.float64)
         center, scale = np.array(center, dtype=np.float64), np.array(scale, dtype=np.float64)
-        for i, p in enumerate(pts):
-            p = p[np.isfinite(p).all(axis=1)]
-            if len(p) < 2:
+        for i, box in enumerate(keypoint_boxes(keypoints)):
+            if not np.isfinite(box).all() or box[2:].max() < 1.0:  # no keypoints, or collapsed: nothing to frame
                 continue
-            lo, hi = p.min(axis=0), p.max(axis=0)
-            if (hi - lo).max() < 1.0:  # collapsed: nothing to frame
-                continue
-            box = np.concatenate([lo, np.maximum(hi - lo, 1.0)])
+            box[2:] = np.maximum(box[2:], 1.0)
             c, s = user_box_to_center_scale(box[None], self.kind)
             center[i] = c[0]
             scale[i] = np.clip(s[0] * self._scale_factor, scale[i] / REFINE_MAX_ZOOM, scale[i] * REFINE_MAX_ZOOM)

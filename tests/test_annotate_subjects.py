@@ -32,9 +32,10 @@ RGB = np.zeros((120, 160, 3), np.uint8)
 class FakePredictor:
     """Finds ``found`` subjects when it detects, one per given box, the image when told; keypoints at box centres."""
 
-    def __init__(self, spec, found: int = 1, kind: str = "heatmap", score: float = 0.5):
+    def __init__(self, spec, found: int = 1, kind: str = "heatmap", score: float = 0.5, threshold=None):
         self.spec, self.found, self.score = spec, found, score
         self.loaded = SimpleNamespace(output_kind=kind)
+        self.presence_threshold = threshold  # None: uncalibrated (a run folder); a number: calibrated
         self.calls: list[str] = []
 
     def __call__(self, rgb, boxes=None, *, whole_image=False, return_heatmaps=False):
@@ -55,8 +56,8 @@ class FakePredictor:
         )  # fmt: skip
 
 
-def fake_model(name="300w-hg2", kind="face", found=1, model_kind="heatmap") -> Model:
-    return Model(FakePredictor(W300 if kind == "face" else LSP, found, model_kind), name, kind)
+def fake_model(name="300w-hg2", kind="face", found=1, model_kind="heatmap", threshold=None) -> Model:
+    return Model(FakePredictor(W300 if kind == "face" else LSP, found, model_kind, threshold=threshold), name, kind)
 
 
 def subject_options(**kw) -> AnnotateOptions:
@@ -102,6 +103,19 @@ def test_nobody_detected_takes_the_whole_image(shipped, used, note):
     )
     (res,) = predict(models, RGB)
     assert res.model.name == used and res.note == note and res.prediction.source == "whole-image"
+
+
+def test_calibrated_models_finding_nobody_say_so_instead_of_guessing():
+    """With presence thresholds the models have looked at the whole image already: nobody is an answer."""
+    models = Models(face=fake_model(found=0, threshold=0.5), person=fake_model("lspet-hg2", "person", found=0,
+                                                                                threshold=0.3))  # fmt: skip
+    assert predict(models, RGB) == []
+    assert "whole-image" not in models.person.predictor.calls
+    assert predict(Models(fixed=fake_model("tiny", found=0, threshold=0.5)), RGB) == []  # not an error either
+    # one uncalibrated model keeps the old fallback for both
+    models.person.predictor.presence_threshold = None
+    (res,) = predict(models, RGB)
+    assert res.prediction.source == "whole-image"
 
 
 def test_given_boxes_go_to_the_model_of_kind():

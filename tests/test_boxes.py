@@ -129,3 +129,14 @@ def test_load_boxes_json_file_errors(tmp_path):
     path.write_text('{"a.jpg": [[1, 2, 3, 4]], "a.jpg": [[5, 6, 7, 8]]}')
     with pytest.raises(ValueError, match=r"broken\.json: key 'a.jpg' appears twice"):
         load_boxes_json(path)
+
+
+def test_keypoint_boxes_span_the_finite_points():
+    from hourglass.boxes import keypoint_boxes
+
+    pts = np.array([[[1.0, 2.0], [5.0, 9.0], [np.nan, np.nan]], [[np.nan, 1.0], [np.nan, np.nan], [np.nan, 3.0]]])
+    out = keypoint_boxes(pts)
+    np.testing.assert_array_equal(out[0], [1.0, 2.0, 4.0, 7.0])
+    assert np.isnan(out[1]).all()  # no finite point
+    with pytest.raises(ValueError, match="points must have shape"):
+        keypoint_boxes(np.zeros((3, 2)))

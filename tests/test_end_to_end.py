@@ -47,7 +47,7 @@ def test_faces_end_to_end_reports_found_share_and_misses(faces_end_to_end):
     r = faces_end_to_end
     gt = r.ground_truth_crops
     assert r.found.shape == (12,) and gt.num_subjects == 12 and r.settings["refine"] >= 1
-    assert sum(r.sources.values()) == len({s.image for s in r.subjects})  # one entry per image
+    assert r.images == len({s.image for s in r.subjects}) <= sum(r.sources.values())
     found = r.found
     assert np.isfinite(r.keypoints[found]).all() and np.isnan(r.keypoints[~found]).all()
     errors = r.on_found.per_image[0]
@@ -69,7 +69,9 @@ def test_refinement_brings_faces_closer(faces_end_to_end):
 
     once = evaluate_end_to_end("300w-hg2", data_root=data_root() / "300w", max_samples=12, refine=0,
                                progress=False, precision="fp32")  # fmt: skip
-    assert faces_end_to_end.on_found.value < once.on_found.value
+    # measured on these 12: refine 0 finds 10 with FR@0.08 (misses as failures) 41.7 %, refine 2 finds 12, 16.7 %
+    assert faces_end_to_end.found.sum() >= once.found.sum()
+    assert faces_end_to_end.with_misses < once.with_misses
 
 
 def test_bodies_count_missed_joints_wrong(shared_data):

@@ -453,3 +453,28 @@ def test_a_new_run_removes_the_earlier_runs_files_it_does_not_write(photo, ckpt,
     assert (out / "hopper.keypoints.png").is_file() and not (out / "hopper.keypoints.json").exists()
     assert not (out / "hopper.heatmaps.png").exists() and photo.parent == Path.cwd()  # nothing beside the input
     assert sorted(p.name for p in photo.parent.iterdir()) == ["hopper.jpg", "outputs"]
+
+
+def test_nobody_here_draws_nothing_and_exits_3(tmp_path, capsys):
+    """The shipped models' calibrated presence scores: a grey gradient holds nobody."""
+    if not (REPO / "weights" / "300w-hg2.pt").is_file() or not (REPO / "weights" / "lspet-hg4.pt").is_file():
+        pytest.skip("the shipped weights are not present")
+    grey = tmp_path / "grey.png"
+    cv2.imwrite(str(grey), np.tile(np.linspace(40, 220, 640)[None, :, None], (480, 1, 3)).astype(np.uint8))
+    stale = Path("outputs") / "grey.keypoints.png"
+    stale.parent.mkdir(exist_ok=True)
+    stale.write_bytes(b"an earlier run's drawing")
+    status, out, err = cli(grey, "--json", capsys=capsys)
+    assert status == 3, err
+    assert out.startswith(f"{grey}: nobody found (300w-hg2+lspet-hg4)") and "removed outputs/grey.keypoints.png" in out
+    assert not stale.exists()  # no drawing of guesses, and none left from before
+    assert json.loads((Path("outputs") / "grey.keypoints.json").read_text())["subjects"] == []
+    # with a subject in another input the run is a normal success
+    status, out, _ = cli(grey, PORTRAIT, capsys=capsys)
+    assert status == 0 and "nobody found" in out and "1 face (300w-hg2" in out
+
+
+def test_a_box_outside_the_image_is_an_error(photo, ckpt, capsys):
+    status, out, err = cli(photo, "--model", ckpt, "--box", "600,10,50,50", capsys=capsys)
+    assert status == 2
+    assert "box 600,10,50,50 (x,y,w,h) lies outside the 512x600 image" in err

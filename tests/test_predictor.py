@@ -313,3 +313,34 @@ def test_shipped_face_model_puts_the_landmarks_on_the_face():
     pts = pred.keypoints[0]
     inside = (pts[:, 0] > x - m) & (pts[:, 0] < x + w + m) & (pts[:, 1] > y - m) & (pts[:, 1] < y + h + m)
     assert inside.all(), f"landmarks {np.flatnonzero(~inside).tolist()} lie outside the face box {pred.boxes[0]}"
+
+
+def test_candidates_and_selection_with_a_calibrated_threshold(checkpoint, portrait):
+    """Detector subjects go first; a whole-image subject adds one the detector missed; below the
+    threshold nobody is kept."""
+    import dataclasses
+
+    from hourglass.predictor import WHOLE_IMAGE_SCALES
+
+    loaded = load_model_for_test(checkpoint)
+    assert Predictor(loaded).presence_threshold is None  # a checkpoint: uncalibrated
+    calibrated = dataclasses.replace(loaded, metrics={"presence": {"threshold": 0.5}})
+    p = Predictor(calibrated, refine=0)
+    assert p.presence_threshold == 0.5
+    b, bs, c, s, origins = p.candidates(portrait)
+    n = len(WHOLE_IMAGE_SCALES["face"])
+    assert origins[-n:] == ["whole-image"] * n and all(o == "detector:face" for o in origins[:-n])
+    assert len(b) == len(bs) == len(c) == len(s) == len(origins)
+    square = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
+    kps = np.stack([square, square + 1, square + 50, square + 100])  # 0 and 1 overlap
+    presence = np.array([0.6, 0.9, 0.7, 0.4])
+    origins = ["detector:face", "whole-image", "whole-image", "detector:face"]
+    # 1 overlaps the detector's 0 and loses though more present; 2 is new; 3 is below the threshold
+    assert p.select(kps, presence, origins).tolist() == [0, 2]
+    assert p.select(kps, np.full(4, 0.1), origins).tolist() == []  # nobody here
+
+
+def load_model_for_test(path):
+    from hourglass.weights import load_model
+
+    return load_model(path)

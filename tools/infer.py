@@ -17,10 +17,15 @@ Models. --model names one model for every subject: a shipped name (weights/NAME.
 $HOURGLASS_WEIGHTS), a weights file, a training checkpoint or a run folder; subjects come
 from --box / --boxes / --whole-image, else from the detector of its keypoints (OpenCV's Haar
 faces for face models, HOG people otherwise). Without --model the shipped face model
-(300w-hg2) runs on the Haar faces AND the shipped body model (lspet-hg4) on the HOG people;
-when neither finds anyone, the whole image is taken as a person (as a face when only the face
-model is shipped). A shipped model whose file is absent is left out with a note. Given boxes
-go to the shipped model of --kind (default face).
+(300w-hg2) and the shipped body model (lspet-hg4) each look at their candidates: the Haar faces
+(HOG people) and the whole image, each crop refined from its own keypoints (--refine); a
+subject is kept when its presence score passes the model's calibrated threshold, once (the
+weaker of two overlapping ones is dropped). When neither keeps anyone the line says "nobody
+found" and nothing is drawn (exit status 3 if no input had anyone). A model without a
+calibrated threshold (a run folder, a regressor) keeps its detector's subjects; with none,
+the whole image is taken as a person (as a face when only the face model is shipped). A
+shipped model whose file is absent is left out with a note. Given boxes go to the shipped
+model of --kind (default face).
 
 Boxes are x,y,w,h in the upright image (EXIF orientation applied): top-left corner, width,
 height, with pixel i covering [i - 0.5, i + 0.5] (a box tight around pixels 10..109 is x = 9.5,
@@ -37,13 +42,15 @@ image), photo.heatmaps.png with --heatmaps. JSON per image: {"image", "width",
 "height", "model", "subjects": [{"keypoints": [x, y, score] * K, "score", "bbox", "box_score",
 "keypoint_names", "model", "source", ...}]}: (x, y) pixel centres, 0-based, in the upright
 image; "bbox" in the convention of --box (COCO boxes have their corner half a pixel further,
-at x + 0.5); the score is the heatmap peak (1.0 for regression models, which give none). A video
+at x + 0.5); the score is the heatmap peak (null for regression models, which give none);
+"presence" the subject's presence score. A video
 gives one JSON file {"video", "width", "height", "fps", "model", "frames": [{"frame", "time",
 "subjects"}]}.
 
 Exit status: 0 done; 1 some of several inputs failed (each reported, the others written);
 2 a user error (bad option, missing or unreadable model, missing or unreadable input, no
-subject found in the only input), each as one line "error: ..." on stderr.
+subject found in the only input by a model without a presence threshold), each as one line
+"error: ..." on stderr; 3 done, but nobody found in any input.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ from hourglass.data import DataError
 from hourglass.predictor import REFINE
 from hourglass.runtime import add_runtime_flags, tune_cpu
 
-__all__ = ["build_parser", "options_from_args", "run", "main"]
+__all__ = ["NOBODY_STATUS", "build_parser", "options_from_args", "run", "main"]
 
 
 def build_parser(description: str | None = None) -> argparse.ArgumentParser:
@@ -88,6 +88,10 @@ def options_from_args(args: argparse.Namespace) -> AnnotateOptions:
     )  # fmt: skip
 
 
+NOBODY_STATUS = 3
+"""Exit status of a run that went well but found nobody in any input image."""
+
+
 def run(options: AnnotateOptions) -> int:
     """Do what the options say; return the exit status (user errors raise, see :func:`main`)."""
     if options.threads is not None:
@@ -131,7 +135,7 @@ def run(options: AnnotateOptions) -> int:
     if failed:
         print(f"error: {failed} of {len(inputs)} inputs failed", file=sys.stderr)
         return 1
-    return 0
+    return NOBODY_STATUS if entries and not any(e["subjects"] for e in entries) else 0
 
 
 def _message(error: BaseException, label: str | None = None) -> str:

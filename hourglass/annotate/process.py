@@ -39,7 +39,10 @@ from hourglass.visualize import draw_predictions, heatmap_overlay
 # everywhere in the library: importing hourglass.annotate (``tools/infer.py --help``, a bad
 # option) then does not pay for loading OpenCV.
 
-__all__ = ["write_json", "write_image", "process_image", "process_video"]
+__all__ = ["NOBODY", "write_json", "write_image", "process_image", "process_video"]
+
+NOBODY = "nobody found"
+"""The summary of an image where the models' calibrated presence scores found no subject."""
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -83,6 +86,16 @@ def process_image(item: Input, models: Models, subjects: Subjects, options: Anno
         note=note,
     )  # fmt: skip
     written = []
+    if not results:  # nobody here: no drawing of guesses, and none of an earlier run left behind
+        removed = [p for p in (item.drawing, item.heatmaps, *item.stale) if p and p.is_file() and not p.unlink()]
+        entry = {"image": item.label, "width": int(rgb.shape[1]), "height": int(rgb.shape[0]),
+                 "model": models.label, "subjects": []}  # fmt: skip
+        if item.json is not None:
+            write_json(item.json, entry)
+            written.append(item.json)
+        gone = f" (removed {', '.join(map(str, removed))} of an earlier run)" if removed else ""
+        wrote = f" -> {', '.join(map(str, written))}" if written else ""
+        return f"{item.label}: {NOBODY} ({models.label}){wrote}{gone}", entry
     write_image(item.drawing, draw_predictions(rgb, [r.prediction for r in results], options.min_score))
     written.append(item.drawing)
     removed = [p for p in item.stale if p.is_file() and not p.unlink()]  # an earlier run's, now stale

@@ -149,13 +149,20 @@ def predict(
         kind: without --model, the shipped model given boxes go to (default face).
         require: with one model, raise when its detector finds nobody (still images).
 
+    Returns:
+        the results with subjects; an empty list when the models' calibrated presence scores
+        say nobody is there ("nobody here", a normal outcome).
+
     Raises:
-        ValueError: ``require`` and no subject was found.
+        ValueError: ``require`` and no subject was found by a model without a calibrated
+            presence threshold.
     """
     given = boxes is not None or whole_image
     if models.fixed is not None or given:
         model = models.fixed or getattr(models, kind or "face")
         pred = model.predictor(rgb, boxes, whole_image=whole_image, return_heatmaps=heatmaps)
+        if not given and len(pred) == 0 and model.predictor.presence_threshold is not None:
+            return []  # its calibrated presence score says nobody is there
         if require and not given and len(pred) == 0:
             what = NOUNS[model.kind][0]
             detector = "Haar face" if model.kind == "face" else "HOG people"
@@ -172,6 +179,9 @@ def predict(
                 results.append(Result(model, pred, note))
     if results:
         return results
+    shipped = [m for m in (models.face, models.person) if m is not None]
+    if all(m.predictor.presence_threshold is not None for m in shipped):
+        return []  # every model looked at its candidates, whole image included: nobody is there
     model = models.person or models.face
     found = " or ".join(NOUNS[m.kind][0] for m in (models.face, models.person) if m is not None)
     pred = model.predictor(rgb, whole_image=True, return_heatmaps=heatmaps)
