@@ -10,8 +10,8 @@ whether a subject is there, which the presence score reads
 
 A negative crop takes a random training image, a scale drawn around that image's subject
 (0.6-1.6 times its crop), a centre drawn uniformly over the image, and is kept when the crop
-square overlaps every annotated subject's crop square by less than :data:`MAX_OVERLAP` of the
-subject's area (up to 20 draws; then a crop of another image is tried). Augmentation (rotation,
+square overlaps every annotated subject's crop square by at most :data:`MAX_OVERLAP` of the
+smaller square's area (:func:`clear_of`; up to 20 draws; then a crop of another image is tried). Augmentation (rotation,
 flip, colour, blur, noise, occlusion) is drawn as for a positive. Where no image leaves room (a
 subject filling every frame), the negative is a smooth random texture.
 
@@ -32,7 +32,7 @@ from hourglass.data.io import read_image
 from hourglass.data.pipeline import Sample
 from hourglass.geometry import PIXEL_STD
 
-__all__ = ["MAX_OVERLAP", "WithNegatives", "negative_count"]
+__all__ = ["MAX_OVERLAP", "WithNegatives", "clear_of", "negative_count"]
 
 MAX_OVERLAP = 0.1
 """Largest share of an annotated subject's crop square a negative crop may cover."""
@@ -124,18 +124,24 @@ class WithNegatives(torch.utils.data.Dataset):
 
     def _clear(self, image: str, centre: np.ndarray, scale: float) -> bool:
         half = PIXEL_STD * scale / 2
-        x0, y0, x1, y1 = centre[0] - half, centre[1] - half, centre[0] + half, centre[1] + half
-        for sq in self._squares.get(image, []):
-            ix = max(0.0, min(x1, sq[2]) - max(x0, sq[0]))
-            iy = max(0.0, min(y1, sq[3]) - max(y0, sq[1]))
-            if ix * iy > MAX_OVERLAP * (sq[2] - sq[0]) * (sq[3] - sq[1]):
-                return False
-        return True
+        return clear_of(np.r_[centre - half, centre + half], self._squares.get(image, []))
 
     def _empty(self, image: np.ndarray, centre: np.ndarray, scale: float, aug: Any, k: int) -> Sample:
         no_points = np.full((k, 2), np.nan)
         s = self.positives.pipeline.apply(image, no_points, np.zeros(k, bool), centre, scale, aug)
         return s._replace(target_weight=torch.ones_like(s.target_weight))
+
+
+def clear_of(square: np.ndarray, subjects: list[np.ndarray]) -> bool:
+    """Whether the square (x0, y0, x1, y1) overlaps each subject square by at most
+    :data:`MAX_OVERLAP` of the smaller of the two (a small crop inside a subject is not clear)."""
+    area = (square[2] - square[0]) * (square[3] - square[1])
+    for sq in subjects:
+        ix = max(0.0, min(square[2], sq[2]) - max(square[0], sq[0]))
+        iy = max(0.0, min(square[3], sq[3]) - max(square[1], sq[1]))
+        if ix * iy > MAX_OVERLAP * min(area, (sq[2] - sq[0]) * (sq[3] - sq[1])):
+            return False
+    return True
 
 
 def _texture(rng: np.random.Generator, size: int) -> np.ndarray:
