@@ -36,9 +36,13 @@ from hourglass.data.records import AnnotationSet
 from hourglass.evaluation import EvalReport, evaluate, evaluate_model
 from hourglass.evaluation.reports import FACE_THRESHOLD
 from hourglass.predictor import REFINE, Predictor
+from hourglass.visualize import contact_sheet, draw_predictions
 from hourglass.weights import LoadedModel, load_model
 
-__all__ = ["EndToEnd", "end_to_end_to_folder", "evaluate_end_to_end", "match_subjects"]
+__all__ = ["SHEET", "EndToEnd", "end_to_end_to_folder", "evaluate_end_to_end", "match_subjects"]
+
+SHEET = 16
+"""Images drawn for the contact sheet of an end-to-end evaluation."""
 
 
 @dataclass
@@ -56,6 +60,8 @@ class EndToEnd:
         predicted: subjects predicted over all images (matched or not).
         settings: refine passes, flip, model.
         subjects: the annotation set evaluated; images: how many images it spans.
+        drawings: the first :data:`SHEET` images drawn (every predicted subject, the annotated
+            keypoint boxes in green) with a caption each, for the contact sheet.
     """
 
     found: np.ndarray
@@ -68,6 +74,7 @@ class EndToEnd:
     settings: dict[str, Any] = field(default_factory=dict)
     subjects: Any = None
     images: int = 0
+    drawings: list = field(default_factory=list)
 
     @property
     def found_share(self) -> float:
@@ -184,6 +191,7 @@ def evaluate_end_to_end(
     keypoints = np.full((len(subjects), k, 2), np.nan)
     sources: Counter[str] = Counter()
     predicted = 0
+    drawings: list[tuple[np.ndarray, str]] = []
     bar = tqdm(by_image.items(), desc="end to end", unit="image", disable=not (progress and sys.stderr.isatty()))
     for image, rows in bar:
         rgb = read_image(image, orient=False)  # annotations are in the stored pixel grid
@@ -201,6 +209,8 @@ def evaluate_end_to_end(
         for row, j in zip(rows, match):
             if j >= 0:
                 keypoints[row] = pred.keypoints[j]
+        if len(drawings) < SHEET:
+            drawings.append(_drawing(rgb, pred, lo, hi, match))
     found = np.isfinite(keypoints).all(axis=(1, 2))
     on_found = None
     if found.any():
@@ -218,14 +228,27 @@ def evaluate_end_to_end(
     settings = {"model": str(loaded.path), "refine": refine, "flip": bool(flip), "decoder": decoder,
                 "precision": predictor.precision, "fallback": "whole image when the detector finds nobody"}  # fmt: skip
     return EndToEnd(
-        found, keypoints, on_found, gt, float(with_misses), dict(sources), predicted, settings, subjects, len(by_image)
-    )
+        found, keypoints, on_found, gt, float(with_misses), dict(sources), predicted, settings, subjects,
+        len(by_image), drawings,
+    )  # fmt: skip
+
+
+def _drawing(rgb: np.ndarray, pred: Any, lo: np.ndarray, hi: np.ndarray, match: np.ndarray) -> tuple[np.ndarray, str]:
+    """The image with every predicted subject drawn and each annotated keypoint box in green; a caption."""
+    import cv2
+
+    out = draw_predictions(rgb, [pred]) if len(pred) else rgb.copy()
+    for a, b in zip(lo, hi):
+        cv2.rectangle(out, tuple(int(v) for v in a), tuple(int(v) for v in b), (0, 200, 0), 2)
+    found = int((match >= 0).sum())
+    return out, f"{found}/{len(match)} found, {len(pred)} predicted"
 
 
 def end_to_end_to_folder(model: str | os.PathLike, *, out: str | os.PathLike | None = None, **options: Any) -> dict:
     """:func:`evaluate_end_to_end` written to ``out`` (default ``eval/<model>-<split>-end-to-end``):
-    ``end_to_end.json`` (:meth:`EndToEnd.to_json`) and ``predictions.json`` (per subject: image,
-    found, keypoints or null); prints :meth:`EndToEnd.format`. Returns the JSON written."""
+    ``end_to_end.json`` (:meth:`EndToEnd.to_json`), ``predictions.json`` (per subject: image,
+    found, keypoints or null) and ``sheet.png`` (the first :data:`SHEET` images drawn); prints
+    :meth:`EndToEnd.format`. Returns the JSON written."""
     import json
 
     from hourglass._array import json_floats
@@ -241,6 +264,10 @@ def end_to_end_to_folder(model: str | os.PathLike, *, out: str | os.PathLike | N
     entries = [{"image": str(r.image), "found": bool(f), "keypoints": json_floats(kp, 2) if f else None}
                for r, f, kp in zip(result.subjects, result.found, result.keypoints)]  # fmt: skip
     (folder / "predictions.json").write_text(json.dumps(entries) + "\n")
+    written = [folder / "end_to_end.json", folder / "predictions.json"]
+    if result.drawings:
+        images, captions = zip(*result.drawings)
+        written.append(contact_sheet(images, captions, folder / "sheet.png"))
     print(result.format())
-    print(f"wrote {folder / 'end_to_end.json'}, {folder / 'predictions.json'}")
+    print(f"wrote {', '.join(map(str, written))}")
     return data

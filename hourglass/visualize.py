@@ -150,7 +150,8 @@ def draw_predictions(image: np.ndarray, predictions: Sequence[Any], min_score: f
         for i in range(len(pred)):
             side = subject_side(pred.boxes[i], size)
             radius, width = drawing_style(pred.spec, side)
-            if pred.source != "whole-image":
+            origin = pred.origins[i] if getattr(pred, "origins", ()) else pred.source
+            if origin != "whole-image":
                 x, y, w, h = pred.boxes[i]
                 corners = np.clip(np.round(np.array([[x, y], [x + w, y + h]]) * (1 << shift)), -(1 << 28), 1 << 28)
                 p, q = (tuple(int(v) for v in c) for c in corners)
@@ -287,3 +288,30 @@ def _numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def contact_sheet(images: Sequence[np.ndarray], captions: Sequence[str], path: str | Path, *, columns: int = 4,
+                  cell: int = 256) -> Path:  # fmt: skip
+    """Tile RGB images (each fitted into a ``cell`` x ``cell`` square, aspect kept) with a caption
+    line under each, ``columns`` to a row, into a PNG at ``path`` (its folder must exist)."""
+    import cv2
+
+    if len(images) != len(captions) or not images:
+        raise ValueError(f"contact_sheet needs one caption per image and at least one image, got {len(images)} "
+                         f"images and {len(captions)} captions")  # fmt: skip
+    path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder {path.parent} does not exist; create it before saving {path.name}")
+    text_h = 18
+    rows = -(-len(images) // columns)
+    sheet = np.full((rows * (cell + text_h), columns * cell, 3), 255, np.uint8)
+    for i, (img, caption) in enumerate(zip(images, captions)):
+        h, w = img.shape[:2]
+        f = (cell - 4) / max(h, w)
+        small = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+        r, c = divmod(i, columns)
+        y, x = r * (cell + text_h) + 2, c * cell + 2
+        sheet[y : y + small.shape[0], x : x + small.shape[1]] = small
+        cv2.putText(sheet, caption[:40], (x, y + cell + 10), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    cv2.imwrite(str(path), cv2.cvtColor(sheet, cv2.COLOR_RGB2BGR))
+    return path

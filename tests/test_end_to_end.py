@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import cv2
 import numpy as np
 import pytest
 from conftest import REPO
@@ -105,3 +106,5 @@ def test_eval_tool_end_to_end_writes_its_files(shared_data, tmp_path, capsys):
     preds = json.loads((out / "predictions.json").read_text())
     assert len(preds) == 3 and all((p["keypoints"] is None) != p["found"] for p in preds)
     assert all(len(p["keypoints"]) == 68 for p in preds if p["found"])
+    sheet = cv2.imread(str(out / "sheet.png"))
+    assert sheet is not None and sheet.shape[1] == 4 * 256 and sheet.std() > 10  # the three images, drawn
