@@ -90,3 +90,38 @@ def test_a_video_frame_by_frame(tmp_path):
         process_video(models, Subjects(), options(video=str(src), out=str(src)))
     with pytest.raises(ValueError, match=r"must be \.mp4, \.mov or \.avi"):
         process_video(models, Subjects(), options(video=str(src), out=str(tmp_path / "o.webm")))
+
+
+def _clip(path, frames=7):
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 5.0, (64, 48))
+    for i in range(frames):
+        writer.write(np.full((48, 64, 3), 30 * i, np.uint8))
+    writer.release()
+    return path
+
+
+def test_video_subjects_follow_their_keypoints_between_detections(tmp_path):
+    """--detect-every 3: frames 0, 3 and 6 look afresh, the others crop from the previous keypoints."""
+    src = _clip(tmp_path / "clip.avi")
+    model = fake_model("tiny", found=1, spread=5.0)
+    line = process_video(Models(fixed=model), Subjects(), options(video=str(src), json=True, detect_every=3))
+    assert model.predictor.calls == ["detector:test", "boxes", "boxes"] * 2 + ["detector:test"]
+    frames = json.loads((tmp_path / "clip.keypoints.json").read_text())["frames"]
+    assert [f["subjects"][0].get("note") for f in frames] == [None, "tracked", "tracked"] * 2 + [None]
+    assert "7 faces in 7 frames (tiny)" in line
+    model = fake_model("tiny", found=1, spread=5.0)
+    process_video(Models(fixed=model), Subjects(), options(video=str(src), detect_every=1))
+    assert model.predictor.calls == ["detector:test"] * 7  # every frame afresh
+    model = fake_model("tiny", found=1)  # keypoints all at one point: nothing to follow, each frame afresh
+    process_video(Models(fixed=model), Subjects(), options(video=str(src), detect_every=3))
+    assert model.predictor.calls == ["detector:test"] * 7
+
+
+def test_video_looks_afresh_when_a_followed_subject_fades(tmp_path):
+    """A followed subject under its model's presence threshold: the frame looks afresh."""
+    src = _clip(tmp_path / "clip.avi")
+    model = fake_model("tiny", found=1, threshold=0.6, spread=5.0)  # the fake's presence is 0.5
+    process_video(Models(fixed=model), Subjects(), options(video=str(src), detect_every=10))
+    assert model.predictor.calls == ["detector:test"] + ["boxes", "detector:test"] * 6
+    with pytest.raises(ValueError, match="--detect-every must be a whole number"):
+        options(video=str(src), detect_every=0)

@@ -32,8 +32,8 @@ RGB = np.zeros((120, 160, 3), np.uint8)
 class FakePredictor:
     """Finds ``found`` subjects when it detects, one per given box, the image when told; keypoints at box centres."""
 
-    def __init__(self, spec, found: int = 1, kind: str = "heatmap", score: float = 0.5, threshold=None):
-        self.spec, self.found, self.score = spec, found, score
+    def __init__(self, spec, found: int = 1, kind: str = "heatmap", score: float = 0.5, threshold=None, spread=0.0):
+        self.spec, self.found, self.score, self.spread = spec, found, score, spread
         self.loaded = SimpleNamespace(output_kind=kind)
         self.presence_threshold = threshold  # None: uncalibrated (a run folder); a number: calibrated
         self.calls: list[str] = []
@@ -50,14 +50,16 @@ class FakePredictor:
         n, k = len(b), self.spec.num_keypoints
         centres = b[:, :2] + b[:, 2:] / 2  # (N, 2)
         return Prediction(
-            keypoints=np.repeat(centres[:, None], k, axis=1), scores=np.full((n, k), self.score), boxes=b,
+            keypoints=np.repeat(centres[:, None], k, axis=1) + self.spread * np.linspace(-1, 1, k)[:, None],
+            scores=np.full((n, k), self.score), boxes=b,
             box_scores=np.ones(n), center=centres, scale=b[:, 3] / 200, source=source, spec=self.spec,
-            image_size=(w, h),
+            image_size=(w, h), presence=np.full(n, self.score), origins=(source,) * n,
         )  # fmt: skip
 
 
-def fake_model(name="300w-hg2", kind="face", found=1, model_kind="heatmap", threshold=None) -> Model:
-    return Model(FakePredictor(W300 if kind == "face" else LSP, found, model_kind, threshold=threshold), name, kind)
+def fake_model(name="300w-hg2", kind="face", found=1, model_kind="heatmap", threshold=None, spread=0.0) -> Model:
+    spec = W300 if kind == "face" else LSP
+    return Model(FakePredictor(spec, found, model_kind, threshold=threshold, spread=spread), name, kind)
 
 
 def subject_options(**kw) -> AnnotateOptions:

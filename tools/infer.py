@@ -45,7 +45,8 @@ image; "bbox" in the convention of --box (COCO boxes have their corner half a pi
 at x + 0.5); the score is the heatmap peak (null for regression models, which give none);
 "presence" the subject's presence score. A video
 gives one JSON file {"video", "width", "height", "fps", "model", "frames": [{"frame", "time",
-"subjects"}]}.
+"subjects"}]}; its subjects are looked for afresh every --detect-every frames and follow their
+own keypoints in between, smoothed by a One-Euro filter (--no-smooth for the raw ones).
 
 Exit status: 0 done; 1 some of several inputs failed (each reported, the others written);
 2 a user error (bad option, missing or unreadable model, missing or unreadable input, no

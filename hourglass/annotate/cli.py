@@ -61,6 +61,8 @@ def build_parser(description: str | None = None) -> argparse.ArgumentParser:
     a("--no-smooth", dest="smooth", action="store_false", help="video: draw raw keypoints, not One-Euro smoothed")
     a("--smooth-min-cutoff", type=float, default=1.0, help="video smoothing: One-Euro cutoff in Hz (default 1.0)")
     a("--smooth-beta", type=float, default=0.05, help="video smoothing: One-Euro speed coefficient (default 0.05)")
+    every = "video: look for subjects afresh every N frames; in between, crops follow the keypoints (default 10)"
+    a("--detect-every", type=int, default=10, metavar="N", help=every)
     add_runtime_flags(p)
     return p
 
@@ -84,6 +86,7 @@ def options_from_args(args: argparse.Namespace) -> AnnotateOptions:
         min_score=args.min_score, refine=args.refine, out=out, json=args.json, heatmaps=args.heatmaps,
         device=args.device, threads=args.threads, batch_size=args.batch_size, no_progress=args.no_progress,
         smooth=args.smooth, smooth_min_cutoff=args.smooth_min_cutoff, smooth_beta=args.smooth_beta,
+        detect_every=args.detect_every,
         precision=args.precision, no_tune_cpu=args.no_tune_cpu,
     )  # fmt: skip
 

@@ -85,6 +85,9 @@ class AnnotateOptions:
     smooth_min_cutoff: float = 1.0
     """Video smoothing: the One-Euro cutoff (Hz) of a still keypoint; lower is smoother, with more lag."""
     smooth_beta: float = 0.05
+    detect_every: int = 10
+    """Video: look for subjects afresh (detectors, whole image) every this many frames; in between
+    each subject's crop follows its previous frame's keypoints (1: every frame)."""
     """Video smoothing: how fast the cutoff opens with speed (1 / pixel); higher lags less on fast motion."""
     precision: str = "auto"
     """Network precision: ``auto``, ``fp32`` or ``bf16`` (:class:`hourglass.Predictor`)."""
@@ -113,6 +116,8 @@ class AnnotateOptions:
             raise ValueError(f"--kind must be one of {', '.join(KINDS)}, got {self.kind!r}")
         if not (math.isfinite(self.smooth_min_cutoff) and self.smooth_min_cutoff > 0):
             raise ValueError(f"--smooth-min-cutoff must be a positive number (Hz), got {self.smooth_min_cutoff}")
+        if isinstance(self.detect_every, bool) or not isinstance(self.detect_every, int) or self.detect_every < 1:
+            raise ValueError(f"--detect-every must be a whole number of frames >= 1, got {self.detect_every!r}")
         if not (math.isfinite(self.smooth_beta) and self.smooth_beta >= 0):
             raise ValueError(f"--smooth-beta must be a finite number >= 0, got {self.smooth_beta}")
         if self.decoder not in DECODE_METHODS:

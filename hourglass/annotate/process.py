@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 from hourglass.annotate.inputs import VIDEO_SUFFIXES, Input, json_target
 from hourglass.annotate.options import AnnotateOptions
 from hourglass.annotate.subjects import NOUNS, Models, Result, Subjects, describe, predict, subjects_json
+from hourglass.boxes import keypoint_boxes
 from hourglass.data import DataError
 from hourglass.predictor import as_rgb_image
 from hourglass.smoothing import OneEuroFilter
@@ -142,7 +143,9 @@ def process_video(models: Models, subjects: Subjects, options: AnnotateOptions) 
     try:
         with tqdm(total=total if total > 0 else None, unit="frame", desc=src.name, disable=options.no_progress) as bar:
             smoother = _VideoSmoother(options) if options.smooth else None
-            _draw_frames(cap, out, models, subjects, options.min_score, tally, bar, smoother)
+            given = subjects.boxes is not None or subjects.whole_image
+            tracker = None if given or options.detect_every == 1 else _VideoTracker(models, options.detect_every)
+            _draw_frames(cap, out, models, subjects, options.min_score, tally, bar, smoother, tracker)
     finally:
         cap.release()
     if tally.index == 0:
@@ -210,6 +213,62 @@ class _VideoTally:
         return f"{found or 'no subjects'}{mean}"
 
 
+class _VideoTracker:
+    """Subjects that follow themselves from frame to frame.
+
+    Every ``detect_every`` frames, and whenever nobody is being followed, each model looks for
+    its subjects afresh (:func:`~hourglass.annotate.subjects.predict`: detectors, whole image,
+    presence). In the frames between, each subject is predicted from the box of its previous
+    frame's keypoints (before smoothing), refined as usual; when one leaves the frame, collapses
+    or its presence falls under its model's calibrated threshold, the frame looks afresh.
+    """
+
+    def __init__(self, models: Models, detect_every: int) -> None:
+        self.models = models
+        self.detect_every = detect_every
+        self.previous: list[Result] = []
+
+    def __call__(self, rgb: np.ndarray, index: int) -> list[Result]:
+        """The frame's results: followed from the previous frame, or found afresh."""
+        results, lost = self._follow(rgb) if self.previous and index % self.detect_every else ([], True)
+        if lost:  # time to look afresh, or a subject left, faded or collapsed: this frame looks afresh
+            results = predict(self.models, rgb, require=False)
+        # the raw keypoints: the smoother replaces the results' own in place
+        self.previous = [Result(r.model, _subset(r.prediction, np.ones(len(r.prediction), bool)), r.note)
+                         for r in results]  # fmt: skip
+        return results
+
+    def _follow(self, rgb: np.ndarray) -> tuple[list[Result], bool]:
+        """Each previous subject from the box of its keypoints; whether one was lost."""
+        results, lost = [], False
+        h, w = rgb.shape[:2]
+        for res in self.previous:
+            boxes = keypoint_boxes(res.prediction.keypoints)
+            usable = np.isfinite(boxes).all(1) & (boxes[:, 2:] >= 1).all(1)
+            usable &= (boxes[:, 0] < w - 0.5) & (boxes[:, 1] < h - 0.5) & (boxes[:, :2] + boxes[:, 2:] > -0.5).all(1)
+            lost = lost or not usable.all()  # a subject that left the frame or collapsed: look afresh
+            if not usable.any():
+                continue
+            pred = res.model.predictor(rgb, boxes[usable])
+            threshold = res.model.predictor.presence_threshold
+            keep = np.ones(len(pred), bool) if threshold is None else pred.presence >= threshold
+            lost = lost or not keep.all()
+            if keep.any():
+                results.append(Result(res.model, _subset(pred, keep), "tracked"))
+        return results, lost
+
+
+def _subset(pred: Any, keep: np.ndarray) -> Any:
+    """A copy of the :class:`~hourglass.predictor.Prediction` with the subjects of the mask ``keep``."""
+    import dataclasses
+
+    idx = np.flatnonzero(keep)
+    per_subject = ("keypoints", "scores", "boxes", "box_scores", "center", "scale", "heatmaps", "heatmap_matrix",
+                   "presence")  # fmt: skip
+    changes = {f: getattr(pred, f)[idx].copy() for f in per_subject if getattr(pred, f) is not None}
+    return dataclasses.replace(pred, origins=tuple(pred.origins[i] for i in idx) if pred.origins else (), **changes)
+
+
 class _VideoSmoother:
     """One :class:`~hourglass.smoothing.OneEuroFilter` per model, over its subjects' keypoints.
 
@@ -261,6 +320,7 @@ def _draw_frames(
     tally: _VideoTally,
     bar: Any,
     smoother: _VideoSmoother | None = None,
+    tracker: _VideoTracker | None = None,
 ) -> None:
     """Read every frame of ``cap``, predict and draw it into the video ``out``, and count it in ``tally``."""
     import cv2  # lazy: see the note at the top of the module
@@ -278,9 +338,13 @@ def _draw_frames(
                 writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), tally.fps, tally.size)
                 if not writer.isOpened():
                     raise ValueError(f"cannot write video {out} with the mp4v codec; check the folder and suffix")
-            results = predict(
-                models, rgb, boxes=subjects.boxes, whole_image=subjects.whole_image, kind=subjects.kind, require=False
-            )
+            if tracker is not None:
+                results = tracker(rgb, tally.index)
+            else:
+                results = predict(
+                    models, rgb, boxes=subjects.boxes, whole_image=subjects.whole_image, kind=subjects.kind,
+                    require=False,
+                )  # fmt: skip
             if smoother is not None:
                 smoother(results, tally.index / tally.fps)
             tally.add(results)
