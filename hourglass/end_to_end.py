@@ -20,6 +20,7 @@ annotated subject is matched to a predicted one:
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import sys
@@ -31,6 +32,7 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
+from hourglass._array import json_floats
 from hourglass.data.io import read_image
 from hourglass.data.records import AnnotationSet
 from hourglass.evaluation import EvalReport, evaluate, evaluate_model
@@ -159,6 +161,9 @@ def evaluate_end_to_end(
     flip: bool = False,
     progress: bool = True,
     precision: str = "auto",
+    decoder: str = "dark",
+    device: str = "cpu",
+    best: bool = False,
     **options: Any,
 ) -> EndToEnd:
     """Evaluate ``model`` on the whole images of its evaluation subjects, as a user meets it.
@@ -169,17 +174,17 @@ def evaluate_end_to_end(
             ``options`` (``data_root``, ``dataset``, ``split``, ``max_samples``,
             ``missing_images``), the model's held-out subjects by default.
         refine: :class:`~hourglass.predictor.Predictor` refinement passes.
-        options: also ``allow_overlap``, ``decoder``, ``batch_size``, ``device``, ``best``
-            (as :func:`~hourglass.evaluation.evaluate_model`).
+        flip, precision, decoder: as :class:`~hourglass.predictor.Predictor` (and the
+            ground-truth-crop evaluation beside it).
+        device, best: where and which file to load (:func:`~hourglass.weights.load_model`).
+        options: also ``allow_overlap`` and ``batch_size`` (as
+            :func:`~hourglass.evaluation.evaluate_model`).
 
     Raises:
         ValueError: as :func:`~hourglass.evaluation.evaluate_model` (e.g. subjects the model
             trained on without ``allow_overlap``).
     """
-    loaded = model if isinstance(model, LoadedModel) else load_model(
-        model, device=options.pop("device", "cpu"), best=options.pop("best", False))  # fmt: skip
-    options.pop("device", None), options.pop("best", None)
-    decoder = options.pop("decoder", "dark")
+    loaded = model if isinstance(model, LoadedModel) else load_model(model, device=device, best=best)
     crops = evaluate_model(loaded, subjects, flip=flip, progress=progress, precision=precision, decoder=decoder,
                            **options)  # fmt: skip
     subjects = crops.subjects
@@ -212,25 +217,28 @@ def evaluate_end_to_end(
         if len(drawings) < SHEET:
             drawings.append(_drawing(rgb, pred, lo, hi, match))
     found = np.isfinite(keypoints).all(axis=(1, 2))
-    on_found = None
-    if found.any():
-        kept = AnnotationSet([subjects[i] for i in np.flatnonzero(found)], subjects.spec, subjects.name)
-        on_found = evaluate(keypoints[found], kept, settings=dict(crops.report.settings))
+    on_found, with_misses = _scores(keypoints, found, subjects, crops.report)
     gt = crops.report
-    if gt.kind == "face":
-        errors = on_found.per_image[0][on_found.per_image[1] > 0] if on_found is not None else np.zeros(0)
-        with_misses = (int((errors > FACE_THRESHOLD).sum()) + int((~found).sum())) / max(
-            1, errors.size + (~found).sum()
-        )
-    else:
-        num = on_found.per_image[0].sum() if on_found is not None else 0.0
-        with_misses = float(num / gt.per_image[1].sum())
     settings = {"model": str(loaded.path), "refine": refine, "flip": bool(flip), "decoder": decoder,
                 "precision": predictor.precision, "fallback": "whole image when the detector finds nobody"}  # fmt: skip
     return EndToEnd(
         found, keypoints, on_found, gt, float(with_misses), dict(sources), predicted, settings, subjects,
         len(by_image), drawings,
     )  # fmt: skip
+
+
+def _scores(keypoints: np.ndarray, found: np.ndarray, subjects: Any, gt: EvalReport) -> tuple[Any, float]:
+    """(the report on the found subjects or None, the metric with misses as failures: module docstring)."""
+    on_found = None
+    if found.any():
+        kept = AnnotationSet([subjects[i] for i in np.flatnonzero(found)], subjects.spec, subjects.name)
+        on_found = evaluate(keypoints[found], kept, settings=dict(gt.settings))
+    if gt.kind == "face":
+        errors = on_found.per_image[0][on_found.per_image[1] > 0] if on_found is not None else np.zeros(0)
+        misses = int((~found).sum())
+        return on_found, (int((errors > FACE_THRESHOLD).sum()) + misses) / max(1, errors.size + misses)
+    num = on_found.per_image[0].sum() if on_found is not None else 0.0
+    return on_found, float(num / gt.per_image[1].sum())
 
 
 def _drawing(rgb: np.ndarray, pred: Any, lo: np.ndarray, hi: np.ndarray, match: np.ndarray) -> tuple[np.ndarray, str]:
@@ -249,10 +257,6 @@ def end_to_end_to_folder(model: str | os.PathLike, *, out: str | os.PathLike | N
     ``end_to_end.json`` (:meth:`EndToEnd.to_json`), ``predictions.json`` (per subject: image,
     found, keypoints or null) and ``sheet.png`` (the first :data:`SHEET` images drawn); prints
     :meth:`EndToEnd.format`. Returns the JSON written."""
-    import json
-
-    from hourglass._array import json_floats
-
     loaded = load_model(model, device=options.pop("device", "cpu"), best=options.pop("best", False))
     print(f"model: {loaded.path}")
     result = evaluate_end_to_end(loaded, **options)

@@ -12,7 +12,7 @@ LAYERS = (
     ("detect",),  # finding subjects
     ("evaluation",),  # inference forward, evaluation sets, reports, comparison
     ("engine",),  # training only
-    ("predictor", "visualize", "export", "demo", "end_to_end"),  # the user-facing API
+    ("prediction", "predictor", "visualize", "export", "demo", "end_to_end"),  # the user-facing API
     ("annotate",),  # what tools/infer.py does
 )
 LAYER = {name: i for i, names in enumerate(LAYERS) for name in names}

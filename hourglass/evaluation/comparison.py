@@ -226,12 +226,14 @@ def compare_models(
     setup = (f"Flip test: {'on' if flip else 'off'}; heatmap decoder: {decoder}. Latency: median batch-1 "
              f"forward pass, {torch.get_num_threads()} CPU threads, {latency_runs} runs.")  # fmt: skip
     interval = f"{bootstrap} resamples, {100 * confidence:g}% interval"
-    result = {"dataset": base.dataset, "subjects": base.num_subjects, "metric": base.metric,
-              "unit": "fractions (0.0482 means 4.82 %): differences_vs_first and every *_fraction value",
+    result = {"dataset": base.dataset, "subjects": base.num_subjects, "metric": base.metric, "unit": _UNIT,
               "higher_better": base.higher_better, "models": rows, "differences_vs_first": diffs,
               "reports": {label: r.to_json() for label, r in reports}}  # fmt: skip
     _write_report(Path(out), result, reports, rows, loaded[0].spec, setup, interval, log)
     return result
+
+
+_UNIT = "fractions (0.0482 means 4.82 %): differences_vs_first and every *_fraction value"
 
 
 def _model_row(label: str, m: Any, latency_runs: int) -> dict[str, Any]:
