@@ -75,7 +75,7 @@ def run(predictor: Any, still: np.ndarray, motion: np.ndarray, t: np.ndarray, mo
 def main(argv: list[str] | None = None) -> int:
     from matplotlib import cbook
 
-    from hourglass.predictor import Predictor
+    from hourglass.predictor import REFINE, Predictor
     from hourglass.smoothing import OneEuroFilter
 
     p = argparse.ArgumentParser(
@@ -93,12 +93,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--box", choices=["fixed", "track", "detect"], default="track",
                    help="each frame's crop: the first frame's detector box, the box of the previous frame's "
                         "keypoints, or the detector's")  # fmt: skip
+    p.add_argument("--refine", type=int, default=REFINE, help="Predictor refinement passes per frame")
     args = p.parse_args(argv)
     if args.frames < 10 or args.fps <= 0:
         p.error("--frames must be >= 10 and --fps positive")
     path = args.image or cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
     still = cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-    predictor = Predictor.from_checkpoint(args.model)
+    predictor = Predictor.from_checkpoint(args.model, refine=args.refine)
     t = np.arange(args.frames) / args.fps
     motion = shifts(t, args.amplitude, args.freq)
     raw = run(predictor, still, motion, t, args.box, None)

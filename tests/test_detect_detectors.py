@@ -38,7 +38,7 @@ def test_get_detector():
     assert isinstance(detect.get_detector("face", min_neighbors=3), HaarFaceDetector)
     assert isinstance(detect.get_detector("person"), HogPeopleDetector)
     assert detect.get_detector("whole-person").kind == "person"
-    with pytest.raises(ValueError, match="unknown detector 'car'; choose one of face, person, whole-face"):
+    with pytest.raises(ValueError, match="unknown detector 'car'; choose one of face, face-profile, person, whole"):
         detect.get_detector("car")
     with pytest.raises(ValueError, match="takes no options"):
         detect.get_detector("whole-face", max_side=10)
@@ -140,3 +140,20 @@ def test_hog_maps_upscaled_boxes_back():
     boxes = _rects_to_boxes(np.array([[8, 4, 64, 128]]), sx, sy, shift=(4, 0))
     # rect corner (8, 4) minus the border (4, 0) -> working (4, 4) - 0.5 -> full (4 * 0.25 - 0.5, ...)
     np.testing.assert_allclose(boxes, [[0.5, 0.5, 16.0, 32.0]])
+
+
+def test_profile_faces_either_way():
+    """The profile cascade knows one side; the detector also looks at the mirror and maps back."""
+    from conftest import data_root
+
+    path = data_root() / "300w-original" / "test" / "ibug" / "image_003_1.jpg"
+    if not path.is_file():
+        pytest.skip(f"real data {path} is not present")
+    image = read_image(path, orient=True)  # a face turned to its left, under a hat: Haar's frontal cascade misses it
+    assert len(HaarFaceDetector()(image).boxes) == 0
+    found = detect.get_detector("face-profile")(image)
+    assert len(found.boxes) == 1
+    x, y, w, h = found.boxes[0]
+    assert 250 < x < 300 and 80 < y < 130 and 250 < w < 350  # around the face (landmarks x 300-520, y 170-420)
+    mirrored = detect.get_detector("face-profile")(np.ascontiguousarray(image[:, ::-1]))
+    np.testing.assert_allclose(mirrored.boxes[0, 0], image.shape[1] - 1 - (x + w), atol=6)  # the same face, mirrored

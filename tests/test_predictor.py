@@ -329,7 +329,8 @@ def test_candidates_and_selection_with_a_calibrated_threshold(checkpoint, portra
     assert p.presence_threshold == 0.5
     b, bs, c, s, origins = p.candidates(portrait)
     n = len(WHOLE_IMAGE_SCALES["face"])
-    assert origins[-n:] == ["whole-image"] * n and all(o == "detector:face" for o in origins[:-n])
+    assert origins[-n:] == ["whole-image"] * n and origins[0] == "detector:face"
+    assert all(o in ("detector:face", "detector:face-profile") for o in origins[:-n])
     assert len(b) == len(bs) == len(c) == len(s) == len(origins)
     square = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0], [10.0, 10.0]])
     kps = np.stack([square, square + 1, square + 50, square + 100])  # 0 and 1 overlap

@@ -3,7 +3,8 @@
 A top-down model needs a crop (centre, scale) per subject. This module finds the subjects and
 turns their boxes into crops framed like the training crops:
 
-- faces: OpenCV's bundled Haar cascade (:class:`HaarFaceDetector`);
+- faces: OpenCV's bundled Haar cascade (:class:`HaarFaceDetector`), and its profile cascade on the
+  image and its mirror (:class:`ProfileFaceDetector`, a candidate source of the Predictor);
 - people: OpenCV's bundled HOG + linear SVM people detector (:class:`HogPeopleDetector`);
 - boxes a user gives (:mod:`hourglass.boxes` reads ``--box x,y,w,h`` and files of boxes), or
   the whole image as one subject (:class:`WholeImageDetector`).
@@ -54,6 +55,7 @@ from hourglass.detect.detectors import (
     DETECTORS,
     HaarFaceDetector,
     HogPeopleDetector,
+    ProfileFaceDetector,
     WholeImageDetector,
     get_detector,
 )
@@ -63,6 +65,7 @@ __all__ = [
     "Detections",
     "Detector",
     "HaarFaceDetector",
+    "ProfileFaceDetector",
     "HogPeopleDetector",
     "WholeImageDetector",
     "get_detector",

@@ -299,8 +299,44 @@ class WholeImageDetector:
         return Detections(np.array([[-0.5, -0.5, w, h]], dtype=np.float64), np.ones(1), self.kind)
 
 
+class ProfileFaceDetector:
+    """Faces turned to either side: OpenCV's bundled profile cascade on the image and on its
+    mirror (the cascade knows one side only), boxes mapped back and merged by :func:`nms`.
+    Crops as :class:`HaarFaceDetector`'s (:func:`face_box_to_center_scale`: calibrated on
+    frontal faces, so a profile crop is roughly framed; :class:`hourglass.Predictor` refines it).
+    """
+
+    kind = "face"
+
+    def __init__(self, min_neighbors: int = 3, nms_threshold: float = 0.3, **kwargs: Any) -> None:
+        self._haar = HaarFaceDetector("haarcascade_profileface.xml", min_neighbors=min_neighbors, **kwargs)
+        self.nms_threshold = _check_range(nms_threshold, "nms_threshold", 0.0, 1.0)
+
+    def __repr__(self) -> str:
+        return f"ProfileFaceDetector({self._haar!r})"
+
+    def __call__(self, image: np.ndarray) -> Detections:
+        """Profile faces in ``image`` (H, W, 3) uint8 RGB, looking either way."""
+        a = self._haar(image)
+        b = self._haar(np.ascontiguousarray(image[:, ::-1]))
+        mirrored = b.boxes.copy()
+        mirrored[:, 0] = image.shape[1] - 1 - (b.boxes[:, 0] + b.boxes[:, 2])  # x -> W - 1 - x, corner to corner
+        boxes = np.concatenate([a.boxes, mirrored])
+        scores = np.concatenate([a.scores, b.scores])
+        if not len(boxes):
+            return _empty(self.kind)
+        keep = nms(boxes, scores, self.nms_threshold)
+        return Detections(boxes[keep], scores[keep], self.kind)
+
+    @staticmethod
+    def center_scale(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Crops for its boxes: :func:`face_box_to_center_scale`."""
+        return face_box_to_center_scale(boxes)
+
+
 DETECTORS: dict[str, Any] = {
     "face": HaarFaceDetector,
+    "face-profile": ProfileFaceDetector,
     "person": HogPeopleDetector,
     "whole-face": lambda: WholeImageDetector("face"),
     "whole-person": lambda: WholeImageDetector("person"),
@@ -309,7 +345,8 @@ DETECTORS: dict[str, Any] = {
 
 
 def get_detector(kind: str, **kwargs: Any) -> Detector:
-    """Build a detector by name: ``face`` (:class:`HaarFaceDetector`), ``person``
+    """Build a detector by name: ``face`` (:class:`HaarFaceDetector`), ``face-profile``
+    (:class:`ProfileFaceDetector`), ``person``
     (:class:`HogPeopleDetector`), ``whole-face`` / ``whole-person`` (:class:`WholeImageDetector`).
 
     Keyword arguments go to the detector's constructor (the whole-image ones take none).
