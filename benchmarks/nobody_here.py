@@ -26,20 +26,11 @@ import cv2
 import numpy as np
 
 from hourglass.data import load_dataset
-from hourglass.data.negatives import clear_of
-from hourglass.geometry import PIXEL_STD
+from hourglass.data.negatives import clear_of, subject_squares
 
 GROW = {"face": 1.5, "person": 1.3}
 """Each annotated subject's crop square grown by this before patches avoid it: a face crop
 leaves out the hair, ears and neck; a person crop the hands and feet of a stretched pose."""
-
-
-def _squares(records) -> dict[str, list[np.ndarray]]:
-    out: dict[str, list[np.ndarray]] = {}
-    for r in records:
-        half = PIXEL_STD * r.scale / 2 * GROW[records.spec.subject]
-        out.setdefault(str(r.image), []).append(np.r_[r.center - half, r.center + half])
-    return out
 
 
 def build_folder(data_root: Path, out: Path, count: int, seed: int = 0) -> list[Path]:
@@ -51,7 +42,7 @@ def build_folder(data_root: Path, out: Path, count: int, seed: int = 0) -> list[
     ]
     out.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
-    squares = [_squares(s) for s in sets]
+    squares = [subject_squares(s, GROW[s.spec.subject]) for s in sets]
     images = [sorted(sq) for sq in squares]
     tries = 0
     while len(paths) < count and tries < 50 * count:

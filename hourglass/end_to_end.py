@@ -33,6 +33,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from hourglass._array import json_floats
+from hourglass.boxes import keypoint_boxes
 from hourglass.data.io import read_image
 from hourglass.data.records import AnnotationSet
 from hourglass.evaluation import EvalReport, evaluate, evaluate_model
@@ -124,26 +125,20 @@ class EndToEnd:
 
 
 def match_subjects(truth_boxes: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    """For each annotated keypoint box (M, 4) as (x0, y0, x1, y1), the index of the predicted
-    subject (P, K, 2) matched to it, or -1 (module docstring's rule)."""
+    """For each annotated keypoint box (M, 4) as (x0, y0, w, h) (:func:`hourglass.boxes.keypoint_boxes`),
+    the index of the predicted subject (P, K, 2) matched to it, or -1 (module docstring's rule)."""
     m = len(truth_boxes)
     out = np.full(m, -1)
     if m == 0 or len(predicted) == 0:
         return out
-    pts = np.asarray(predicted, dtype=np.float64)
-    finite = np.isfinite(pts).all(-1, keepdims=True)
-    lo = np.where(finite, pts, np.inf).min(1)
-    hi = np.where(finite, pts, -np.inf).max(1)
-    with np.errstate(invalid="ignore"):
-        centres = (lo + hi) / 2  # (P, 2); a row without finite points is NaN and never matches
+    pred = keypoint_boxes(predicted)
+    centres = pred[:, :2] + pred[:, 2:] / 2  # (P, 2); NaN for a subject without points: never matches
     b = np.asarray(truth_boxes, dtype=np.float64)
-    inside = (
-        (centres[None, :, 0] >= b[:, None, 0]) & (centres[None, :, 0] <= b[:, None, 2])
-        & (centres[None, :, 1] >= b[:, None, 1]) & (centres[None, :, 1] <= b[:, None, 3])
-    )  # fmt: skip
-    dist = np.linalg.norm(centres[None] - (b[:, None, :2] + b[:, None, 2:]) / 2, axis=-1)
+    lo, hi = b[:, None, :2], b[:, None, :2] + b[:, None, 2:]
+    inside = ((centres[None] >= lo) & (centres[None] <= hi)).all(-1)  # (M, P)
+    dist = np.linalg.norm(centres[None] - (lo + hi) / 2, axis=-1)
     dist = np.where(inside, dist, np.inf)
-    used = np.zeros(len(pts), bool)
+    used = np.zeros(len(pred), bool)
     for flat in np.argsort(dist, axis=None):
         i, j = np.unravel_index(flat, dist.shape)
         if not np.isfinite(dist[i, j]):
@@ -206,16 +201,13 @@ def evaluate_end_to_end(
         for origin in dict.fromkeys(pred.origins) if len(pred) else ["nobody"]:
             sources[origin.split(":")[0]] += 1
         predicted += len(pred)
-        gt = subjects.keypoints()[rows]
-        lab = subjects.labelled()[rows]
-        lo = np.where(lab[..., None], gt, np.inf).min(1)
-        hi = np.where(lab[..., None], gt, -np.inf).max(1)
-        match = match_subjects(np.concatenate([lo, hi], 1), pred.keypoints)
+        truth = keypoint_boxes(subjects.keypoints()[rows])  # labelled keypoints only (the others are NaN)
+        match = match_subjects(truth, pred.keypoints)
         for row, j in zip(rows, match):
             if j >= 0:
                 keypoints[row] = pred.keypoints[j]
         if len(drawings) < SHEET:
-            drawings.append(_drawing(rgb, pred, lo, hi, match))
+            drawings.append(_drawing(rgb, pred, truth, match))
     found = np.isfinite(keypoints).all(axis=(1, 2))
     on_found, with_misses = _scores(keypoints, found, subjects, crops.report)
     gt = crops.report
@@ -241,13 +233,13 @@ def _scores(keypoints: np.ndarray, found: np.ndarray, subjects: Any, gt: EvalRep
     return on_found, float(num / gt.per_image[1].sum())
 
 
-def _drawing(rgb: np.ndarray, pred: Any, lo: np.ndarray, hi: np.ndarray, match: np.ndarray) -> tuple[np.ndarray, str]:
+def _drawing(rgb: np.ndarray, pred: Any, truth: np.ndarray, match: np.ndarray) -> tuple[np.ndarray, str]:
     """The image with every predicted subject drawn and each annotated keypoint box in green; a caption."""
     import cv2
 
     out = draw_predictions(rgb, [pred]) if len(pred) else rgb.copy()
-    for a, b in zip(lo, hi):
-        cv2.rectangle(out, tuple(int(v) for v in a), tuple(int(v) for v in b), (0, 200, 0), 2)
+    for x, y, w, h in truth:
+        cv2.rectangle(out, (int(x), int(y)), (int(x + w), int(y + h)), (0, 200, 0), 2)
     found = int((match >= 0).sum())
     return out, f"{found}/{len(match)} found, {len(pred)} predicted"
 

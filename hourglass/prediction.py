@@ -6,6 +6,7 @@ image form through :func:`as_rgb_image` (both are re-exported there).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -108,6 +109,15 @@ class Prediction:
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])
+
+    def take(self, indices: Any) -> Prediction:
+        """A copy with the subjects at ``indices`` (in that order); image-level fields kept."""
+        idx = np.asarray(indices, dtype=np.intp).reshape(-1)
+        per_subject = ("keypoints", "scores", "boxes", "box_scores", "center", "scale", "heatmaps",
+                       "heatmap_matrix", "presence")  # fmt: skip
+        changes = {f: getattr(self, f)[idx].copy() for f in per_subject if getattr(self, f) is not None}
+        origins = tuple(self.origins[i] for i in idx) if self.origins else ()
+        return dataclasses.replace(self, origins=origins, **changes)
 
     def to_coco(self, image_id: Any = None) -> list[dict[str, Any]]:
         """COCO-style results: one dict per subject with ``keypoints`` [x, y, score] * K (image

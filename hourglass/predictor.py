@@ -27,6 +27,7 @@ crops were framed, and predicted again. ``refine=0`` predicts once from the firs
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 from pathlib import Path
@@ -254,21 +255,19 @@ class Predictor:
             coords, _, _ = self._predict(rgb, center, scale, heatmaps=False)
             center, scale = self.reframe(coords, center, scale)
         coords, scores, maps = self._predict(rgb, center, scale, heatmaps=return_heatmaps)
-        presence = presence_score(scores)
-        keep = self.select(coords, presence, origins) if select else np.arange(len(b))
-        origins = [origins[i] for i in keep]
-        coords, scores, presence, b, bs = coords[keep], scores[keep], presence[keep], b[keep], np.asarray(bs)[keep]
-        center, scale = center[keep], scale[keep]
         matrices = None
         if maps is not None:
-            maps = maps[keep]
-            matrices = crop_matrix(center, scale, self.loaded.heatmap_size) if len(keep) else np.zeros((0, 2, 3))
-        source = "+".join(dict.fromkeys(origins)) if select else source
-        return Prediction(
+            matrices = crop_matrix(center, scale, self.loaded.heatmap_size) if len(b) else np.zeros((0, 2, 3))
+        everyone = Prediction(
             keypoints=coords, scores=scores, boxes=b, box_scores=np.asarray(bs, dtype=np.float64), center=center,
-            scale=scale, source=source or "nobody", spec=self.spec, image_size=(int(rgb.shape[1]), int(rgb.shape[0])),
-            heatmaps=maps, heatmap_matrix=matrices, presence=presence, origins=tuple(origins),
+            scale=scale, source=source if not select else "candidates", spec=self.spec,
+            image_size=(int(rgb.shape[1]), int(rgb.shape[0])), heatmaps=maps, heatmap_matrix=matrices,
+            presence=presence_score(scores), origins=tuple(origins),
         )  # fmt: skip
+        if not select:
+            return everyone
+        kept = everyone.take(self.select(coords, everyone.presence, origins))
+        return dataclasses.replace(kept, source="+".join(dict.fromkeys(kept.origins)) or "nobody")
 
     @property
     def presence_threshold(self) -> float | None:

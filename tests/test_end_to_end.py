@@ -21,7 +21,7 @@ def skeleton(cx, cy, half=10.0, k=5):
 
 
 def test_match_needs_the_centre_inside_and_takes_the_nearest_once():
-    truth = np.array([[0, 0, 100, 100], [90, 0, 200, 100], [500, 500, 600, 600]], dtype=np.float64)
+    truth = np.array([[0, 0, 100, 100], [90, 0, 110, 100], [500, 500, 100, 100]], dtype=np.float64)  # x, y, w, h
     predicted = np.stack([skeleton(95, 50), skeleton(40, 50), skeleton(300, 300), np.full((5, 2), np.nan)])
     # Nearest pairs first: (40, 50) is 10 px from the first box's centre and takes it; (95, 50)
     # lies in both boxes, the first is taken, so it goes to the second (50 px from its centre);

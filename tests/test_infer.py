@@ -350,15 +350,20 @@ def test_a_regressor_has_no_keypoint_scores(photo, tmp_path, capsys):
     assert status == 0 and np.array_equal(drawn, read_rgb(tmp_path / "all.png"))
 
 
-def test_video(tmp_path, ckpt, capsys):
-    src = tmp_path / "clip.mp4"
-    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
+def face_clip(path, lefts):
+    """A 160x120 mp4 at 10 fps of the portrait's face (100x118) with its left edge at ``lefts[i]`` in frame i."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
     face = cv2.resize(cv2.imread(PORTRAIT), (100, 118))
-    for i in range(10):
+    for left in lefts:
         frame = np.full((120, 160, 3), 40, np.uint8)
-        frame[1:119, 5 + 5 * i : 105 + 5 * i] = face  # moving to the right
+        frame[1:119, left : left + 100] = face
         writer.write(frame)
     writer.release()
+    return path
+
+
+def test_video(tmp_path, ckpt, capsys):
+    src = face_clip(tmp_path / "clip.mp4", [5 + 5 * i for i in range(10)])  # moving to the right
     out = tmp_path / "out" / "clip.mp4"
     status, stdout, err = cli("--video", src, "--out", out, "--model", ckpt, "--box", "20,10,80,100", "--json",
                               "--no-progress", capsys=capsys)  # fmt: skip
@@ -417,14 +422,7 @@ def test_video_keypoints_are_one_euro_smoothed_unless_asked_not_to(tmp_path, ckp
     from hourglass.annotate import AnnotateOptions
     from hourglass.smoothing import OneEuroFilter
 
-    src = tmp_path / "still.mp4"
-    writer = cv2.VideoWriter(str(src), cv2.VideoWriter_fourcc(*"mp4v"), 10.0, (160, 120))
-    face = cv2.resize(cv2.imread(PORTRAIT), (100, 118))
-    for i in range(8):
-        frame = np.full((120, 160, 3), 40, np.uint8)
-        frame[1:119, 20 + i % 2 : 120 + i % 2] = face  # a face shaking by one pixel
-        writer.write(frame)
-    writer.release()
+    src = face_clip(tmp_path / "still.mp4", [20 + i % 2 for i in range(8)])  # a face shaking by one pixel
     tracks = {}
     for name, extra in (("raw", ["--no-smooth"]), ("smooth", ["--smooth-min-cutoff", "0.5", "--smooth-beta", "0"])):
         out = tmp_path / f"{name}.mp4"

@@ -345,3 +345,12 @@ def load_model_for_test(path):
     from hourglass.weights import load_model
 
     return load_model(path)
+
+
+def test_take_keeps_the_chosen_subjects_in_order(predictor, portrait):
+    pred = predictor(portrait, BOXES)
+    two = pred.take([2, 0])
+    assert len(two) == 2 and two.origins == ("boxes", "boxes") and two.source == pred.source
+    for field in ("keypoints", "scores", "boxes", "box_scores", "center", "scale", "presence"):
+        np.testing.assert_array_equal(getattr(two, field), getattr(pred, field)[[2, 0]], err_msg=field)
+    assert len(pred.take([])) == 0 and pred.take([]).keypoints.shape == (0, 68, 2)

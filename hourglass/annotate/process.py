@@ -234,7 +234,7 @@ class _VideoTracker:
         if lost:  # time to look afresh, or a subject left, faded or collapsed: this frame looks afresh
             results = predict(self.models, rgb, require=False)
         # the raw keypoints: the smoother replaces the results' own in place
-        self.previous = [Result(r.model, _subset(r.prediction, np.ones(len(r.prediction), bool)), r.note)
+        self.previous = [Result(r.model, r.prediction.take(np.arange(len(r.prediction))), r.note)
                          for r in results]  # fmt: skip
         return results
 
@@ -254,19 +254,8 @@ class _VideoTracker:
             keep = np.ones(len(pred), bool) if threshold is None else pred.presence >= threshold
             lost = lost or not keep.all()
             if keep.any():
-                results.append(Result(res.model, _subset(pred, keep), "tracked"))
+                results.append(Result(res.model, pred.take(np.flatnonzero(keep)), "tracked"))
         return results, lost
-
-
-def _subset(pred: Any, keep: np.ndarray) -> Any:
-    """A copy of the :class:`~hourglass.predictor.Prediction` with the subjects of the mask ``keep``."""
-    import dataclasses
-
-    idx = np.flatnonzero(keep)
-    per_subject = ("keypoints", "scores", "boxes", "box_scores", "center", "scale", "heatmaps", "heatmap_matrix",
-                   "presence")  # fmt: skip
-    changes = {f: getattr(pred, f)[idx].copy() for f in per_subject if getattr(pred, f) is not None}
-    return dataclasses.replace(pred, origins=tuple(pred.origins[i] for i in idx) if pred.origins else (), **changes)
 
 
 class _VideoSmoother:

@@ -32,7 +32,7 @@ from hourglass.data.io import read_image
 from hourglass.data.pipeline import Sample
 from hourglass.geometry import PIXEL_STD
 
-__all__ = ["MAX_OVERLAP", "WithNegatives", "clear_of", "negative_count"]
+__all__ = ["MAX_OVERLAP", "WithNegatives", "clear_of", "negative_count", "subject_squares"]
 
 MAX_OVERLAP = 0.1
 """Largest share of an annotated subject's crop square a negative crop may cover."""
@@ -63,11 +63,7 @@ class WithNegatives(torch.utils.data.Dataset):
         self.fraction = float(fraction)
         self.negatives = negative_count(len(positives), self.fraction)
         self.seed = int(seed)
-        # every annotated subject's crop square (x0, y0, x1, y1), per image
-        self._squares: dict[str, list[np.ndarray]] = {}
-        for r in positives.annotations:
-            half = PIXEL_STD * r.scale / 2
-            self._squares.setdefault(str(r.image), []).append(np.r_[r.center - half, r.center + half])
+        self._squares = subject_squares(positives.annotations)
 
     def __len__(self) -> int:
         return len(self.positives) + self.negatives
@@ -130,6 +126,16 @@ class WithNegatives(torch.utils.data.Dataset):
         no_points = np.full((k, 2), np.nan)
         s = self.positives.pipeline.apply(image, no_points, np.zeros(k, bool), centre, scale, aug)
         return s._replace(target_weight=torch.ones_like(s.target_weight))
+
+
+def subject_squares(records: Any, grow: float = 1.0) -> dict[str, list[np.ndarray]]:
+    """Every annotated subject's crop square (x0, y0, x1, y1), grown ``grow`` times about its
+    centre, listed per image path."""
+    out: dict[str, list[np.ndarray]] = {}
+    for r in records:
+        half = PIXEL_STD * r.scale / 2 * grow
+        out.setdefault(str(r.image), []).append(np.r_[r.center - half, r.center + half])
+    return out
 
 
 def clear_of(square: np.ndarray, subjects: list[np.ndarray]) -> bool:
