@@ -121,7 +121,7 @@ class Predictor:
         self.refine = refine
         self.kind = loaded.spec.subject
         self._detector = detector
-        self._profile: Any = None  # the profile-face detector, built on first use (bundled face detector only)
+        self._extra: dict[str, Any] = {}  # more candidate detectors, built on first use (bundled detector only)
         self._bundled = detector is None
         # People are framed by the padding the model was trained with (TrainConfig.crop_padding);
         # every box-to-crop conversion is linear in the padding, so the scale is rescaled.
@@ -278,29 +278,29 @@ class Predictor:
 
     def candidates(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """(boxes, box_scores, center, scale, origins) of the candidate crops of an RGB image:
-        the detector's subjects, for faces also the profile cascade's (image and mirror), and the
-        whole image at :data:`WHOLE_IMAGE_SCALES`."""
+        the detector's subjects; with the bundled detector also, for faces, the profile cascade's
+        (image and mirror) and, for people, the people of the frontal faces found
+        (:class:`hourglass.detect.FacePeopleDetector`); and the whole image at
+        :data:`WHOLE_IMAGE_SCALES`."""
         b, bs, c, s, source = self.subjects(image)
-        if self.kind == "face" and self._bundled:  # with the bundled face detector: add profiles
-            profile = self._profile = self._profile or get_detector("face-profile")
-            det = profile(image)
-            pc, ps = center_scale(profile, det.boxes)
-            n0 = len(b)
-            b = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4), det.boxes])
-            bs = np.concatenate([np.asarray(bs, np.float64).reshape(-1), det.scores])
-            c = np.concatenate([np.asarray(c, np.float64).reshape(-1, 2), pc])
-            s = np.concatenate([np.asarray(s, np.float64).reshape(-1), ps * self._scale_factor])
-            origins = [source] * n0 + ["detector:face-profile"] * len(det.boxes)
-        else:
-            origins = [source] * len(b)
+        parts = [
+            (np.asarray(b, np.float64).reshape(-1, 4), np.asarray(bs, np.float64).reshape(-1),
+             np.asarray(c, np.float64).reshape(-1, 2), np.asarray(s, np.float64).reshape(-1), [source] * len(b))
+        ]  # fmt: skip
+        if self._bundled:  # more candidate sources with the bundled detector
+            extra = "face-profile" if self.kind == "face" else "person-face"
+            if extra not in self._extra:
+                self._extra[extra] = get_detector(extra)
+            det = self._extra[extra](image)
+            ec, es = center_scale(self._extra[extra], det.boxes)
+            parts.append((det.boxes, det.scores, ec, es * self._scale_factor, [f"detector:{extra}"] * len(det.boxes)))
         wb, _, wc, ws, _ = self.subjects(image, whole_image=True)
         factors = np.asarray(WHOLE_IMAGE_SCALES[self.kind])
-        n = len(factors)
-        boxes = np.concatenate([np.asarray(b, np.float64).reshape(-1, 4), np.repeat(wb, n, axis=0)])
-        center = np.concatenate([np.asarray(c, np.float64).reshape(-1, 2), np.repeat(wc, n, axis=0)])
-        scale = np.concatenate([np.asarray(s, np.float64).reshape(-1), ws[0] * factors])
-        scores = np.concatenate([np.asarray(bs, np.float64).reshape(-1), np.ones(n)])
-        return boxes, scores, center, scale, origins + ["whole-image"] * n
+        parts.append((np.repeat(wb, len(factors), axis=0), np.ones(len(factors)), np.repeat(wc, len(factors), axis=0),
+                      ws[0] * factors, ["whole-image"] * len(factors)))  # fmt: skip
+        boxes, scores, center, scale, origins = zip(*parts)
+        return (np.concatenate(boxes), np.concatenate(scores), np.concatenate(center), np.concatenate(scale),
+                [o for part in origins for o in part])  # fmt: skip
 
     def select(self, keypoints: np.ndarray, presence: np.ndarray, origins: list[str]) -> np.ndarray:
         """Indices of the subjects to keep: presence at least the calibrated threshold, and no

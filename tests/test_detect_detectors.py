@@ -38,7 +38,7 @@ def test_get_detector():
     assert isinstance(detect.get_detector("face", min_neighbors=3), HaarFaceDetector)
     assert isinstance(detect.get_detector("person"), HogPeopleDetector)
     assert detect.get_detector("whole-person").kind == "person"
-    with pytest.raises(ValueError, match="unknown detector 'car'; choose one of face, face-profile, person, whole"):
+    with pytest.raises(ValueError, match="unknown detector 'car'; choose one of face, face-profile, person, person-"):
         detect.get_detector("car")
     with pytest.raises(ValueError, match="takes no options"):
         detect.get_detector("whole-face", max_side=10)
@@ -157,3 +157,21 @@ def test_profile_faces_either_way():
     assert 250 < x < 300 and 80 < y < 130 and 250 < w < 350  # around the face (landmarks x 300-520, y 170-420)
     mirrored = detect.get_detector("face-profile")(np.ascontiguousarray(image[:, ::-1]))
     np.testing.assert_allclose(mirrored.boxes[0, 0], image.shape[1] - 1 - (x + w), atol=6)  # the same face, mirrored
+
+
+def test_people_from_their_faces(portrait):
+    """FacePeopleDetector: the Haar faces (best first, at most max_faces) as person detections,
+    framed below the face by the calibrated constants."""
+    faces = HaarFaceDetector(min_size_fraction=0.03)(portrait)
+    people = detect.get_detector("person-face")(portrait)
+    assert people.kind == "person" and len(people.boxes) == len(faces.boxes) >= 1
+    order = np.argsort(-faces.scores, kind="stable")
+    np.testing.assert_array_equal(people.boxes, faces.boxes[order])
+    assert len(detect.FacePeopleDetector(max_faces=1)(portrait).boxes) == 1
+    center, scale = detect.center_scale(detect.FacePeopleDetector(), people.boxes)
+    s = np.sqrt(people.boxes[:, 2] * people.boxes[:, 3])
+    np.testing.assert_allclose(center[:, 1] - _centre(people.boxes)[:, 1], detect.FACE_PERSON_OFFSET[1] * s)
+    np.testing.assert_allclose(scale, detect.FACE_PERSON_SIZE_RATIO * s * detect.PERSON_PADDING / 200)
+    assert center[0, 1] > _centre(people.boxes)[0, 1]  # the body is below the face
+    with pytest.raises(ValueError, match="max_faces"):
+        detect.FacePeopleDetector(max_faces=0)

@@ -341,6 +341,27 @@ def test_candidates_and_selection_with_a_calibrated_threshold(checkpoint, portra
     assert p.select(kps, np.full(4, 0.1), origins).tolist() == []  # nobody here
 
 
+def test_people_candidates_include_the_people_of_found_faces(portrait):
+    """A body model with the bundled detector also looks below each frontal face it finds."""
+    from hourglass.detect import FacePeopleDetector, center_scale
+    from hourglass.weights import resolve_weights
+
+    try:
+        resolve_weights("lspet-hg2")
+    except FileNotFoundError:
+        pytest.skip("shipped weights weights/lspet-hg2.pt are not there")
+    p = Predictor.from_checkpoint("lspet-hg2", refine=0)
+    b, bs, c, s, origins = p.candidates(portrait)
+    mine = [i for i, o in enumerate(origins) if o == "detector:person-face"]
+    faces = FacePeopleDetector()(portrait)
+    assert len(mine) == len(faces.boxes) >= 1
+    fc, fs = center_scale(FacePeopleDetector(), faces.boxes)
+    np.testing.assert_allclose(c[mine], fc)
+    np.testing.assert_allclose(s[mine], fs * p._scale_factor)  # the model's own crop padding
+    chosen = Predictor.from_checkpoint("lspet-hg2", detector="person", refine=0)
+    assert "detector:person-face" not in chosen.candidates(portrait)[4]  # a detector the caller chose: no extra sources
+
+
 def load_model_for_test(path):
     from hourglass.weights import load_model
 

@@ -13,10 +13,12 @@ the pixel centres. Decoding offers four methods, see :func:`decode_heatmaps`. Ro
 48x64 map with sigma 2 (points at least 3 sigma inside; ``tests/test_codec_decode.py``): mean
 absolute error per coordinate 1e-5 px for ``dark``, 0.0024 px for ``soft-argmax``, 0.125 px
 for ``quarter`` and 0.25 px for ``argmax``. Within about 3 sigma of the map border every
-method is worse (the Gaussian is cut off there): DARK (zero-padded blur, as in its reference
-code) errs by up to 0.5 px within 2 px of the border at sigma 1.5 (0.82 px at sigma 2) and
-by 0.05 px (0.22 px) from there to 3 sigma; a replicate border errs 1.1-1.9x as much within
-2 px and 3-12x beyond.
+method is worse (the Gaussian is cut off there). DARK's zero-padded blur (as in its reference
+code) errs by up to 0.82 px there at sigma 2, more than the quarter rule; so within 3 px of the
+border, where a map's unblurred 3x3 log is a quadratic (an exact Gaussian), DARK steps on the
+unblurred map: on exact Gaussians its mean and largest error are then no worse than the
+quarter rule's (at most 0.5 px within 2 px of the border, where the argmax sits on it, and
+0.013 px (0.11 px) from there to 3 sigma at sigma 1.5 (2)). Noisy maps keep the blur.
 
 All functions are pure and batched: B batch, K keypoints, H/W heatmap height and width,
 coordinates are (x, y) and a size tuple is (W, H). They take numpy arrays or torch tensors

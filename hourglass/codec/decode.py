@@ -21,6 +21,8 @@ DECODE_METHODS = ("argmax", "quarter", "dark", "soft-argmax")
 """Names accepted by :func:`decode_heatmaps`."""
 
 _LOG_EPS = 1e-10  # DARK: blurred values are clamped here before the log
+_BORDER = 3  # DARK: argmaxes this close to the border may take the unblurred step ...
+_FIT_TOL = 0.01  # ... where its 3x3 log is a quadratic to within this (an exact Gaussian)
 
 
 # --- decoding ---------------------------------------------------------------------------------
@@ -92,6 +94,7 @@ def _dark(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, h: int, w: int, 
     blurred = along_x.transpose(-1, -2).reshape(-1, p) @ blur  # (B K 3 cols, 3 rows)
     # float64 from here (9 values per keypoint): float32 logs would cost ~1e-5 px of precision.
     lg = blurred.to(torch.float64).clamp_min_(_LOG_EPS).log_().view(b, k, 3, 3).transpose(-1, -2)  # rows, cols
+    lg = _exact_near_border(lg, patch, x, y, h, w)
 
     gx = (lg[..., 1, 2] - lg[..., 1, 0]) * 0.5
     gy = (lg[..., 2, 1] - lg[..., 0, 1]) * 0.5
@@ -107,6 +110,35 @@ def _dark(flat: torch.Tensor, x: torch.Tensor, y: torch.Tensor, h: int, w: int, 
     # map, where H is close to singular) is not trusted.
     ok &= (offset.abs() <= 1.0).all(dim=-1)
     return torch.where(ok[..., None], offset, 0.0).to(flat.dtype)
+
+
+def _exact_near_border(
+    lg: torch.Tensor, patch: torch.Tensor, x: torch.Tensor, y: torch.Tensor, h: int, w: int
+) -> torch.Tensor:
+    """Near the border, the unblurred 3x3 log where it is an exact Gaussian, else ``lg``.
+
+    Within ``_BORDER`` px of the border the zero-padded blur bends a Gaussian cut off by the
+    border, so its Taylor step errs more than the quarter rule (issue 24). Where the 3x3 log of
+    the unblurred map is a quadratic to within ``_FIT_TOL`` (an exact Gaussian, such as a
+    training target, whose Taylor step is exact) it is used instead; a real network's maps are
+    rarely that clean, and keep the blur, which costs them less (docs/evaluation.md).
+    """
+    c = patch.shape[-1] // 2
+    raw = patch[..., c - 1 : c + 2, c - 1 : c + 2].to(torch.float64).clamp_min(_LOG_EPS).log_()
+    flat9 = raw.reshape(*raw.shape[:-2], 9)
+    residual = (flat9 - flat9 @ _quadratic_projection(raw)).abs().amax(-1)
+    edge = min(_BORDER, c)
+    near = (x < edge) | (x > w - 1 - edge) | (y < edge) | (y > h - 1 - edge)
+    return torch.where((near & (residual < _FIT_TOL))[..., None, None], raw, lg)
+
+
+def _quadratic_projection(like: torch.Tensor) -> torch.Tensor:
+    """(9, 9) matrix that maps a row-major 3x3 patch (as a row vector) to its least-squares
+    quadratic in (x, y)."""
+    ys, xs = torch.meshgrid(torch.arange(-1.0, 2.0), torch.arange(-1.0, 2.0), indexing="ij")
+    xs, ys = xs.flatten().double(), ys.flatten().double()
+    basis = torch.stack([torch.ones(9, dtype=torch.float64), xs, ys, xs * xs, ys * ys, xs * ys], 1)
+    return (basis @ torch.linalg.pinv(basis)).T.to(device=like.device)
 
 
 def _soft_argmax(
@@ -192,9 +224,12 @@ def decode_heatmaps(
       not negative definite, or where the step would leave the 3x3 neighbourhood the
       differences describe (more than 1 px in x or y: flat or noisy maps). Only the
       (2r + 3)^2 patch around each argmax is blurred, which equals blurring the whole map.
-      Within ~3 sigma of the border, where the Gaussian is cut off, the error grows: at most
-      0.5 / 0.5 / 0.82 px within 2 px of the border and 0.002 / 0.05 / 0.22 px from there to
-      3 sigma, for sigma 1 / 1.5 / 2 (``tests/test_codec_decode.py``; ``quarter``: 0.5 and 0.25).
+      Within ~3 sigma of the border, where the Gaussian is cut off, the zero-padded blur bends
+      it; so within 3 px of the border, where the unblurred map's 3x3 log is a quadratic to
+      within 0.01 (an exact Gaussian), the step is taken on the unblurred map. Exact Gaussians
+      then err at most 0.5 px within 2 px of the border and 0.0002 / 0.013 / 0.11 px from there
+      to 3 sigma, for sigma 1 / 1.5 / 2, no worse than ``quarter`` in mean and maximum
+      (``tests/test_codec_decode.py``); real networks' maps, rarely that clean, keep the blur.
     - ``"soft-argmax"`` (integral regression): the expectation of ``softmax(beta * map)`` over
       the pixels within ``window`` (Chebyshev radius) of the argmax, or over the whole map for
       ``window=None``; pixels outside the map are left out, not clamped. Differentiable in

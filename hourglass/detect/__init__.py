@@ -5,7 +5,9 @@ turns their boxes into crops framed like the training crops:
 
 - faces: OpenCV's bundled Haar cascade (:class:`HaarFaceDetector`), and its profile cascade on the
   image and its mirror (:class:`ProfileFaceDetector`, a candidate source of the Predictor);
-- people: OpenCV's bundled HOG + linear SVM people detector (:class:`HogPeopleDetector`);
+- people: OpenCV's bundled HOG + linear SVM people detector (:class:`HogPeopleDetector`), and
+  people found by their frontal faces (:class:`FacePeopleDetector`, a candidate source of the
+  Predictor);
 - boxes a user gives (:mod:`hourglass.boxes` reads ``--box x,y,w,h`` and files of boxes), or
   the whole image as one subject (:class:`WholeImageDetector`).
 
@@ -33,6 +35,9 @@ fitted on real data by ``benchmarks/calibrate_detectors.py``):
   ``scale = 1.6 * max(w, h) / 200`` (:func:`hourglass.data.lsp.load_lsp`); the HOG box (a 1:2
   window with a margin around the person) is converted the same way with ``PERSON_OFFSET``
   and ``PERSON_SIZE_RATIO`` of ``sqrt(w * h)``.
+- A person from a face (:func:`face_to_person_center_scale`): the joint box is predicted from
+  the Haar face box with ``FACE_PERSON_OFFSET`` and ``FACE_PERSON_SIZE_RATIO`` of its side, for
+  an upright person; a rough frame that the Predictor's refinement corrects.
 - A user box or the whole image has no calibration: :func:`user_box_to_center_scale` treats
   it as the landmark / joint box and pads it like the training crops.
 
@@ -42,17 +47,21 @@ fitted on real data by ``benchmarks/calibrate_detectors.py``):
 from hourglass.detect.crops import (
     FACE_OFFSET,
     FACE_PADDING,
+    FACE_PERSON_OFFSET,
+    FACE_PERSON_SIZE_RATIO,
     FACE_SIZE_RATIO,
     PERSON_OFFSET,
     PERSON_PADDING,
     PERSON_SIZE_RATIO,
     center_scale,
     face_box_to_center_scale,
+    face_to_person_center_scale,
     person_box_to_center_scale,
     user_box_to_center_scale,
 )
 from hourglass.detect.detectors import (
     DETECTORS,
+    FacePeopleDetector,
     HaarFaceDetector,
     HogPeopleDetector,
     ProfileFaceDetector,
@@ -67,11 +76,13 @@ __all__ = [
     "HaarFaceDetector",
     "ProfileFaceDetector",
     "HogPeopleDetector",
+    "FacePeopleDetector",
     "WholeImageDetector",
     "get_detector",
     "DETECTORS",
     "center_scale",
     "face_box_to_center_scale",
+    "face_to_person_center_scale",
     "person_box_to_center_scale",
     "user_box_to_center_scale",
     "FACE_PADDING",
@@ -80,4 +91,6 @@ __all__ = [
     "FACE_SIZE_RATIO",
     "PERSON_OFFSET",
     "PERSON_SIZE_RATIO",
+    "FACE_PERSON_OFFSET",
+    "FACE_PERSON_SIZE_RATIO",
 ]
