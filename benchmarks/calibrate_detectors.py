@@ -19,14 +19,14 @@ a user box). A two-fold check fits on even-numbered subjects and evaluates on od
 
     python -m benchmarks.calibrate_detectors --data-root /work/shared/data   # ~4 min on 2 cores
     python -m benchmarks.calibrate_detectors --faces 200 --people 100        # quicker
-    python -m benchmarks.calibrate_detectors --skip-faces --skip-people --people 4000   # people from faces
+    python -m benchmarks.calibrate_detectors --skip-faces --skip-people --face-people 4000   # people from faces
 
 Faces: every 300-W train face present (1207 on the shared copy; its images are crops 2.2x the
 landmark box, so the faces fill about half the image). People: 1000 LSPET people evenly spaced
 (HOG finds about a quarter of these sports poses, so fewer than 300 give a noisy fit). People
 from their faces (``FacePeopleDetector``: a person framed below each Haar frontal face): Haar
-finds the face of only 2.5 % of LSPET's athletes, so that fit wants 4000 people (99 matches,
-about 7 minutes). The fit
+finds the face of only 2.5 % of LSPET's athletes, so that fit wants ``--face-people 4000`` (99
+matches, about 7 minutes; off by default). The fit
 is in-sample; the two-fold check shows how much that matters. Copy the printed constants into
 ``hourglass/detect/crops.py``. Nothing is written to disk.
 """
@@ -166,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--people", type=int, default=1000, help="use this many LSPET people, evenly spaced")
     parser.add_argument("--skip-faces", action="store_true")
     parser.add_argument("--skip-people", action="store_true")
-    parser.add_argument("--skip-face-people", action="store_true", help="skip people found by their faces")
+    parser.add_argument(
+        "--face-people", type=int, default=0, help="also fit people from their faces on this many LSPET people (0: no)"
+    )
     args = parser.parse_args(argv)
 
     if not args.skip_faces:
@@ -180,9 +182,9 @@ def main(argv: list[str] | None = None) -> int:
         idx = np.linspace(0, len(people) - 1, min(args.people, len(people))).astype(int)
         calibrate("LSPET people", [people[i] for i in idx], detect.HogPeopleDetector(), detect.PERSON_PADDING,
                   detect.person_box_to_center_scale)  # fmt: skip
-    if not args.skip_face_people:
+    if args.face_people:
         people = load_dataset("lspet", args.data_root / "lspet", "all")
-        idx = np.linspace(0, len(people) - 1, min(args.people, len(people))).astype(int)
+        idx = np.linspace(0, len(people) - 1, min(args.face_people, len(people))).astype(int)
         calibrate("LSPET people from their faces", [people[i] for i in idx], detect.FacePeopleDetector(),
                   detect.PERSON_PADDING, detect.face_to_person_center_scale)  # fmt: skip
     return 0

@@ -82,8 +82,10 @@ class Predictor:
         decoder: heatmap decoder (:data:`hourglass.codec.DECODE_METHODS`), default DARK.
         batch_size: subjects per forward pass.
         detector: ``None`` (the bundled detector for the model's subjects: Haar faces for face
-            specs, HOG people otherwise), a kind name for :func:`hourglass.detect.get_detector`,
-            or any :class:`hourglass.detect.Detector`.
+            specs, HOG people otherwise; with a calibrated presence threshold, :meth:`candidates`
+            adds the profile cascade's faces or the people below frontal faces), a kind name for
+            :func:`hourglass.detect.get_detector`, or any :class:`hourglass.detect.Detector`
+            (its subjects only).
         precision: ``"auto"`` (bfloat16 autocast on a CPU with native bf16, unless the model is
             in :data:`hourglass.evaluation.FP32_MODELS`), ``"fp32"`` or ``"bf16"``; decoding is
             float32 either way. On the CPU the network also runs in channels-last memory.

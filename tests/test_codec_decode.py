@@ -72,9 +72,9 @@ def test_decode_border_peak():
 
 def test_dark_matches_full_map_blur_with_zero_border():
     """The patch blur equals cv2.GaussianBlur of the whole zero-padded map (DARK's reference
-    code), also 1-2 px from the border where the map is not an exact Gaussian."""
+    code), also 1-2 px from each border: noisy maps are no exact Gaussians."""
     w, h = SIZE
-    points = np.array([[[1.2, 30.4], [2.4, 3.3], [41.2, 40.6], [30.3, 58.4], [24.3, 31.7]]])
+    points = np.array([[[1.2, 30.4], [2.4, 3.3], [45.2, 40.6], [30.3, 61.4], [24.3, 31.7]]])
     rng = np.random.default_rng(3)
     maps, _ = encode_heatmaps(points, None, SIZE, sigma=1.5, dtype=np.float64)
     maps = maps + rng.uniform(0, 0.05, maps.shape)
@@ -95,44 +95,63 @@ def test_dark_matches_full_map_blur_with_zero_border():
         np.testing.assert_allclose(coords[0, k], [x, y] + step, atol=1e-9)
 
 
-@pytest.mark.parametrize(("sigma", "edge", "near"), [(1.0, 0.5, 2e-4), (1.5, 0.5, 0.013), (2.0, 0.5, 0.11)])
-def test_dark_near_the_border(sigma, edge, near):
-    """Peaks cut off by the border: the largest x error of 400 points from x = 0 to 3 sigma + 3
-    is ``edge`` px within 2 px of the border, ``near`` px from 2 px to 3 sigma, < 2e-4 px beyond,
-    and DARK's mean and largest error are no worse than the quarter rule's within 2 px and from
-    there to 3 sigma (issue 24; the zero-padded blur alone gave 0.5 / 0.5 / 0.82 px within 2 px,
-    mean 0.41 px against the quarter rule's 0.16 at sigma 2)."""
-    xs = np.linspace(0.0, 3 * sigma + 3, 400)
-    points = np.stack([xs, np.full_like(xs, 30.3)], -1)[None]
-    maps, _ = encode_heatmaps(points, None, (64, 64), sigma=sigma, dtype=np.float64)
-    err = np.abs(decode_heatmaps(maps, "dark", blur_sigma=sigma)[0][0, :, 0] - xs)
-    quarter = np.abs(decode_heatmaps(maps, "quarter")[0][0, :, 0] - xs)
-    assert err[xs < 2].max() <= edge
-    assert err[(xs >= 2) & (xs < 3 * sigma)].max(initial=0.0) <= near
-    assert err[xs >= 3 * sigma].max() <= 2e-4
-    for zone in (xs < 2, (xs >= 2) & (xs < 3 * sigma)):
-        assert err[zone].mean() <= quarter[zone].mean()
-        assert err[zone].max() <= quarter[zone].max() + 1e-9
-
-
-def test_dark_near_the_border_keeps_the_blur_on_noisy_maps():
-    """Only exact Gaussians take the unblurred step near the border: a noisy map's step there is
-    the zero-padded blur's, as DARK's reference code computes it."""
+def _border_sweep(sigma: float, border: str, dtype=np.float64):
+    """Maps (1, 400, 64, 48) of points swept from ``border`` of a 48 x 64 map inwards to 3 sigma + 3
+    px, and each point's distance from that border."""
     w, h = SIZE
-    rng = np.random.default_rng(5)
-    maps, _ = encode_heatmaps(np.array([[[1.6, 30.4]]]), None, SIZE, sigma=1.5, dtype=np.float64)
-    noisy = maps + rng.uniform(0, 0.05, maps.shape)
-    m = noisy[0, 0]
-    y, x = np.unravel_index(m.argmax(), m.shape)
-    r = math.ceil(3 * 1.5)
-    lg = np.log(cv2.GaussianBlur(m, (2 * r + 1, 2 * r + 1), 1.5, borderType=cv2.BORDER_CONSTANT))
-    gx, hxx = (lg[y, x + 1] - lg[y, x - 1]) / 2, lg[y, x + 1] - 2 * lg[y, x] + lg[y, x - 1]
-    gy, hyy = (lg[y + 1, x] - lg[y - 1, x]) / 2, lg[y + 1, x] - 2 * lg[y, x] + lg[y - 1, x]
-    hxy = (lg[y + 1, x + 1] - lg[y + 1, x - 1] - lg[y - 1, x + 1] + lg[y - 1, x - 1]) / 4
-    step = -np.linalg.solve([[hxx, hxy], [hxy, hyy]], [gx, gy])
-    np.testing.assert_allclose(decode_heatmaps(noisy, "dark", blur_sigma=1.5)[0][0, 0], [x, y] + step, atol=1e-9)
-    exact = decode_heatmaps(maps, "dark", blur_sigma=1.5)[0][0, 0]
-    np.testing.assert_allclose(exact, [1.6, 30.4], atol=1e-6)
+    d = np.linspace(0.0, 3 * sigma + 3, 400)
+    across = {"left": 20.3, "right": 20.3, "top": 30.3, "bottom": 30.3}[border]
+    x = {"left": d, "right": w - 1 - d, "top": np.full_like(d, across), "bottom": np.full_like(d, across)}[border]
+    y = {"left": np.full_like(d, across), "right": np.full_like(d, across), "top": d, "bottom": h - 1 - d}[border]
+    maps, _ = encode_heatmaps(np.stack([x, y], -1)[None], None, SIZE, sigma=sigma, dtype=dtype)
+    return maps, np.stack([x, y], -1), d
+
+
+@pytest.mark.parametrize("border", ["left", "right", "top", "bottom"])
+@pytest.mark.parametrize(("sigma", "edge", "near"), [(1.0, 0.5, 2e-4), (1.5, 0.5, 0.013), (2.0, 0.5, 0.11)])
+def test_dark_near_the_border(sigma, edge, near, border):
+    """Peaks cut off by a border of a 48 x 64 map: the largest error of 400 points from the border
+    to 3 sigma + 3 px in is ``edge`` px within 2 px of it, ``near`` px from 2 px to 3 sigma, < 2e-4 px
+    beyond; and DARK's mean and largest error are no worse than the quarter rule's within 2 px and
+    from there to 3 sigma, for float64 and float32 maps (issue 24; the zero-padded blur alone gave
+    0.5 / 0.5 / 0.82 px within 2 px, mean 0.41 px against the quarter rule's 0.16 at sigma 2)."""
+    for dtype in (np.float64, np.float32):
+        maps, truth, d = _border_sweep(sigma, border, dtype)
+        err = np.abs(decode_heatmaps(maps, "dark", blur_sigma=sigma)[0][0] - truth).max(-1)
+        quarter = np.abs(decode_heatmaps(maps, "quarter")[0][0] - truth).max(-1)
+        assert err[d < 2].max() <= edge
+        assert err[(d >= 2) & (d < 3 * sigma)].max(initial=0.0) <= near
+        assert err[d >= 3 * sigma].max() <= 2e-4
+        for zone in (d < 2, (d >= 2) & (d < 3 * sigma)):
+            assert err[zone].mean() <= quarter[zone].mean()
+            assert err[zone].max() <= quarter[zone].max() + 1e-6
+
+
+@pytest.mark.parametrize("border", ["left", "right", "top", "bottom"])
+def test_dark_near_the_border_keeps_the_blur_on_noisy_maps(border):
+    """Only exact Gaussians take the unblurred step near the border: with uniform noise of 2 % or 5 %
+    of the peak, every point of the sweep steps as the zero-padded blur does (DARK's reference
+    code, ``cv2.GaussianBlur`` with a constant border)."""
+    sigma = 1.5
+    r = math.ceil(3 * sigma)
+    for seed, noise in ((0, 0.02), (1, 0.05)):
+        maps, truth, d = _border_sweep(sigma, border)
+        maps = maps[:, ::8] + np.random.default_rng(seed).uniform(0, noise, maps[:, ::8].shape)
+        coords = decode_heatmaps(maps, "dark", blur_sigma=sigma)[0][0]
+        for k, m in enumerate(maps[0]):
+            y, x = np.unravel_index(m.argmax(), m.shape)
+            if not (0 < x < m.shape[1] - 1 and 0 < y < m.shape[0] - 1):
+                continue  # no step on the border itself
+            lg = np.log(
+                np.maximum(cv2.GaussianBlur(m, (2 * r + 1, 2 * r + 1), sigma, borderType=cv2.BORDER_CONSTANT), 1e-10)
+            )
+            gx, hxx = (lg[y, x + 1] - lg[y, x - 1]) / 2, lg[y, x + 1] - 2 * lg[y, x] + lg[y, x - 1]
+            gy, hyy = (lg[y + 1, x] - lg[y - 1, x]) / 2, lg[y + 1, x] - 2 * lg[y, x] + lg[y - 1, x]
+            hxy = (lg[y + 1, x + 1] - lg[y + 1, x - 1] - lg[y - 1, x + 1] + lg[y - 1, x - 1]) / 4
+            det = hxx * hyy - hxy * hxy
+            step = -np.linalg.solve([[hxx, hxy], [hxy, hyy]], [gx, gy]) if hxx < 0 and det > 0 else np.zeros(2)
+            step = step if np.abs(step).max() <= 1 else np.zeros(2)
+            np.testing.assert_allclose(coords[k], [x, y] + step, atol=1e-9, err_msg=f"{border} {noise} point {k}")
 
 
 def test_flat_and_zero_maps_decode_without_magic_values():
@@ -263,6 +282,12 @@ def test_cuda_matches_cpu(method, round_trip):
     np.testing.assert_allclose(hm.cpu().numpy(), maps, atol=1e-6)
     flipped = flip_test(hm, hm, list(range(400)))
     assert flipped.device.type == "cuda"
+    border, _, _ = _border_sweep(2.0, "right", np.float32)  # DARK's exact-Gaussian step near the border
+    np.testing.assert_allclose(
+        decode_heatmaps(torch.from_numpy(border).cuda(), method)[0].cpu().numpy(),
+        decode_heatmaps(border, method)[0],
+        atol=1e-4,
+    )
 
 
 def test_decode_errors():

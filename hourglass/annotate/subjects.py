@@ -4,9 +4,10 @@ Routing (:func:`predict`): with one model (``--model``) every subject goes to it
 given boxes, the whole image, or else the bundled detector of its keypoints (Haar faces for a
 face model, HOG people otherwise); a still image in which that detector finds nobody is an
 error that says how to give the subject. Without ``--model`` (:func:`load_models`) the
-shipped face model (300w-hg2) runs on the Haar faces and the shipped body model (lspet-hg4)
-on the HOG people; when neither finds anyone the whole image is one person (one face when
-only the face model is shipped). A shipped model whose file is absent is left out with a
+shipped face model (300w-hg2) and the shipped body model (lspet-hg4) each look at their
+candidates (:meth:`hourglass.Predictor.candidates`: the bundled detectors' crops and the whole
+image's) and keep the subjects whose presence score passes the model's calibrated threshold;
+when neither keeps anyone, nobody is there. A shipped model whose file is absent is left out with a
 note. Given boxes or the whole image go to the shipped model of ``--kind`` (default face).
 
 - :class:`Subjects` / :func:`parse_subjects`: ``--box``, ``--boxes``, ``--whole-image`` and

@@ -18,7 +18,7 @@ code) errs by up to 0.82 px there at sigma 2, more than the quarter rule; so wit
 border, where a map's unblurred 3x3 log is a quadratic (an exact Gaussian), DARK steps on the
 unblurred map: on exact Gaussians its mean and largest error are then no worse than the
 quarter rule's (at most 0.5 px within 2 px of the border, where the argmax sits on it, and
-0.013 px (0.11 px) from there to 3 sigma at sigma 1.5 (2)). Noisy maps keep the blur.
+0.013 px (0.11 px) from there to 3 sigma at sigma 1.5 (2)). Other maps keep the blur.
 
 All functions are pure and batched: B batch, K keypoints, H/W heatmap height and width,
 coordinates are (x, y) and a size tuple is (W, H). They take numpy arrays or torch tensors

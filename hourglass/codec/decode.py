@@ -6,6 +6,7 @@ maps the coordinates back through the inverse of the crop that placed the image 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -22,7 +23,7 @@ DECODE_METHODS = ("argmax", "quarter", "dark", "soft-argmax")
 
 _LOG_EPS = 1e-10  # DARK: blurred values are clamped here before the log
 _BORDER = 3  # DARK: argmaxes this close to the border may take the unblurred step ...
-_FIT_TOL = 0.01  # ... where its 3x3 log is a quadratic to within this (an exact Gaussian)
+_FIT_TOL = 1e-3  # ... where its 3x3 log is a quadratic to within this (an exact Gaussian)
 
 
 # --- decoding ---------------------------------------------------------------------------------
@@ -117,28 +118,31 @@ def _exact_near_border(
 ) -> torch.Tensor:
     """Near the border, the unblurred 3x3 log where it is an exact Gaussian, else ``lg``.
 
-    Within ``_BORDER`` px of the border the zero-padded blur bends a Gaussian cut off by the
-    border, so its Taylor step errs more than the quarter rule (issue 24). Where the 3x3 log of
-    the unblurred map is a quadratic to within ``_FIT_TOL`` (an exact Gaussian, such as a
-    training target, whose Taylor step is exact) it is used instead; a real network's maps are
-    rarely that clean, and keep the blur, which costs them less (docs/evaluation.md).
+    ``lg`` (B, K, 3, 3) float64: the blurred log around each argmax, rows then columns;
+    ``patch`` (B, K, P, P): the unblurred patch around it (zeros outside the map); ``x``, ``y``
+    (B, K): the argmax. Within ``_BORDER`` px of the border the zero-padded blur bends a
+    Gaussian cut off by the border, so its Taylor step errs more than the quarter rule (issue
+    24). Where the unblurred 3x3 log is a quadratic to within ``_FIT_TOL`` (an exact Gaussian,
+    such as a training target, whose Taylor step is exact) it is used instead. The tolerance is
+    tight: real networks' maps, and noisy ones, keep the blur (docs/evaluation.md).
     """
     c = patch.shape[-1] // 2
     raw = patch[..., c - 1 : c + 2, c - 1 : c + 2].to(torch.float64).clamp_min(_LOG_EPS).log_()
     flat9 = raw.reshape(*raw.shape[:-2], 9)
-    residual = (flat9 - flat9 @ _quadratic_projection(raw)).abs().amax(-1)
+    residual = (flat9 - flat9 @ _quadratic_projection(str(raw.device))).abs().amax(-1)
     edge = min(_BORDER, c)
     near = (x < edge) | (x > w - 1 - edge) | (y < edge) | (y > h - 1 - edge)
     return torch.where((near & (residual < _FIT_TOL))[..., None, None], raw, lg)
 
 
-def _quadratic_projection(like: torch.Tensor) -> torch.Tensor:
-    """(9, 9) matrix that maps a row-major 3x3 patch (as a row vector) to its least-squares
-    quadratic in (x, y)."""
+@functools.cache
+def _quadratic_projection(device: str) -> torch.Tensor:
+    """(9, 9) float64 matrix that maps a row-major 3x3 patch (a row vector) to its least-squares
+    quadratic in (x, y), on ``device``."""
     ys, xs = torch.meshgrid(torch.arange(-1.0, 2.0), torch.arange(-1.0, 2.0), indexing="ij")
     xs, ys = xs.flatten().double(), ys.flatten().double()
     basis = torch.stack([torch.ones(9, dtype=torch.float64), xs, ys, xs * xs, ys * ys, xs * ys], 1)
-    return (basis @ torch.linalg.pinv(basis)).T.to(device=like.device)
+    return (basis @ torch.linalg.pinv(basis)).T.contiguous().to(device)
 
 
 def _soft_argmax(
@@ -226,10 +230,10 @@ def decode_heatmaps(
       (2r + 3)^2 patch around each argmax is blurred, which equals blurring the whole map.
       Within ~3 sigma of the border, where the Gaussian is cut off, the zero-padded blur bends
       it; so within 3 px of the border, where the unblurred map's 3x3 log is a quadratic to
-      within 0.01 (an exact Gaussian), the step is taken on the unblurred map. Exact Gaussians
+      within 0.001 (an exact Gaussian), the step is taken on the unblurred map. Exact Gaussians
       then err at most 0.5 px within 2 px of the border and 0.0002 / 0.013 / 0.11 px from there
       to 3 sigma, for sigma 1 / 1.5 / 2, no worse than ``quarter`` in mean and maximum
-      (``tests/test_codec_decode.py``); real networks' maps, rarely that clean, keep the blur.
+      (``tests/test_codec_decode.py``); real networks' maps and noisy ones keep the blur.
     - ``"soft-argmax"`` (integral regression): the expectation of ``softmax(beta * map)`` over
       the pixels within ``window`` (Chebyshev radius) of the argmax, or over the whole map for
       ``window=None``; pixels outside the map are left out, not clamped. Differentiable in

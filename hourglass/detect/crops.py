@@ -56,7 +56,7 @@ PERSON_OFFSET = (0.0, -0.0475)
 PERSON_SIZE_RATIO = 0.9819
 """Joint-box longer side / ``sqrt(w * h)`` of the HOG box."""
 # People from their faces: `python -m benchmarks.calibrate_detectors --skip-faces --skip-people
-# --people 4000` (4000 LSPET people evenly spaced; Haar frontal faces at min_size_fraction 0.03,
+# --face-people 4000` (4000 LSPET people evenly spaced; Haar frontal faces at min_size_fraction 0.03,
 # matched to a person whose joint box holds the face centre): found for 2.5 % of them (99; an
 # athlete's face is small, turned or blurred), dx -0.069 (1.4826 MAD 0.26, set to 0 by symmetry),
 # dy +0.879 (0.77), size ratio 3.50 (1.61). Calibrated crop IoU with the true crop: median 0.51

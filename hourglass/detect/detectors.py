@@ -15,7 +15,15 @@ from hourglass.boxes import nms
 from hourglass.detect.crops import face_box_to_center_scale, face_to_person_center_scale, person_box_to_center_scale
 from hourglass.detect.protocol import KINDS, Detections, Detector, _empty
 
-__all__ = ["DETECTORS", "HaarFaceDetector", "HogPeopleDetector", "WholeImageDetector", "get_detector"]
+__all__ = [
+    "DETECTORS",
+    "FacePeopleDetector",
+    "HaarFaceDetector",
+    "HogPeopleDetector",
+    "ProfileFaceDetector",
+    "WholeImageDetector",
+    "get_detector",
+]
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
