@@ -17,9 +17,9 @@ Models. --model names one model for every subject: a shipped name (weights/NAME.
 $HOURGLASS_WEIGHTS), a weights file, a training checkpoint or a run folder; subjects come
 from --box / --boxes / --whole-image, else from the detector of its keypoints (OpenCV's Haar
 faces for face models, HOG people otherwise). Without --model the shipped face model
-(300w-hg2) and the shipped body model (lspet-hg4) each look at their candidates: the Haar faces,
-frontal and profile (HOG people, and a person below each frontal face), and the whole image, each crop refined from its own keypoints (--refine); a
-subject is kept when its presence score passes the model's calibrated threshold, once (the
+(300w-hg2) and the shipped body model (lspet-hg4) each look at their candidates: the Haar
+faces, frontal and profile (HOG people, and a person below each frontal face), and the whole
+image, each crop refined from its own keypoints (--refine); a subject is kept when its presence score passes the model's calibrated threshold, once (the
 weaker of two overlapping ones is dropped). When neither keeps anyone the line says "nobody
 found" and nothing is drawn (exit status 3 if no input had anyone). A model without a
 calibrated threshold (a run folder, a regressor) keeps its detector's subjects; with none,
