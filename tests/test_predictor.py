@@ -341,25 +341,28 @@ def test_candidates_and_selection_with_a_calibrated_threshold(checkpoint, portra
     assert p.select(kps, np.full(4, 0.1), origins).tolist() == []  # nobody here
 
 
-def test_people_candidates_include_the_people_of_found_faces(portrait):
-    """A body model with the bundled detector also looks below each frontal face it finds."""
+def test_people_from_faces_are_opt_in(portrait):
+    """A body model's default candidates are HOG's and the whole image's; the people below frontal
+    faces come only with ``detector="person-face"`` (on this head-and-shoulders portrait they made
+    the body model draw legs on the chest), framed by the calibrated face-to-person rule."""
     from hourglass.detect import FacePeopleDetector, center_scale
+    from hourglass.predictor import WHOLE_IMAGE_SCALES
     from hourglass.weights import resolve_weights
 
     try:
         resolve_weights("lspet-hg2")
     except FileNotFoundError:
         pytest.skip("shipped weights weights/lspet-hg2.pt are not there")
-    p = Predictor.from_checkpoint("lspet-hg2", refine=0)
+    n = len(WHOLE_IMAGE_SCALES["person"])
+    origins = Predictor.from_checkpoint("lspet-hg2", refine=0).candidates(portrait)[4]
+    assert set(origins[:-n]) <= {"detector:person"} and origins[-n:] == ["whole-image"] * n
+    p = Predictor.from_checkpoint("lspet-hg2", detector="person-face", refine=0)
     b, bs, c, s, origins = p.candidates(portrait)
-    mine = [i for i, o in enumerate(origins) if o == "detector:person-face"]
     faces = FacePeopleDetector()(portrait)
-    assert len(mine) == len(faces.boxes) >= 1
+    assert origins[:-n] == ["detector:person"] * len(faces.boxes) and len(faces.boxes) >= 1
     fc, fs = center_scale(FacePeopleDetector(), faces.boxes)
-    np.testing.assert_allclose(c[mine], fc)
-    np.testing.assert_allclose(s[mine], fs * p._scale_factor)  # the model's own crop padding
-    chosen = Predictor.from_checkpoint("lspet-hg2", detector="person", refine=0)
-    assert "detector:person-face" not in chosen.candidates(portrait)[4]  # a detector the caller chose: no extra sources
+    np.testing.assert_allclose(c[:-n], fc)
+    np.testing.assert_allclose(s[:-n], fs * p._scale_factor)  # the model's own crop padding
 
 
 def load_model_for_test(path):

@@ -18,11 +18,10 @@ $HOURGLASS_WEIGHTS), a weights file, a training checkpoint or a run folder; subj
 from --box / --boxes / --whole-image, else from the detector of its keypoints (OpenCV's Haar
 faces for face models, HOG people otherwise). Without --model the shipped face model
 (300w-hg2) and the shipped body model (lspet-hg4) each look at their candidates: the Haar
-faces, frontal and profile (HOG people, and a person below each frontal face), and the whole
-image, each crop refined from its own keypoints (--refine); a subject is kept when its
-presence score passes the model's calibrated threshold, once (the weaker of two overlapping
-ones is dropped). When neither keeps anyone the line says "nobody
-found" and nothing is drawn (exit status 3 if no input had anyone). A model without a
+faces, frontal and profile (HOG people), and the whole image, each crop refined from its own
+keypoints (--refine); a subject is kept when its presence score passes the model's calibrated
+threshold, once (the weaker of two overlapping ones is dropped). When neither keeps anyone the
+line says "nobody found" and nothing is drawn (exit status 3 if no input had anyone). A model without a
 calibrated threshold (a run folder, a regressor) keeps its detector's subjects; with none,
 the whole image is taken as a person (as a face when only the face model is shipped). A
 shipped model whose file is absent is left out with a note. Given boxes go to the shipped

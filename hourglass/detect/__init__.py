@@ -6,8 +6,8 @@ turns their boxes into crops framed like the training crops:
 - faces: OpenCV's bundled Haar cascade (:class:`HaarFaceDetector`), and its profile cascade on the
   image and its mirror (:class:`ProfileFaceDetector`, a candidate source of the Predictor);
 - people: OpenCV's bundled HOG + linear SVM people detector (:class:`HogPeopleDetector`), and
-  people found by their frontal faces (:class:`FacePeopleDetector`, a candidate source of the
-  Predictor);
+  people framed below the frontal faces Haar finds (:class:`FacePeopleDetector`, opt-in:
+  ``Predictor(model, detector="person-face")``);
 - boxes a user gives (:mod:`hourglass.boxes` reads ``--box x,y,w,h`` and files of boxes), or
   the whole image as one subject (:class:`WholeImageDetector`).
 

@@ -347,7 +347,9 @@ class FacePeopleDetector:
     for the people HOG misses (it knows upright walkers; LSPET's athletes are found by it about
     a quarter of the time). Its boxes are the face boxes, with kind ``"person"``; crops come
     from :func:`face_to_person_center_scale` (an upright person below the face, calibrated on
-    LSPET), a rough frame that :class:`hourglass.Predictor` refines from the keypoints.
+    LSPET), a rough frame that :class:`hourglass.Predictor` refines from the keypoints. Not a
+    default candidate source (``Predictor(model, detector="person-face")``): a head-and-shoulders
+    portrait gets a whole-body skeleton with legs on the chest.
 
     Args:
         min_size_fraction: smallest face side searched, as a fraction of the working copy's
