@@ -123,7 +123,7 @@ class Predictor:
         self.refine = refine
         self.kind = loaded.spec.subject
         self._detector = detector
-        self._extra: dict[str, Any] = {}  # more candidate detectors, built on first use (bundled detector only)
+        self._profile: Any = None  # the profile-face detector, built on first use (bundled face detector only)
         self._bundled = detector is None
         # People are framed by the padding the model was trained with (TrainConfig.crop_padding);
         # every box-to-crop conversion is linear in the padding, so the scale is rescaled.
@@ -293,12 +293,12 @@ class Predictor:
              np.asarray(c, np.float64).reshape(-1, 2), np.asarray(s, np.float64).reshape(-1), [source] * len(b))
         ]  # fmt: skip
         if self._bundled and self.kind == "face":  # profile faces with the bundled face detector
-            extra = "face-profile"
-            if extra not in self._extra:
-                self._extra[extra] = get_detector(extra)
-            det = self._extra[extra](image)
-            ec, es = center_scale(self._extra[extra], det.boxes)
-            parts.append((det.boxes, det.scores, ec, es * self._scale_factor, [f"detector:{extra}"] * len(det.boxes)))
+            profile = self._profile = self._profile or get_detector("face-profile")
+            det = profile(image)
+            pc, ps = center_scale(profile, det.boxes)
+            parts.append(
+                (det.boxes, det.scores, pc, ps * self._scale_factor, ["detector:face-profile"] * len(det.boxes))
+            )
         wb, _, wc, ws, _ = self.subjects(image, whole_image=True)
         factors = np.asarray(WHOLE_IMAGE_SCALES[self.kind])
         parts.append((np.repeat(wb, len(factors), axis=0), np.ones(len(factors)), np.repeat(wc, len(factors), axis=0),
