@@ -76,6 +76,11 @@ class TrainConfig:
             a detector frames subjects at inference (``benchmarks/calibrate_detectors.py``: the
             calibrated Haar face crop's centre is off by a median 0.063 of its side, p95 0.15; the
             HOG person crop's by 0.11, p95 0.30, its scale 0.63-1.63 of the true one).
+        partial_views: share of the training crops that are partial views, zoomed in 0.35-0.7x
+            and moved up to 0.35 of the crop side (``PipelineConfig.partial_prob``; 0 to 0.5,
+            default 0). When above 0, labelled joints outside any training crop are learnt as
+            absent (all-zero target, weight 1: ``PipelineConfig.absent_targets``), so a model
+            shown a head-and-shoulders photo scores the legs low instead of guessing them.
         negative_fraction: share of the training samples that are background crops with empty
             target heatmaps (:class:`hourglass.data.negatives.WithNegatives`; 0 to 0.5, default
             0): heatmap models then learn to say "nobody here", which the presence score reads.
@@ -153,6 +158,7 @@ class TrainConfig:
     rotation_prob: float = 0.4
     scale_factor: tuple[float, float] = (0.75, 1.25)
     crop_shift: float = 0.0
+    partial_views: float = 0.0
     negative_fraction: float = 0.0
     missing_images: str = "warn"
     epochs: int = 100
@@ -269,6 +275,9 @@ class TrainConfig:
         self._number("crop_shift", positive=False)
         if self.crop_shift > 0.5:
             raise self._bad("crop_shift", "a fraction of the crop side in [0, 0.5]")
+        self._number("partial_views", positive=False)
+        if self.partial_views > 0.5:
+            raise self._bad("partial_views", "a share of the training crops in [0, 0.5]")
         self._number("negative_fraction", positive=False)
         if self.negative_fraction > 0.5:
             raise self._bad("negative_fraction", "a share of the training samples in [0, 0.5]")

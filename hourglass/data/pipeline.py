@@ -44,6 +44,9 @@ Defaults and where they come from (see also REFERENCE.md):
   The PyTorch re-implementation and HRNet rotate with probability 0.6 instead;
 - no centre shift (``shift``, off by default as in every published recipe; on, it frames
   crops the way a detector's box does at inference);
+- no partial views and no absent targets (``partial_prob``, ``absent_targets``; on, the
+  model learns that a joint out of view is absent instead of guessing one, so a
+  head-and-shoulders photo does not get legs);
 - flip with probability 0.5 (all implementations);
 - colour: each RGB channel multiplied by U(0.6, 1.4), always (original Torch code);
 - blur 0.1 (RTMPose's MMPose configs use blur 0.1), noise 0.1 and one occluding hole of
@@ -119,12 +122,13 @@ class Sample(NamedTuple):
     Attributes:
         image: (3, H, W) float32 tensor, RGB, normalised with the config's mean and std.
         heatmaps: (K, h, w) float32 target heatmaps (Gaussian at the exact sub-pixel point).
-        target_weight: (K,) float32, 1 for keypoints that are labelled and inside the crop.
+        target_weight: (K,) float32, 1 for keypoints that are labelled and inside the crop
+            (with ``absent_targets``: 1 for every labelled keypoint, whose map outside the crop is all zero).
         coords: (K, 2) float32 keypoints (x, y) in input-crop pixels. Keypoints that are not
             labelled hold 0 (a placeholder that keeps losses finite; see ``labelled``).
         coords_normalized: (K, 2) float32 ``geometry.to_normalized(coords, input_size)``, the
             VGG regressor's targets (0 and 1 are the crop's outer edges).
-        coord_weight: (K,) float32, equal to ``target_weight``.
+        coord_weight: (K,) float32, 1 for keypoints that are labelled and inside the crop.
         labelled: (K,) bool, the keypoint is annotated (in or outside the crop).
         center: (2,) float64 crop centre (x, y) in original image coordinates.
         scale: effective crop scale (annotation scale x augmentation factor), 200-px units.
@@ -241,6 +245,11 @@ class TopDownPipeline:
         r = r if u[2] < c.rotation_prob else 0.0
         # drawn last and only when asked for: a recipe without shift draws what it always drew
         d = tuple(float(v) for v in rng.uniform(-c.shift, c.shift, 2)) if c.shift > 0 else (0.0, 0.0)
+        if c.partial_prob > 0:  # likewise: a partial view replaces the scale and the shift
+            v = rng.random(4)
+            if v[0] < c.partial_prob:
+                s = c.partial_scale[0] + (c.partial_scale[1] - c.partial_scale[0]) * v[1]
+                d = (c.partial_shift * (2 * v[2] - 1), c.partial_shift * (2 * v[3] - 1))
         return Augmentation(scale_factor=float(s), rotation=float(r), flip=bool(u[3] < c.flip_prob), seed=seed, shift=d)
 
     # --- one sample -----------------------------------------------------------------------
@@ -351,7 +360,8 @@ class TopDownPipeline:
         if a.flip:
             perm = self._flip_index
             points, heat_points, labelled = points[perm], heat_points[perm], labelled[perm]
-        heatmaps, weight = encode_heatmaps(heat_points, labelled, c.heatmap_size, c.sigma)
+        heatmaps, inside = encode_heatmaps(heat_points, labelled, c.heatmap_size, c.sigma)
+        weight = labelled.astype(np.float32) if c.absent_targets else inside  # absent: all-zero map, learnt
         coords = np.where(labelled[:, None], points, 0.0).astype(np.float32)
         return Sample(
             image=torch.from_numpy(self.normalize(crop)),
@@ -359,7 +369,7 @@ class TopDownPipeline:
             target_weight=torch.from_numpy(weight),
             coords=torch.from_numpy(coords),
             coords_normalized=torch.from_numpy(to_normalized(coords, c.input_size)),
-            coord_weight=torch.from_numpy(weight.copy()),
+            coord_weight=torch.from_numpy(inside.copy()),
             labelled=torch.from_numpy(labelled.copy()),
             center=center.copy(),
             scale=crop_scale,

@@ -60,6 +60,15 @@ class PipelineConfig:
             side (uniform in [-shift, shift]; 0 to 0.5): the framing error of a detector's box,
             which training crops centred on the annotation never show (0: no shift, and no
             random numbers drawn for it, so older recipes draw exactly what they drew).
+        partial_prob: share of samples cropped as partial views: zoomed in (scale multiplier
+            uniform in ``partial_scale``) and moved (centre shift uniform up to ``partial_shift``
+            of the crop side), so that parts of the subject fall outside the crop, as a
+            head-and-shoulders photo shows a body (0: none, and no random numbers drawn for it).
+        partial_scale: (low, high) scale multiplier of a partial view.
+        partial_shift: largest centre shift of a partial view, as a fraction of the crop side.
+        absent_targets: labelled keypoints outside the crop keep weight 1 with an all-zero
+            target, so that the model learns that a keypoint out of view is absent (the original
+            hourglass code's MSE covers every map); False: weight 0, the keypoint is not learnt.
         flip_prob: probability of a horizontal flip.
         color_scale: (low, high) range of the per-channel colour multiplier.
         color_prob: probability of the colour augmentation.
@@ -83,6 +92,10 @@ class PipelineConfig:
     rotation_prob: float = 0.4
     sampling: str = "normal"
     shift: float = 0.0
+    partial_prob: float = 0.0
+    partial_scale: tuple[float, float] = (0.35, 0.7)
+    partial_shift: float = 0.35
+    absent_targets: bool = False
     flip_prob: float = 0.5
     color_scale: tuple[float, float] = (0.6, 1.4)
     color_prob: float = 1.0
@@ -105,8 +118,9 @@ class PipelineConfig:
                 f"PipelineConfig: heatmap_size {self.heatmap_size} must have the aspect ratio of input_size "
                 f"{self.input_size} (both sample the same crop), e.g. input (256, 256) with heatmaps (64, 64)"
             )
-        if not isinstance(self.train, bool):
-            raise ValueError(f"PipelineConfig.train must be True or False, got {self.train!r}")
+        for name in ("train", "absent_targets"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"PipelineConfig.{name} must be True or False, got {getattr(self, name)!r}")
         if self.sampling not in _SAMPLING:
             raise ValueError(f"PipelineConfig.sampling must be one of {list(_SAMPLING)}, got {self.sampling!r}")
         for name in ("sigma", "rotation") + tuple(f.name for f in fields(self) if f.name.endswith("_prob")):
@@ -127,15 +141,18 @@ class PipelineConfig:
                 raise ValueError(f"PipelineConfig.{name} must be {need}, got {value!r}")
             object.__setattr__(self, name, v)
         _pair(self, "scale_factor", float, positive=True)
-        try:
-            shift = float(self.shift)
-        except (TypeError, ValueError):
-            shift = math.nan
-        if isinstance(self.shift, bool) or not 0 <= shift <= 0.5:
-            raise ValueError(
-                f"PipelineConfig.shift must be in [0, 0.5] (fraction of the crop side), got {self.shift!r}"
-            )
-        object.__setattr__(self, "shift", shift)
+        _pair(self, "partial_scale", float, positive=True)
+        for name in ("shift", "partial_shift"):
+            value = getattr(self, name)
+            try:
+                shift = float(value)
+            except (TypeError, ValueError):
+                shift = math.nan
+            if isinstance(value, bool) or not 0 <= shift <= 0.5:
+                raise ValueError(
+                    f"PipelineConfig.{name} must be in [0, 0.5] (fraction of the crop side), got {value!r}"
+                )
+            object.__setattr__(self, name, shift)
         _pair(self, "color_scale", float)
         _pair(self, "blur_sigma", float, positive=True)
         _pair(self, "noise_std", float)
@@ -166,17 +183,20 @@ class PipelineConfig:
     @property
     def max_scale_factor(self) -> float:
         """Largest crop-scale multiplier a sample can get (1 when ``train`` is False)."""
-        return self.scale_factor[1] if self.train else 1.0
+        high = max(self.scale_factor[1], self.partial_scale[1]) if self.partial_prob > 0 else self.scale_factor[1]
+        return high if self.train else 1.0
 
     @property
     def min_scale_factor(self) -> float:
         """Smallest crop-scale multiplier a sample can get (1 when ``train`` is False)."""
-        return self.scale_factor[0] if self.train else 1.0
+        low = min(self.scale_factor[0], self.partial_scale[0]) if self.partial_prob > 0 else self.scale_factor[0]
+        return low if self.train else 1.0
 
     @property
     def max_shift(self) -> float:
         """Largest centre shift a sample can get, as a fraction of the crop side (0 when ``train`` is False)."""
-        return self.shift if self.train else 0.0
+        shift = max(self.shift, self.partial_shift) if self.partial_prob > 0 else self.shift
+        return shift if self.train else 0.0
 
     @property
     def max_rotation(self) -> float:

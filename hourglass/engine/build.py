@@ -240,7 +240,7 @@ def build_datasets(
     size, hm = crop_sizes(model)
     geometry = dict(
         rotation=config.rotation, rotation_prob=config.rotation_prob, scale_factor=config.scale_factor,
-        shift=config.crop_shift,
+        shift=config.crop_shift, partial_prob=config.partial_views, absent_targets=config.partial_views > 0,
     )  # fmt: skip
     train_pipe = TopDownPipeline(
         PipelineConfig(input_size=size, heatmap_size=hm, sigma=config.sigma, **geometry), train_set.spec

@@ -93,6 +93,10 @@ def _add_model_and_data_flags(add: Callable[..., Any]) -> None:
         help="augmentation: largest shift of the crop centre, fraction of the crop side (default 0)",
     )  # fmt: skip
     add(
+        "--partial-views", type=float, metavar="F",
+        help="share of training crops zoomed in on part of the subject; joints out of view learnt absent (default 0)",
+    )  # fmt: skip
+    add(
         "--negative-fraction", type=float, metavar="F",
         help="share of training samples that are background crops with empty targets (default 0)",
     )  # fmt: skip
