@@ -36,13 +36,20 @@ from hourglass._array import json_floats
 from hourglass.boxes import keypoint_boxes
 from hourglass.data.io import read_image
 from hourglass.data.records import AnnotationSet
-from hourglass.evaluation import EvalReport, evaluate, evaluate_model
+from hourglass.evaluation import (
+    EvalReport,
+    bootstrap_difference,
+    compare_models,
+    evaluate,
+    evaluate_model,
+    evaluation_set,
+)
 from hourglass.evaluation.reports import FACE_THRESHOLD
 from hourglass.predictor import REFINE, Predictor
 from hourglass.visualize import contact_sheet, draw_predictions
 from hourglass.weights import LoadedModel, load_model
 
-__all__ = ["SHEET", "EndToEnd", "end_to_end_to_folder", "evaluate_end_to_end", "match_subjects"]
+__all__ = ["SHEET", "EndToEnd", "compare_end_to_end", "end_to_end_to_folder", "evaluate_end_to_end", "match_subjects"]
 
 SHEET = 16
 """Images drawn for the contact sheet of an end-to-end evaluation."""
@@ -267,3 +274,68 @@ def end_to_end_to_folder(model: str | os.PathLike, *, out: str | os.PathLike | N
     print(result.format())
     print(f"wrote {', '.join(map(str, written))}")
     return data
+
+
+_SUBJECT_OPTIONS = ("dataset", "data_root", "split", "max_samples", "missing_images")
+
+
+def compare_end_to_end(
+    models: Any, *, out: str | os.PathLike = "compare", refine: int = REFINE, log: Any = print, **options: Any
+) -> dict[str, Any]:
+    """:func:`~hourglass.evaluation.compare_models` (ground-truth crops) with an end-to-end
+    section: each model on the same subjects' whole images (:func:`evaluate_end_to_end`, same
+    flip test, decoder and precision), found share, metric on the found, metric with misses,
+    and the paired-bootstrap difference of the headline metric vs the first model on the
+    subjects every model found. Appended to ``report.md``; ``report.json`` gains
+    ``"end_to_end"``. Returns the JSON written."""
+    result = compare_models(models, out=out, log=log, **options)
+    first = load_model(models[0], device=options.get("device", "cpu"), best=options.get("best", False))
+    subjects = evaluation_set(first.config, **{k: options[k] for k in _SUBJECT_OPTIONS if k in options})
+    same = {k: options[k] for k in ("flip", "decoder", "precision", "device", "best", "allow_overlap", "batch_size")
+            if k in options}  # fmt: skip
+    labels = [row["label"] for row in result["models"]]
+    runs = [evaluate_end_to_end(row["model"], subjects, refine=refine, progress=options.get("progress", True), **same)
+            for row in result["models"]]  # fmt: skip
+    both = np.logical_and.reduce([r.found for r in runs])
+    common = AnnotationSet([subjects[i] for i in np.flatnonzero(both)], subjects.spec, subjects.name)
+    scored = [evaluate(r.keypoints[both], common) for r in runs] if both.any() else []
+    diffs = {label: bootstrap_difference(rep, scored[0], resamples=options.get("bootstrap", 2000),
+                                         confidence=options.get("confidence", 0.95))
+             for label, rep in zip(labels[1:], scored[1:])}  # fmt: skip
+    result["end_to_end"] = {"refine": refine, "found_by_all": int(both.sum()), "differences_vs_first_on_found_by_all":
+                            diffs, "models": {label: r.to_json() for label, r in zip(labels, runs)}}  # fmt: skip
+    md = _end_to_end_section(labels, runs, diffs, int(both.sum()), refine)
+    folder = Path(out)
+    with open(folder / "report.md", "a") as f:
+        f.write("\n" + md + "\n")
+    (folder / "report.json").write_text(json.dumps(result, indent=2) + "\n")
+    log(md)
+    return result
+
+
+def _end_to_end_section(labels: list[str], runs: list[EndToEnd], diffs: dict, both: int, refine: int) -> str:
+    """The markdown of :func:`compare_end_to_end`'s section."""
+    gt = runs[0].ground_truth_crops
+    metric = "NME io" if gt.kind == "face" else gt.metric.upper()
+    lines = [
+        "## End to end: whole images, no ground truth",
+        "",
+        f"Each model finds its own subjects on the {runs[0].images} whole images as `tools/infer.py` does (its "
+        f"candidates, {refine} refinement passes, its presence threshold); a subject is found when a predicted "
+        "skeleton's centre lies in its annotated keypoint box (`hourglass.end_to_end`).",
+        "",
+        f"| model | found % | {metric} % on the found | {runs[0].with_misses_name} % "
+        f"| {metric} % on ground-truth crops |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for label, r in zip(labels, runs):
+        on_found = f"{100 * r.on_found.value:.2f}" if r.on_found is not None else "n/a"
+        lines.append(f"| {label} | {100 * r.found_share:.1f} | {on_found} | {100 * r.with_misses:.2f} | "
+                     f"{100 * r.ground_truth_crops.value:.2f} |")  # fmt: skip
+    lines += ["", f"Difference in {gt.metric} against {labels[0]} on the {both} subjects every model found "
+              "(paired bootstrap over subjects, percentage points):", ""]  # fmt: skip
+    for label, d in diffs.items():
+        interval = f"[{100 * d['low']:+.2f}, {100 * d['high']:+.2f}]"
+        lines.append(f"- {label} - {labels[0]}: {100 * d['difference']:+.2f} {interval}; "
+                     f"share of resamples with the other sign: {d['p_other_sign']:.4f}")  # fmt: skip
+    return "\n".join(lines)

@@ -91,6 +91,10 @@ class Prediction:
             NaN for regression models): how surely its crop holds a subject of the model's kind.
         origins: per subject, where its first crop came from (``"detector:<kind>"``,
             ``"boxes"``, ``"whole-image"``).
+        in_view: (N, K) bool, the keypoint scores at least the model's calibrated keypoint
+            threshold (``LoadedModel.keypoint_threshold``): the model places it in view; a
+            keypoint out of view (the legs of a head-and-shoulders photo) is not drawn. None
+            for a model without that calibration (every keypoint is drawn).
     """
 
     keypoints: np.ndarray
@@ -106,6 +110,7 @@ class Prediction:
     heatmap_matrix: np.ndarray | None = None
     presence: np.ndarray | None = None
     origins: tuple[str, ...] = ()
+    in_view: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.keypoints.shape[0])
@@ -114,7 +119,7 @@ class Prediction:
         """A copy with the subjects at ``indices`` (in that order); image-level fields kept."""
         idx = np.asarray(indices, dtype=np.intp).reshape(-1)
         per_subject = ("keypoints", "scores", "boxes", "box_scores", "center", "scale", "heatmaps",
-                       "heatmap_matrix", "presence")  # fmt: skip
+                       "heatmap_matrix", "presence", "in_view")  # fmt: skip
         changes = {f: getattr(self, f)[idx].copy() for f in per_subject if getattr(self, f) is not None}
         origins = tuple(self.origins[i] for i in idx) if self.origins else ()
         return dataclasses.replace(self, origins=origins, **changes)
@@ -123,7 +128,8 @@ class Prediction:
         """COCO-style results: one dict per subject with ``keypoints`` [x, y, score] * K (image
         pixels, 0-based centres, as COCO keypoints), ``score`` (mean keypoint score), ``bbox``
         as given or detected, in this library's box convention (a COCO box has its corner 0.5 px
-        further: :func:`hourglass.data.coco.coco_box_to_box`), and ``box_score``. A regression
+        further: :func:`hourglass.data.coco.coco_box_to_box`), ``box_score``, and ``in_view``
+        (per keypoint, null without a calibrated keypoint threshold). A regression
         model gives no keypoint confidence: its keypoint scores and ``score`` are ``null``."""
         out = []
         for i in range(len(self)):
@@ -134,6 +140,7 @@ class Prediction:
                 "score": round(mean, 4) if np.isfinite(mean) else None, "bbox": np.round(self.boxes[i], 2).tolist(),
                 "box_score": round(float(self.box_scores[i]), 4),
                 "presence": _rounded(self.presence, i), "origin": self.origins[i] if self.origins else self.source,
+                "in_view": None if self.in_view is None else [bool(v) for v in self.in_view[i]],
             })  # fmt: skip
         return out
 

@@ -265,6 +265,7 @@ class Predictor:
             scale=scale, source=source if not select else "candidates", spec=self.spec,
             image_size=(int(rgb.shape[1]), int(rgb.shape[0])), heatmaps=maps, heatmap_matrix=matrices,
             presence=presence_score(scores), origins=tuple(origins),
+            in_view=None if self.keypoint_threshold is None else scores >= self.keypoint_threshold,
         )  # fmt: skip
         if not select:
             return everyone
@@ -277,6 +278,12 @@ class Predictor:
         With one, :meth:`__call__` without boxes looks at :meth:`candidates` and keeps the
         subjects that pass it (:meth:`select`); without, it keeps the detector's subjects."""
         return self.loaded.presence_threshold if self.loaded.output_kind == "heatmap" else None
+
+    @property
+    def keypoint_threshold(self) -> float | None:
+        """The model's calibrated keypoint threshold (None: uncalibrated or a regression model):
+        keypoints scoring below it are out of view (``Prediction.in_view``) and are not drawn."""
+        return self.loaded.keypoint_threshold if self.loaded.output_kind == "heatmap" else None
 
     def candidates(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[str]]:
         """(boxes, box_scores, center, scale, origins) of the candidate crops of an RGB image:

@@ -138,6 +138,7 @@ def draw_predictions(image: np.ndarray, predictions: Sequence[Any], min_score: f
         predictions: :class:`hourglass.predictor.Prediction` objects (one per model run).
         min_score: keypoints scoring below it are not drawn (nor their skeleton lines); a
             regression model's keypoints (NaN scores, no confidence) are always drawn.
+            Keypoints a prediction marks out of view (``in_view`` False) are never drawn.
 
     Sizes follow :func:`drawing_style`; the whole image as a subject gets no box.
     """
@@ -157,6 +158,8 @@ def draw_predictions(image: np.ndarray, predictions: Sequence[Any], min_score: f
                 p, q = (tuple(int(v) for v in c) for c in corners)
                 cv2.rectangle(out, p, q, (255, 210, 0), max(1, int(round(0.003 * side))), cv2.LINE_AA, shift)
             mask = np.isfinite(pred.keypoints[i]).all(axis=1)
+            if getattr(pred, "in_view", None) is not None:
+                mask &= pred.in_view[i]
             out = draw_keypoints(
                 out, pred.keypoints[i], mask, pred.spec, radius=radius, thickness=width,
                 scores=pred.scores[i], threshold=min_score,

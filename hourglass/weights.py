@@ -179,6 +179,14 @@ class LoadedModel:
         return None if not presence else float(presence["threshold"])
 
     @property
+    def keypoint_threshold(self) -> float | None:
+        """The calibrated keypoint threshold stored with a weights file (a keypoint scoring below
+        it is out of view: :func:`hourglass.evaluation.presence.calibrate_keypoints`), None where
+        there is none."""
+        keypoints = self.metrics.get("keypoints") if isinstance(self.metrics, dict) else None
+        return None if not keypoints else float(keypoints["threshold"])
+
+    @property
     def name(self) -> str:
         """Short name: the file name without ``.pt`` (the run folder's name for checkpoints)."""
         return self.path.parent.name if self.path.name in ("best.pt", "last.pt") else self.path.stem

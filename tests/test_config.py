@@ -69,3 +69,12 @@ def test_crop_shift_is_checked_and_older_configs_load_without_it():
     for bad in (-0.1, 0.6, float("nan")):
         with pytest.raises(ValueError, match="crop_shift"):
             TrainConfig(crop_shift=bad)
+
+
+def test_partial_views_are_checked_and_older_configs_load_without_them():
+    old = {k: v for k, v in TrainConfig(dataset="lspet").to_dict().items() if k != "partial_views"}
+    assert TrainConfig.from_dict(old).partial_views == 0.0
+    assert TrainConfig(partial_views=0.15).partial_views == 0.15
+    for bad in (-0.1, 0.6, float("nan")):
+        with pytest.raises(ValueError, match="partial_views"):
+            TrainConfig(partial_views=bad)

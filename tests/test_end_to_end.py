@@ -108,3 +108,31 @@ def test_eval_tool_end_to_end_writes_its_files(shared_data, tmp_path, capsys):
     assert all(len(p["keypoints"]) == 68 for p in preds if p["found"])
     sheet = cv2.imread(str(out / "sheet.png"))
     assert sheet is not None and sheet.shape[1] == 4 * 256 and sheet.std() > 10  # the three images, drawn
+
+
+def test_compare_tool_end_to_end_adds_its_section(shared_data, tmp_path, faces_end_to_end):
+    """tools/compare.py --end-to-end: the ground-truth-crop report, then per model what
+    evaluate_end_to_end measures on the same subjects, and the bootstrap on those all found."""
+    import importlib.util
+
+    if not (REPO / "weights" / "300w-vgg.pt").is_file():
+        pytest.skip("weights/300w-vgg.pt is not present")
+    spec = importlib.util.spec_from_file_location("compare_tool", REPO / "tools" / "compare.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    out = tmp_path / "cmp"
+    args = ["300w-hg2", "300w-vgg", "--labels", "hourglass,vgg", "--data-root", str(shared_data("300w")),
+            "--end-to-end", "--max-samples", "12", "--latency-runs", "0", "--precision", "fp32", "--out", str(out),
+            "--no-progress"]  # fmt: skip
+    assert tool.main(args) == 0
+    report = json.loads((out / "report.json").read_text())
+    e2e = report["end_to_end"]
+    hg = e2e["models"]["hourglass"]
+    assert hg["found"] == int(faces_end_to_end.found.sum()) and hg["subjects"] == 12 and e2e["refine"] == 2
+    assert hg["with_misses_fraction"] == pytest.approx(faces_end_to_end.with_misses)
+    assert hg["ground_truth_crops_fraction"] == pytest.approx(report["reports"]["hourglass"]["value_fraction"])
+    assert 0 < e2e["found_by_all"] <= min(m["found"] for m in e2e["models"].values())
+    d = e2e["differences_vs_first_on_found_by_all"]["vgg"]
+    assert d["low"] <= d["difference"] <= d["high"]
+    md = (out / "report.md").read_text()
+    assert md.index("| NME io % |") < md.index("## End to end") and "| hourglass | " in md.split("## End to end")[1]

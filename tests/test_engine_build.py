@@ -25,6 +25,7 @@ def test_augmentation_geometry_reaches_the_training_pipeline_only(shared_data, t
         rotation_prob=0.6,
         scale_factor=[0.65, 1.35],
         crop_shift=0.2,
+        partial_views=0.15,
     )
     assert config.scale_factor == (0.65, 1.35)  # a JSON list comes back as the tuple
     assert TrainConfig.from_dict(json.loads(json.dumps(config.to_dict()))) == config
@@ -33,11 +34,20 @@ def test_augmentation_geometry_reaches_the_training_pipeline_only(shared_data, t
     train_ds, val_ds = build_datasets(config, train_set, val_set, model=model)
     got = train_ds.pipeline.config
     assert (got.rotation, got.rotation_prob, got.scale_factor, got.shift) == (40.0, 0.6, (0.65, 1.35), 0.2)
+    assert (got.partial_prob, got.absent_targets) == (0.15, True)  # partial views: joints out of view learnt
+    assert not _learns_absent_joints(config.replace(partial_views=0.0), train_set, val_set, model)
     assert not val_ds.pipeline.config.train and val_ds.pipeline.config.max_shift == 0  # validation crops stay plain
     # Defaults are Newell et al.'s, which every run before these fields trained with.
     old = {k: v for k, v in config.to_dict().items() if k not in ("rotation", "rotation_prob", "scale_factor")}
     default = TrainConfig.from_dict(old)
     assert (default.rotation, default.rotation_prob, default.scale_factor) == (30.0, 0.4, (0.75, 1.25))
+
+
+def _learns_absent_joints(config, train_set, val_set, model):
+    from hourglass.engine.build import build_datasets
+
+    got = build_datasets(config, train_set, val_set, model=model)[0].pipeline.config
+    return got.absent_targets or got.partial_prob > 0
 
 
 def test_custom_data_refuses_a_validation_split_that_would_be_the_training_set(tmp_path, caplog):

@@ -470,3 +470,53 @@ def test_bad_pipeline_inputs_are_rejected(tmp_path):
     with pytest.raises(ValueError, match="reduce"):
         reduction_matrix(3)
     assert Augmentation() == Augmentation(1.0, 0.0, False, None)
+
+
+def test_partial_views_zoom_in_and_out_of_view_keypoints_are_learnt_absent():
+    """A partial view replaces scale and shift (rotation, flip and photometric seed as drawn
+    before); with absent targets a labelled keypoint out of view keeps weight 1 with an all-zero
+    map (the coordinate weight stays 0); without, it has weight 0. No partial views: the same
+    draws as before the option existed."""
+    image, keypoints, _, center, scale = dot_scene()
+    labelled = np.ones(K, bool)
+    plain = TopDownPipeline(PipelineConfig(**FULL_GEOMETRY), MPII)
+    assert [plain.draw(np.random.default_rng(s)) for s in range(5)] == [
+        TopDownPipeline(PipelineConfig(partial_prob=0.0, **FULL_GEOMETRY), MPII).draw(np.random.default_rng(s))
+        for s in range(5)
+    ]
+    partial = TopDownPipeline(PipelineConfig(partial_prob=0.5, absent_targets=True, **FULL_GEOMETRY), MPII)
+    views = out_of_view = 0
+    for seed in range(40):
+        a, b = plain.draw(np.random.default_rng(seed)), partial.draw(np.random.default_rng(seed))
+        assert (a.rotation, a.flip, a.seed) == (b.rotation, b.flip, b.seed)
+        if b.scale_factor != a.scale_factor:
+            views += 1
+            assert 0.35 <= b.scale_factor <= 0.7 and max(abs(v) for v in b.shift) <= 0.35
+        else:
+            assert b.shift == a.shift == (0.0, 0.0)
+        s = partial.apply(image, keypoints, labelled, center, scale, b)
+        inside = s.coord_weight.numpy() > 0
+        assert (s.target_weight.numpy() == 1).all()
+        assert (s.heatmaps.numpy()[~inside] == 0).all() and (s.heatmaps.numpy()[inside].max(axis=(1, 2)) > 0.5).all()
+        old = TopDownPipeline(PipelineConfig(partial_prob=0.5, **FULL_GEOMETRY), MPII).apply(
+            image, keypoints, labelled, center, scale, b
+        )
+        np.testing.assert_array_equal(old.target_weight.numpy(), inside.astype(np.float32))
+        out_of_view += int((~inside).sum())
+    assert 10 <= views <= 30 and out_of_view > 40
+    c = PipelineConfig(partial_prob=0.1, scale_factor=(0.75, 1.25), shift=0.1)
+    assert (c.min_scale_factor, c.max_scale_factor, c.max_shift) == (0.35, 1.25, 0.35)  # the cache holds them
+
+
+@pytest.mark.parametrize(
+    "field, value, match",
+    [
+        ("partial_shift", 0.6, "partial_shift must be in"),
+        ("partial_scale", (0.7, 0.3), "partial_scale must be"),
+        ("partial_prob", 1.5, "partial_prob must be in"),
+        ("absent_targets", 1, "absent_targets must be True or False"),
+    ],
+)
+def test_partial_view_settings_are_checked(field, value, match):
+    with pytest.raises(ValueError, match=match):
+        PipelineConfig(**{field: value})

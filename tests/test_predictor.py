@@ -378,3 +378,52 @@ def test_take_keeps_the_chosen_subjects_in_order(predictor, portrait):
     for field in ("keypoints", "scores", "boxes", "box_scores", "center", "scale", "presence"):
         np.testing.assert_array_equal(getattr(two, field), getattr(pred, field)[[2, 0]], err_msg=field)
     assert len(pred.take([])) == 0 and pred.take([]).keypoints.shape == (0, 68, 2)
+
+
+def test_keypoints_below_the_calibrated_keypoint_threshold_are_out_of_view(checkpoint, portrait):
+    """With a stored keypoint threshold each subject says which keypoints are in view, in the
+    Prediction and its JSON; without one, in_view is None and every keypoint is drawn."""
+    import dataclasses
+
+    loaded = load_model_for_test(checkpoint)
+    assert Predictor(loaded).keypoint_threshold is None and Predictor(loaded)(portrait, BOXES).in_view is None
+    plain = Predictor(loaded, refine=0)(portrait, BOXES)
+    threshold = float(np.median(plain.scores))
+    calibrated = dataclasses.replace(loaded, metrics={"keypoints": {"threshold": threshold}})
+    pred = Predictor(calibrated, refine=0)(portrait, BOXES)
+    np.testing.assert_array_equal(pred.scores, plain.scores)
+    np.testing.assert_array_equal(pred.in_view, plain.scores >= threshold)
+    assert 0 < pred.in_view.sum() < pred.in_view.size
+    entry = pred.to_coco()[1]
+    assert entry["in_view"] == pred.in_view[1].tolist()
+    assert plain.to_coco()[1]["in_view"] is None
+    assert pred.take([1]).in_view.tolist() == pred.in_view[[1]].tolist()
+
+
+def test_keypoint_calibration_counts_views_and_stores_only_a_threshold_that_separates(checkpoint, tmp_path):
+    """calibrate_keypoints scores every labelled keypoint of seeded partial views, in view or out;
+    calibrate stores no keypoint threshold for a model whose scores do not tell them apart."""
+    from hourglass.data.records import Annotation, AnnotationSet
+    from hourglass.evaluation.presence import MIN_KEYPOINT_AUC, calibrate, calibrate_keypoints
+
+    rng = np.random.default_rng(0)
+    records = []
+    for i in range(4):
+        path = tmp_path / f"scene{i}.png"
+        cv2.imwrite(str(path), (rng.random((480, 480, 3)) * 255).astype(np.uint8))
+        k = W300.num_keypoints
+        records.append(Annotation(image=path, keypoints=rng.uniform(60, 140, (k, 2)), labelled=np.ones(k, bool),
+                                  visible=np.ones(k, bool), center=np.array([100.0, 100.0]), scale=0.5, spec=W300,
+                                  source=f"{path}:1"))  # fmt: skip
+    subjects = AnnotationSet(records, W300, "synthetic")
+    loaded = load_model_for_test(checkpoint)
+    got = calibrate_keypoints(loaded, subjects)
+    assert got["in_view"] + got["out_of_view"] == 4 * W300.num_keypoints and got["out_of_view"] > 0
+    assert got["in_view_kept"] >= got["keep"] == 0.95
+    assert calibrate_keypoints(loaded, subjects) == got  # seeded: the same views again
+    assert got["auc"] < MIN_KEYPOINT_AUC  # random weights
+    stored, lines = calibrate(loaded, subjects)
+    assert "keypoints" not in stored and "presence" in stored
+    assert lines[-1].startswith("no keypoint threshold") and "--partial-views" in lines[-1]
+    with pytest.raises(ValueError, match="keep must be"):
+        calibrate_keypoints(loaded, subjects, keep=1.0)

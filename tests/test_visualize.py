@@ -160,6 +160,23 @@ def test_draw_predictions_draws_keypoints_and_the_box_of_detected_subjects():
     assert not image.any()  # the input is untouched
 
 
+def test_keypoints_out_of_view_are_not_drawn():
+    """The legs a model marks out of view (in_view False) get no dot and no skeleton line."""
+    import dataclasses
+
+    image = np.zeros((300, 200, 3), np.uint8)
+    pred = _person("whole-image")
+    in_view = np.zeros((1, LSP.num_keypoints), bool)
+    in_view[0, 6:] = True  # the upper body (y from 250 down to 50: keypoints 6.. are the higher ones)
+    out = draw_predictions(image, [dataclasses.replace(pred, in_view=in_view)])
+    for k, (x, y) in enumerate(pred.keypoints[0]):
+        drawn = tuple(out[int(round(y)), int(round(x))]) == LSP.color_of(k)
+        assert drawn == bool(in_view[0, k]), k
+    lowest_shown = pred.keypoints[0, 6, 1]
+    assert not out[int(lowest_shown) + 8 :].any()  # nothing below the lowest keypoint in view
+    assert out[: int(lowest_shown)].any()
+
+
 def test_draw_keypoints_leaves_a_read_only_mask_alone():
     """A keypoint too far out to draw is dropped from a copy of the mask, never from the caller's."""
     keypoints = spread_keypoints()

@@ -16,6 +16,10 @@ subjects) with the same flip test and decoder. Written to --out:
 Run folders give their last.pt (--best: their best.pt). A model trained on some of the subjects
 is refused (exit 2, naming how many) unless --allow-overlap; report.md then flags it.
 
+--end-to-end adds what a user gets: each model on the same subjects' whole images, finding its
+own subjects as tools/infer.py does (found share, metric on the found, with misses counted, and
+the paired-bootstrap difference on the subjects every model found), appended to report.md.
+
 Latency is the median wall time of a batch-1 forward pass (--latency-runs timed runs after 3
 warm-up runs) with --threads torch threads; pre- and post-processing are not included.
 
@@ -26,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     a("--bootstrap", type=int, default=2000, help="bootstrap resamples for the confidence interval")
     a("--confidence", type=float, default=0.95, help="confidence level of the interval")
     a("--latency-runs", type=int, default=20, help="timed batch-1 forward passes per model (0: skip)")
+    a("--end-to-end", action="store_true", help="also compare on the whole images, as tools/infer.py finds subjects")
+    a("--refine", type=int, default=2, help="with --end-to-end: re-crops of each subject from its keypoints")
     a("--max-samples", type=int, help="evaluate only the first N subjects")
     a("--missing-images", choices=["error", "warn"], default="error", help="missing image files: fail or drop them")
     a("--best", action="store_true", help="run folders give their best.pt (default: last.pt)")
@@ -60,14 +67,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
+    from hourglass.end_to_end import compare_end_to_end
     from hourglass.evaluation import compare_models
     from hourglass.runtime import tune_cpu
 
     args = build_parser().parse_args(argv)
     tune_cpu(enable=not args.no_tune_cpu)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
+    compare = partial(compare_end_to_end, refine=args.refine) if args.end_to_end else compare_models
     try:
-        compare_models(
+        compare(
             args.models, out=args.out, labels=labels, dataset=args.dataset, data_root=args.data_root,
             split=args.split, flip=args.flip, decoder=args.decoder, bootstrap=args.bootstrap,
             confidence=args.confidence, latency_runs=args.latency_runs, max_samples=args.max_samples,

@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     from hourglass.data import DataError
     from hourglass.evaluation import evaluate_model, evaluation_set
     from hourglass.evaluation.overlap import check_overlap, training_overlap
-    from hourglass.evaluation.presence import calibrate_presence
+    from hourglass.evaluation.presence import calibrate
     from hourglass.runtime import tune_cpu
     from hourglass.weights import export_weights, file_sha256, load_model, resolve_weights
 
@@ -79,11 +79,9 @@ def main(argv: list[str] | None = None) -> int:
             metrics[key] = {"metric": report.metric, "value": report.value, "tables": {
                 k: v for k, v in report.tables.items() if not k.endswith("_text")}}  # fmt: skip
             print(f"{'with flip test' if flip else 'without flip'}:\n{report.format()}")
-        if presence := calibrate_presence(loaded, subjects):
-            metrics["presence"] = presence
-            print(f"presence threshold {presence['threshold']:.4f}: keeps {100 * presence['positives_kept']:.1f} % of "
-                  f"{presence['positives']} held-out subjects, passes {100 * presence['negatives_passed']:.1f} % of "
-                  f"{presence['negatives']} background crops (AUC {presence['auc']:.3f})")  # fmt: skip
+        calibration, lines = calibrate(loaded, subjects)
+        metrics.update(calibration)
+        print("\n".join(lines))
         path = export_weights(source, out, metrics=metrics)
         size_mb = path.stat().st_size / 2**20
         if size_mb > args.max_mb:
