@@ -177,3 +177,52 @@ def test_describe_and_json():
     ]  # fmt: skip
     assert entries[2]["keypoint_names"] == list(LSP.names) and len(entries[2]["keypoints"]) == 14 * 3
     assert all(e["image_id"] == "a.jpg" for e in entries)
+
+
+def _subjects(spec, boxes, in_view=None) -> Prediction:
+    """One subject per box (x0, y0, x1, y1) whose keypoints span it, corner to corner."""
+    k = spec.num_keypoints
+    t = np.linspace(0, 1, k)[:, None]
+    kps = np.stack([np.asarray(b[:2], float) + t * (np.asarray(b[2:], float) - b[:2]) for b in boxes])
+    n = len(boxes)
+    return Prediction(
+        keypoints=kps, scores=np.full((n, k), 0.5), boxes=np.zeros((n, 4)), box_scores=np.ones(n),
+        center=kps.mean(axis=1), scale=np.ones(n), source="candidates", spec=spec, image_size=(400, 400),
+        presence=np.full(n, 0.5), origins=("whole-image",) * n, in_view=in_view,
+    )  # fmt: skip
+
+
+def test_a_person_no_bigger_than_a_face_around_it_is_dropped():
+    """A skeleton inside a face's box and under BODY_FACE_RATIO of its side is the face taken for a
+    person; a head and shoulders around the face, a small person elsewhere, stay."""
+    from hourglass.annotate.subjects import BODY_FACE_RATIO, people_larger_than_faces
+
+    faces = _subjects(W300, [(100, 100, 200, 200)])  # a 100-px face
+    people = _subjects(LSP, [
+        (110, 110, 190, 210),  # squeezed onto the face: 100 px, centre in the face
+        (20, 60, 280, 390),  # head and shoulders around the face: 330 px
+        (300, 300, 340, 380),  # a small person away from the face
+        (150 - 0.99 * BODY_FACE_RATIO * 50, 100, 150 + 0.99 * BODY_FACE_RATIO * 50, 200),  # just under the ratio
+        (150 - 1.01 * BODY_FACE_RATIO * 50, 100, 150 + 1.01 * BODY_FACE_RATIO * 50, 200),  # just over
+    ])  # fmt: skip
+    assert people_larger_than_faces(people, faces).tolist() == [1, 2, 4]
+    # only the joints in view count: legs far below, out of view, leave a face-sized body
+    big = _subjects(LSP, [(110, 110, 190, 390)])
+    in_view = np.zeros((1, LSP.num_keypoints), bool)
+    in_view[0, : LSP.num_keypoints // 3] = True  # the first third: y from 110 to about 200
+    assert people_larger_than_faces(big, faces).tolist() == [0]
+    import dataclasses
+
+    assert people_larger_than_faces(dataclasses.replace(big, in_view=in_view), faces).tolist() == []
+    assert people_larger_than_faces(people, _subjects(W300, [(350, 0, 360, 10)])).tolist() == [0, 1, 2, 3, 4]
+
+
+def test_default_pipeline_drops_people_inside_faces():
+    """predict with both shipped models: the body model's face-sized subject inside the face is dropped."""
+    face = fake_model("300w-hg2", "face", threshold=0.3, spread=20.0)  # keypoints span 40 x 40 px
+    person = fake_model("lspet-hg4", "person", threshold=0.3, spread=10.0)  # 20 px, on the face
+    results = predict(Models(face=face, person=person), RGB)
+    assert [r.model.kind for r in results] == ["face"]
+    wide = fake_model("lspet-hg4", "person", threshold=0.3, spread=60.0)  # 120 px around the face
+    results = predict(Models(face=fake_model("300w-hg2", "face", threshold=0.3, spread=20.0), person=wide), RGB)
+    assert [r.model.kind for r in results] == ["face", "person"]

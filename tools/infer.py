@@ -43,7 +43,9 @@ image), photo.heatmaps.png with --heatmaps. JSON per image: {"image", "width",
 "keypoint_names", "model", "source", ...}]}: (x, y) pixel centres, 0-based, in the upright
 image; "bbox" in the convention of --box (COCO boxes have their corner half a pixel further,
 at x + 0.5); the score is the heatmap peak (null for regression models, which give none);
-"presence" the subject's presence score. A video
+"presence" the subject's presence score; "in_view" per keypoint whether the model places it in
+view (null for a model without a calibrated keypoint threshold; keypoints out of view are not
+drawn). A video
 gives one JSON file {"video", "width", "height", "fps", "model", "frames": [{"frame", "time",
 "subjects"}]}; its subjects are looked for afresh every --detect-every frames and follow their
 own keypoints in between, smoothed by a One-Euro filter (--no-smooth for the raw ones).

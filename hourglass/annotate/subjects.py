@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from hourglass.annotate.options import AnnotateOptions
-from hourglass.boxes import load_boxes_json, lookup_boxes, parse_box
+from hourglass.boxes import keypoint_boxes, load_boxes_json, lookup_boxes, parse_box
 from hourglass.predictor import Predictor
 from hourglass.weights import DEFAULT_MODELS, resolve_weights, weights_dir
 
@@ -34,6 +34,7 @@ __all__ = [
     "Models",
     "load_models",
     "Result",
+    "people_larger_than_faces",
     "predict",
     "Subjects",
     "parse_subjects",
@@ -42,6 +43,28 @@ __all__ = [
 ]
 
 NOUNS = {"face": ("face", "faces"), "person": ("person", "people")}
+
+BODY_FACE_RATIO = 2.0
+"""Without --model, a person is dropped when the centre of its keypoint box (of the joints in view)
+lies in the keypoint box of a face found in the same image and its longer side is under this
+many times the face's: a body no bigger than a face is the face, taken for a person (the body
+model drew whole skeletons inside the faces of 13-21 of the 87 held-out 300-W portraits, each
+about the face's size; a head and shoulders span at least 2.5 faces, a whole body 6 or more)."""
+
+
+def people_larger_than_faces(people: Any, faces: Any) -> np.ndarray:
+    """Indices of the subjects of ``people`` (a body model's Prediction) that are not faces taken for a
+    person (:data:`BODY_FACE_RATIO`), given the face model's Prediction ``faces`` of the same image."""
+    shown = np.isfinite(people.keypoints).all(axis=2)
+    if people.in_view is not None:
+        shown &= people.in_view
+    body = keypoint_boxes(np.where(shown[..., None], people.keypoints, np.nan))
+    face = keypoint_boxes(faces.keypoints)
+    centre = body[:, :2] + body[:, 2:] / 2
+    corner, size = face[None, :, :2], face[None, :, 2:]
+    inside = ((centre[:, None] >= corner) & (centre[:, None] <= corner + size)).all(axis=2)
+    small = body[:, 2:].max(axis=1)[:, None] < BODY_FACE_RATIO * size.max(axis=2)
+    return np.flatnonzero(~(inside & small).any(axis=1) | ~np.isfinite(body).all(axis=1))
 
 
 # --- models ----------------------------------------------------------------------------------
@@ -173,9 +196,14 @@ def predict(
             )
         return [Result(model, pred, note or ("whole image" if whole_image else ""))]
     results = []
+    faces = None
     for model in (models.face, models.person):
         if model is not None:
             pred = model.predictor(rgb, return_heatmaps=heatmaps)
+            if model is models.face:
+                faces = pred
+            elif faces is not None and len(pred) and len(faces):
+                pred = pred.take(people_larger_than_faces(pred, faces))
             if len(pred):
                 results.append(Result(model, pred, note))
     if results:
