@@ -324,14 +324,14 @@ def _end_to_end_section(labels: list[str], runs: list[EndToEnd], diffs: dict, bo
         f"candidates, {refine} refinement passes, its presence threshold); a subject is found when a predicted "
         "skeleton's centre lies in its annotated keypoint box (`hourglass.end_to_end`).",
         "",
-        f"| model | found % | {metric} % on the found | {runs[0].with_misses_name} % "
+        f"| model | precision | found % | {metric} % on the found | {runs[0].with_misses_name} % "
         f"| {metric} % on ground-truth crops |",
-        "|---|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|",
     ]
     for label, r in zip(labels, runs):
         on_found = f"{100 * r.on_found.value:.2f}" if r.on_found is not None else "n/a"
-        lines.append(f"| {label} | {100 * r.found_share:.1f} | {on_found} | {100 * r.with_misses:.2f} | "
-                     f"{100 * r.ground_truth_crops.value:.2f} |")  # fmt: skip
+        lines.append(f"| {label} | {r.settings['precision']} | {100 * r.found_share:.1f} | {on_found} | "
+                     f"{100 * r.with_misses:.2f} | {100 * r.ground_truth_crops.value:.2f} |")  # fmt: skip
     lines += ["", f"Difference in {gt.metric} against {labels[0]} on the {both} subjects every model found "
               "(paired bootstrap over subjects, percentage points):", ""]  # fmt: skip
     for label, d in diffs.items():

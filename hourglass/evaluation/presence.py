@@ -40,6 +40,16 @@ MIN_KEYPOINT_AUC = 0.9
 least this well (a model trained without absent targets does not: 0.69 for stage 5's lspet-hg4)."""
 
 
+def _prepare(loaded: Any, subjects: Any, keep: float, precision: str, what: str) -> str:
+    """Check ``keep`` and ``subjects`` (ValueError naming them), ready the model; the precision to run in."""
+    if not 0 < keep < 1:
+        raise ValueError(f"keep must be a share in (0, 1), got {keep!r}")
+    if len(subjects) == 0:
+        raise ValueError(f"{subjects.name} holds no subjects to calibrate the {what} on")
+    prepare_model(loaded.model, loaded.device)
+    return inference_precision(loaded, precision)
+
+
 def calibrate_presence(
     loaded: Any, subjects: Any, *, keep: float = KEEP, batch_size: int = 32, precision: str = "fp32", seed: int = 0
 ) -> dict[str, Any] | None:
@@ -54,12 +64,7 @@ def calibrate_presence(
     """
     if loaded.output_kind != "heatmap":
         return None
-    if not 0 < keep < 1:
-        raise ValueError(f"keep must be a share in (0, 1), got {keep!r}")
-    if len(subjects) == 0:
-        raise ValueError(f"{subjects.name} holds no subjects to calibrate the presence score on")
-    precision = inference_precision(loaded, precision)
-    prepare_model(loaded.model, loaded.device)
+    precision = _prepare(loaded, subjects, keep, precision, "presence score")
     data = WithNegatives(KeypointDataset(subjects, eval_pipeline(loaded.model, loaded.spec, loaded.sigma),
                                          progress=False), 0.5, seed=seed)  # fmt: skip
     scores = []
@@ -107,12 +112,7 @@ def calibrate_keypoints(
     """
     if loaded.output_kind != "heatmap":
         return None
-    if not 0 < keep < 1:
-        raise ValueError(f"keep must be a share in (0, 1), got {keep!r}")
-    if len(subjects) == 0:
-        raise ValueError(f"{subjects.name} holds no subjects to calibrate the keypoint score on")
-    precision = inference_precision(loaded, precision)
-    prepare_model(loaded.model, loaded.device)
+    precision = _prepare(loaded, subjects, keep, precision, "keypoint score")
     size, hm = crop_sizes(loaded.model)
     views = PipelineConfig(input_size=size, heatmap_size=hm, sigma=loaded.sigma, partial_prob=1.0, rotation_prob=0.0,
                            flip_prob=0.0, color_prob=0.0, blur_prob=0.0, noise_prob=0.0, dropout_prob=0.0)  # fmt: skip
