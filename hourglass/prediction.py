@@ -93,8 +93,8 @@ class Prediction:
             ``"boxes"``, ``"whole-image"``).
         in_view: (N, K) bool, the keypoint scores at least the model's calibrated keypoint
             threshold (``LoadedModel.keypoint_threshold``): the model places it in view; a
-            keypoint out of view (the legs of a head-and-shoulders photo) is not drawn. None
-            for a model without that calibration (every keypoint is drawn).
+            keypoint out of view (the legs of a head-and-shoulders photo) is not drawn and frames
+            no refined crop. None for a model without that calibration (every keypoint is drawn).
     """
 
     keypoints: np.ndarray

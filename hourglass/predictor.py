@@ -254,8 +254,8 @@ class Predictor:
         b = np.asarray(b, dtype=np.float64).reshape(-1, 4)
         center, scale = np.asarray(center, dtype=np.float64).reshape(-1, 2), np.asarray(scale, np.float64).reshape(-1)
         for _ in range(self.refine):
-            coords, _, _ = self._predict(rgb, center, scale, heatmaps=False)
-            center, scale = self.reframe(coords, center, scale)
+            coords, scores, _ = self._predict(rgb, center, scale, heatmaps=False)
+            center, scale = self.reframe(self._in_view_only(coords, scores), center, scale)
         coords, scores, maps = self._predict(rgb, center, scale, heatmaps=return_heatmaps)
         matrices = None
         if maps is not None:
@@ -269,7 +269,7 @@ class Predictor:
         )  # fmt: skip
         if not select:
             return everyone
-        kept = everyone.take(self.select(coords, everyone.presence, origins))
+        kept = everyone.take(self.select(self._in_view_only(coords, scores), everyone.presence, origins))
         return dataclasses.replace(kept, source="+".join(dict.fromkeys(kept.origins)) or "nobody")
 
     @property
@@ -278,6 +278,13 @@ class Predictor:
         With one, :meth:`__call__` without boxes looks at :meth:`candidates` and keeps the
         subjects that pass it (:meth:`select`); without, it keeps the detector's subjects."""
         return self.loaded.presence_threshold if self.loaded.output_kind == "heatmap" else None
+
+    def _in_view_only(self, coords: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """``coords`` with the keypoints below the calibrated keypoint threshold set to NaN (out of
+        view: they frame no refined crop and count in no overlap); unchanged without one."""
+        if self.keypoint_threshold is None:
+            return coords
+        return np.where((scores >= self.keypoint_threshold)[..., None], coords, np.nan)
 
     @property
     def keypoint_threshold(self) -> float | None:

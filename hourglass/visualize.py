@@ -265,7 +265,7 @@ def save_sample_grid(
             raise ValueError(f"sample {row}: image must have shape (3, H, W), got {chw.shape}")
         rgb = np.clip((chw * std_ + mean_) * 255.0 + 0.5, 0, 255).astype(np.uint8).transpose(1, 2, 0)
         rgb = np.ascontiguousarray(rgb)
-        weight = _numpy(sample.target_weight) > 0
+        weight = _numpy(sample.coord_weight) > 0  # in the crop (with absent targets, target_weight is 1 outside too)
         drawn = draw_keypoints(rgb, _numpy(sample.coords), weight, spec)
         heat = _numpy(sample.heatmaps).astype(np.float32).max(axis=0)  # (h, w)
         # cv2.resize maps pixel centres like crop_matrix does: heatmap and input stay aligned.

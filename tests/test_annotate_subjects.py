@@ -209,7 +209,7 @@ def test_a_person_no_bigger_than_a_face_around_it_is_dropped():
     # only the joints in view count: legs far below, out of view, leave a face-sized body
     big = _subjects(LSP, [(110, 110, 190, 390)])
     in_view = np.zeros((1, LSP.num_keypoints), bool)
-    in_view[0, : LSP.num_keypoints // 3] = True  # the first third: y from 110 to about 200
+    in_view[0, : LSP.num_keypoints // 3] = True  # the first third: y from 110 to about 175
     assert people_larger_than_faces(big, faces).tolist() == [0]
     import dataclasses
 

@@ -136,3 +136,13 @@ def test_compare_tool_end_to_end_adds_its_section(shared_data, tmp_path, faces_e
     assert d["low"] <= d["difference"] <= d["high"]
     md = (out / "report.md").read_text()
     assert md.index("| NME io % |") < md.index("## End to end") and "| hourglass | " in md.split("## End to end")[1]
+
+
+def test_compare_tool_refuses_refine_without_end_to_end(capsys):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("compare_tool", REPO / "tools" / "compare.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    assert tool.main(["300w-hg2", "300w-vgg", "--refine", "1"]) == 2
+    assert "--refine applies to --end-to-end only" in capsys.readouterr().err

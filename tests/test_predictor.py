@@ -398,6 +398,24 @@ def test_keypoints_below_the_calibrated_keypoint_threshold_are_out_of_view(check
     assert entry["in_view"] == pred.in_view[1].tolist()
     assert plain.to_coco()[1]["in_view"] is None
     assert pred.take([1]).in_view.tolist() == pred.in_view[[1]].tolist()
+    # refinement frames its crops on the keypoints in view only: with none in view, the crops stay
+    nothing = dataclasses.replace(loaded, metrics={"keypoints": {"threshold": 2.0}})
+    once = Predictor(loaded, refine=0)(portrait, BOXES)
+    refined = Predictor(nothing, refine=2)(portrait, BOXES)
+    assert not refined.in_view.any()
+    np.testing.assert_allclose(refined.center, once.center)
+    np.testing.assert_allclose(refined.scale, once.scale)
+    assert not np.allclose(Predictor(loaded, refine=2)(portrait, BOXES).center, once.center)
+
+
+def test_auc_by_ranks_equals_the_pairwise_count():
+    from hourglass.evaluation.presence import _auc
+
+    rng = np.random.default_rng(0)
+    pos, neg = np.round(rng.random(300), 2), np.round(rng.random(500) * 0.8, 2)  # many ties
+    pairwise = (pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean()
+    assert _auc(pos, neg) == pytest.approx(pairwise, abs=1e-12)
+    assert _auc(np.ones(3), np.zeros(4)) == 1.0 and _auc(np.zeros(3), np.zeros(4)) == 0.5
 
 
 def test_keypoint_calibration_counts_views_and_stores_only_a_threshold_that_separates(checkpoint, tmp_path):

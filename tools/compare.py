@@ -52,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     a("--confidence", type=float, default=0.95, help="confidence level of the interval")
     a("--latency-runs", type=int, default=20, help="timed batch-1 forward passes per model (0: skip)")
     a("--end-to-end", action="store_true", help="also compare on the whole images, as tools/infer.py finds subjects")
-    a("--refine", type=int, default=2, help="with --end-to-end: re-crops of each subject from its keypoints")
+    a("--refine", type=int, help="with --end-to-end: re-crops of each subject from its keypoints (default 2)")
     a("--max-samples", type=int, help="evaluate only the first N subjects")
     a("--missing-images", choices=["error", "warn"], default="error", help="missing image files: fail or drop them")
     a("--best", action="store_true", help="run folders give their best.pt (default: last.pt)")
@@ -74,7 +74,11 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     tune_cpu(enable=not args.no_tune_cpu)
     labels = [s.strip() for s in args.labels.split(",")] if args.labels else None
-    compare = partial(compare_end_to_end, refine=args.refine) if args.end_to_end else compare_models
+    if args.refine is not None and not args.end_to_end:
+        print("error: --refine applies to --end-to-end only; add --end-to-end or drop --refine", file=sys.stderr)
+        return 2
+    compare = partial(compare_end_to_end, refine=2 if args.refine is None else args.refine) if args.end_to_end else (
+        compare_models)  # fmt: skip
     try:
         compare(
             args.models, out=args.out, labels=labels, dataset=args.dataset, data_root=args.data_root,

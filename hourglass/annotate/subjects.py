@@ -6,7 +6,8 @@ face model, HOG people otherwise); a still image in which that detector finds no
 error that says how to give the subject. Without ``--model`` (:func:`load_models`) the
 shipped face model (300w-hg2) and the shipped body model (lspet-hg4) each look at their
 candidates (:meth:`hourglass.Predictor.candidates`: the bundled detectors' crops and the whole
-image's) and keep the subjects whose presence score passes the model's calibrated threshold;
+image's) and keep the subjects whose presence score passes the model's calibrated threshold
+(a person no bigger than a face it lies in is dropped: :func:`people_larger_than_faces`);
 when neither keeps anyone, nobody is there. A shipped model whose file is absent is left out with a
 note. Given boxes or the whole image go to the shipped model of ``--kind`` (default face).
 

@@ -11,10 +11,11 @@ stores the result with a weights file (``metrics["presence"]``), where
 :func:`calibrate_keypoints` does the same for single keypoints: on partial views of the
 held-out subjects (zoomed in and moved as ``PipelineConfig.partial_prob`` draws them, no other
 augmentation) it scores the labelled keypoints in view (positives) and those the crop leaves
-out (negatives), and sets the keypoint threshold that keeps :data:`KEEP_KEYPOINTS` of the
-positives: a keypoint scoring below it is taken as out of view and is not drawn
-(``Prediction.in_view``). Only a model trained with absent targets (``--partial-views``) scores
-the two apart; the figures stored with it say how well.
+out (negatives), by their argmax peaks without flip test (float32 by default), and sets the
+keypoint threshold that keeps :data:`KEEP_KEYPOINTS` of the positives: a keypoint scoring
+below it is taken as out of view and is not drawn (``Prediction.in_view``). Only a model
+trained with absent targets (``--partial-views``) can score the two apart; :func:`calibrate`
+stores the threshold only where the AUC reaches :data:`MIN_KEYPOINT_AUC`.
 """
 
 from __future__ import annotations
@@ -87,8 +88,13 @@ def calibrate_presence(
 
 
 def _auc(pos: np.ndarray, neg: np.ndarray) -> float:
-    """Probability that a positive scores above a negative (ties count half)."""
-    return float((pos[:, None] > neg[None, :]).mean() + 0.5 * (pos[:, None] == neg[None, :]).mean())
+    """Probability that a positive scores above a negative (ties count half), by ranks: memory
+    linear in the counts (tens of thousands of keypoints a side)."""
+    neg = np.sort(np.asarray(neg, dtype=np.float64))
+    pos = np.asarray(pos, dtype=np.float64)
+    below = np.searchsorted(neg, pos, side="left")  # negatives strictly under each positive
+    ties = np.searchsorted(neg, pos, side="right") - below
+    return float((below.sum() + 0.5 * ties.sum()) / (pos.size * neg.size))
 
 
 def calibrate_keypoints(
@@ -128,6 +134,8 @@ def calibrate_keypoints(
             labelled.append(np.stack([b.labelled.numpy() for b in batch]))
     score, inside, labelled = np.concatenate(scores), np.concatenate(inside), np.concatenate(labelled)
     pos, neg = score[inside], score[labelled & ~inside]
+    if pos.size == 0:
+        raise ValueError(f"no labelled keypoint of {subjects.name} is in view in its partial views to calibrate on")
     threshold = float(np.quantile(pos, 1 - keep, method="lower"))  # keeps at least ``keep``
     return {
         "threshold": threshold, "keep": keep, "in_view": int(pos.size), "out_of_view": int(neg.size),
@@ -157,6 +165,8 @@ def calibrate(loaded: Any, subjects: Any) -> tuple[dict[str, Any], list[str]]:
             f"{keypoints['in_view']} keypoints in view, passes {100 * keypoints['out_of_view_passed']:.1f} % of "
             f"{keypoints['out_of_view']} out of view in partial views (AUC {keypoints['auc']:.3f})"
         )
+    elif keypoints and keypoints["out_of_view"] == 0:
+        lines.append("no keypoint threshold: no labelled keypoint fell out of view to calibrate against")
     elif keypoints:
         lines.append(
             f"no keypoint threshold: the scores tell keypoints in and out of view apart with AUC "
