@@ -12,6 +12,16 @@ from conftest import REPO
 from hourglass.end_to_end import evaluate_end_to_end, match_subjects
 
 
+def load_tool(name: str):
+    """tools/NAME.py as a module (its main(argv) runs in this process)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"{name}_tool", REPO / "tools" / f"{name}.py")
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
 def skeleton(cx, cy, half=10.0, k=5):
     """(K, 2) points whose box is centred on (cx, cy)."""
     pts = np.full((k, 2), [cx, cy], dtype=np.float64)
@@ -88,13 +98,9 @@ def test_bodies_count_missed_joints_wrong(shared_data):
 
 
 def test_eval_tool_end_to_end_writes_its_files(shared_data, tmp_path, capsys):
-    import importlib.util
-
     if not (REPO / "weights" / "300w-hg2.pt").is_file():
         pytest.skip("weights/300w-hg2.pt is not present")
-    spec = importlib.util.spec_from_file_location("eval_tool", REPO / "tools" / "eval.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("eval")
     out = tmp_path / "e2e"
     args = ["300w-hg2", "--data-root", str(shared_data("300w")), "--end-to-end", "--refine", "1",
             "--max-samples", "3", "--out", str(out), "--no-progress"]  # fmt: skip
@@ -113,13 +119,9 @@ def test_eval_tool_end_to_end_writes_its_files(shared_data, tmp_path, capsys):
 def test_compare_tool_end_to_end_adds_its_section(shared_data, tmp_path, faces_end_to_end):
     """tools/compare.py --end-to-end: the ground-truth-crop report, then per model what
     evaluate_end_to_end measures on the same subjects, and the bootstrap on those all found."""
-    import importlib.util
-
     if not (REPO / "weights" / "300w-vgg.pt").is_file():
         pytest.skip("weights/300w-vgg.pt is not present")
-    spec = importlib.util.spec_from_file_location("compare_tool", REPO / "tools" / "compare.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("compare")
     out = tmp_path / "cmp"
     args = ["300w-hg2", "300w-vgg", "--labels", "hourglass,vgg", "--data-root", str(shared_data("300w")),
             "--end-to-end", "--max-samples", "12", "--latency-runs", "0", "--precision", "fp32", "--out", str(out),
@@ -139,10 +141,6 @@ def test_compare_tool_end_to_end_adds_its_section(shared_data, tmp_path, faces_e
 
 
 def test_compare_tool_refuses_refine_without_end_to_end(capsys):
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("compare_tool", REPO / "tools" / "compare.py")
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_tool("compare")
     assert tool.main(["300w-hg2", "300w-vgg", "--refine", "1"]) == 2
     assert "--refine applies to --end-to-end only" in capsys.readouterr().err
